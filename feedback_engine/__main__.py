@@ -1,0 +1,3 @@
+from feedback_engine.cli import main
+
+main(prog_name="feedback-engine")

@@ -1,0 +1,97 @@
+"""Shared CLI plumbing: the engine per invocation, JSON/table output, error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from feedback_engine.errors import FeedbackEngineError
+from feedback_engine.progress import Progress, terminal_progress
+
+
+@dataclass
+class CliState:
+    db_path: Path
+    _engine: Any = field(default=None, repr=False)
+
+    def engine(self, **kwargs: Any) -> Any:
+        """The Engine for this invocation (opened once, closed when the command ends)."""
+        if self._engine is None:
+            from feedback_engine.engine import Engine
+
+            self._engine = Engine(self.db_path, **kwargs)
+            click.get_current_context().call_on_close(self.close)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+
+
+class FriendlyGroup(click.Group):
+    """A group that turns domain errors into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FeedbackEngineError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted. Work committed so far is kept; run the command again to continue.", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            ctx.exit(1)
+
+
+def progress_for(as_json: bool, unit: str = "items") -> Progress:
+    return terminal_progress(quiet=as_json, unit=unit)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)") -> None:
+    """A plain left-aligned text table; cell text is shown with control characters escaped."""
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(r[i]) for r in cells)) for i, col in enumerate(columns)]
+    click.echo("  ".join(col.ljust(w) for col, w in zip(columns, widths)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for r in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def _cell(value: Any, limit: int = 60) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.2f}"
+    else:
+        text = str(value)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    """Print ``data`` as JSON or through ``human``."""
+    if as_json:
+        print_json(data)
+    else:
+        human(data)

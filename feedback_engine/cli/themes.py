@@ -1,0 +1,10 @@
+"""CLI commands for themes (list, show, rename, merge, seed)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(main: click.Group) -> None:
+    """Add this module's commands to the root group."""
+    return None

@@ -1,0 +1,1 @@
+"""Ingest stage: survey, review and social exports -> feedback rows (bad records -> quarantine)."""

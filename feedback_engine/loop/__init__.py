@@ -1,0 +1,1 @@
+"""Loop-closure stage: action backlog, "you said, we did" notifications, unsubscribe."""

@@ -1,0 +1,1 @@
+"""NLP stage: text preparation (spaCy, redaction, language), sentiment, embeddings, themes."""

@@ -1,0 +1,12 @@
+"""Engine methods of the nlp stage (mixed into :class:`feedback_engine.Engine`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from feedback_engine.store import Store
+
+
+class AnalysisAPI:
+    store: Store

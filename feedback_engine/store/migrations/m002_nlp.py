@@ -1,0 +1,9 @@
+"""Migration 002_nlp: placeholder, filled in by its stage (never edit once landed)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    return None
