@@ -1,10 +1,288 @@
-"""CLI commands of the loop stage."""
+"""CLI commands of the loop stage: actions, notify, serve, customers unsubscribe/list."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
+
+from feedback_engine.cli.common import CliState, emit, json_option, pass_state, print_table, progress_for
+
+STATUS_CHOICES = ["proposed", "planned", "in_progress", "shipped", "declined"]
+
+
+def _theme_cell(themes: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{t['id']} {t['label'] or ''}".strip() for t in themes)
+
+
+def _action_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r["id"],
+            "status": r["status"],
+            "due": (r["due_date"] or "") + (" (overdue)" if r["overdue"] else ""),
+            "owner": r["owner"],
+            "title": r["title"],
+            "themes": _theme_cell(r["themes"]),
+            "items": r["items"],
+            "sentiment": r["sentiment"],
+        }
+        for r in rows
+    ]
+
+
+@click.group("actions")
+def actions_group() -> None:
+    """The action backlog: what is done about each theme."""
+
+
+@actions_group.command("add")
+@click.option("--theme", "themes", type=int, multiple=True, required=True, help="Theme id (repeat for several).")
+@click.option("--item", "items", type=int, multiple=True, help="A specific feedback item id (repeatable).")
+@click.option("--title", required=True, help="Short title of the action.")
+@click.option("--description", required=True, help="What was done, in words customers will read.")
+@click.option("--owner", help="Who owns it.")
+@click.option("--due", help="Due date, YYYY-MM-DD.")
+@click.option("--by", help="Who makes the change (default: $USER).")
+@json_option
+@pass_state
+def actions_add(
+    state: CliState,
+    themes: tuple[int, ...],
+    items: tuple[int, ...],
+    title: str,
+    description: str,
+    owner: str | None,
+    due: str | None,
+    by: str | None,
+    as_json: bool,
+) -> None:
+    """Create an action tied to one or more themes; prints its id."""
+    action_id = state.engine().actions_add(
+        themes=list(themes), items=list(items), title=title, description=description, owner=owner, due=due, by=by
+    )
+    emit({"id": action_id}, as_json, lambda d: click.echo(d["id"]))
+
+
+@actions_group.command("list")
+@click.option("--status", help="Only this status (proposed, planned, in_progress, shipped, declined, or all).")
+@click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
+@click.option("--owner", help="Only actions of this owner.")
+@click.option("--theme", type=int, help="Only actions on this theme (merged themes resolved).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Export format (with -o).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Export to this file.")
+@json_option
+@pass_state
+def actions_list(
+    state: CliState,
+    status: str | None,
+    overdue: bool,
+    owner: str | None,
+    theme: int | None,
+    fmt: str | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Open actions by due date, with each theme's volume and sentiment."""
+    filters = {"status": status, "overdue": overdue, "owner": owner, "theme": theme}
+    engine = state.engine()
+    if output is not None or fmt is not None:
+        if output is None or fmt is None:
+            raise click.UsageError("Pass both --format csv|jsonl and -o PATH to export.")
+        n = engine.actions_export(output, fmt, **filters)
+        emit({"exported": n, "path": str(output)}, as_json, lambda d: click.echo(f"Wrote {n} actions to {output}"))
+        return
+    rows = engine.actions_list(**filters)
+    emit(
+        rows,
+        as_json,
+        lambda r: print_table(
+            _action_rows(r),
+            ["id", "status", "due", "owner", "title", "themes", "items", "sentiment"],
+            empty="(no actions)",
+        ),
+    )
+
+
+def _show(action: dict[str, Any]) -> None:
+    click.echo(f"Action {action['id']}: {_clean(action['title'])}")
+    for label, key in (
+        ("status", "status"),
+        ("owner", "owner"),
+        ("due", "due_date"),
+        ("shipped", "shipped_at"),
+        ("created", "created_at"),
+        ("updated", "updated_at"),
+    ):
+        if action.get(key):
+            extra = f" by {_clean(action['created_by'])}" if key == "created_at" else ""
+            extra = f" by {_clean(action['updated_by'])}" if key == "updated_at" else extra
+            click.echo(f"  {label + ':':9}{_clean(str(action[key]))}{extra}")
+    click.echo(
+        f"  {'items:':9}{action['items']}"
+        + (f" (sentiment {action['sentiment']:.2f})" if action["sentiment"] is not None else "")
+    )
+    click.echo("Description:")
+    for line in action["description"].splitlines() or [""]:
+        click.echo(f"  {_clean(line)}")
+    click.echo("Themes:")
+    print_table(action["themes"], ["id", "label", "status", "volume", "sentiment"])
+    click.echo("History:")
+    print_table(action["history"], ["at", "by", "field", "from_value", "to_value", "note"])
+    if action["notifications"]:
+        click.echo("Notifications: " + ", ".join(f"{k} {v}" for k, v in sorted(action["notifications"].items())))
+
+
+def _clean(text: str | None) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in (text or ""))
+
+
+@actions_group.command("show")
+@click.argument("action_id", type=int)
+@json_option
+@pass_state
+def actions_show(state: CliState, action_id: int, as_json: bool) -> None:
+    """One action with its themes, history and notifications."""
+    emit(state.engine().actions_show(action_id), as_json, _show)
+
+
+@actions_group.command("update")
+@click.argument("action_id", type=int)
+@click.option("--status", help="New status: proposed, planned, in_progress, shipped or declined.")
+@click.option("--owner", help="New owner ('' clears it).")
+@click.option("--due", help="New due date YYYY-MM-DD ('' clears it).")
+@click.option("--note", help="A note kept in the history.")
+@click.option("--by", help="Who makes the change (default: $USER).")
+@json_option
+@pass_state
+def actions_update(
+    state: CliState,
+    action_id: int,
+    status: str | None,
+    owner: str | None,
+    due: str | None,
+    note: str | None,
+    by: str | None,
+    as_json: bool,
+) -> None:
+    """Change an action's status, owner or due date (history is kept)."""
+    result = state.engine().actions_update(action_id, status=status, owner=owner, due=due, note=note, by=by)
+
+    def human(r: dict[str, Any]) -> None:
+        if r["changed"]:
+            click.echo(f"Action {r['id']} updated ({', '.join(r['changed'])}); status {r['status']}.")
+        else:
+            click.echo(f"Action {r['id']} unchanged; status {r['status']}.")
+
+    emit(result, as_json, human)
+
+
+@click.command("notify")
+@click.option(
+    "--dry-run",
+    "dry_run",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each email as a .eml file into this folder; send nothing.",
+)
+@click.option("--send", is_flag=True, help="Send the due emails over SMTP (holds a lock; safe from cron).")
+@json_option
+@pass_state
+def notify(state: CliState, dry_run: Path | None, send: bool, as_json: bool) -> None:
+    """Send "you said, we did" emails for shipped actions (or write them with --dry-run)."""
+    if (dry_run is None) == (not send):
+        raise click.UsageError("Pass either --dry-run DIR or --send.")
+    report = state.engine().notify(dry_run_dir=dry_run, send=send, progress=progress_for(as_json, "emails"))
+    emit(report.as_dict(), as_json, _notify_human)
+
+
+def _notify_human(r: dict[str, Any]) -> None:
+    if r["mode"] == "dry-run":
+        folder = Path(r["files"][0]).parent if r["files"] else None
+        click.echo(
+            f"Wrote {len(r['files'])} emails" + (f" to {folder}" if folder else "") + f" ({r['planned']} new "
+            f"notifications, {r['held']} held by the frequency cap, {r['cancelled']} cancelled)."
+        )
+    else:
+        click.echo(
+            f"Sent {r['sent']} emails; {r['retry']} to retry later; {r['held']} notifications held by the "
+            f"frequency cap; {r['cancelled']} cancelled; {r['planned']} new notifications planned."
+        )
+    for b in r["bounced"]:
+        click.echo(f"Bounced and suppressed: {_clean(b['to'])} ({_clean(b['reason'])})")
+    for u in r["unconfirmed"]:
+        click.echo(f"Unconfirmed (run stopped while sending; not resent): {_clean(u['to'])} {u['message_id']}")
+    if r["stopped"]:
+        click.echo(f"Stopped early: {_clean(r['stopped'])} The rest is retried on the next run.")
+    for note in r["notes"]:
+        click.echo(f"Note: {note}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@pass_state
+def serve(state: CliState, host: str, port: int) -> None:
+    """Serve unsubscribe links (GET confirm page, one-click POST) and /healthz."""
+    from feedback_engine.web.server import make_server
+
+    server = make_server(state.db_path, host=host, port=port)
+    click.echo(f"Serving on http://{host}:{server.server_address[1]} (Ctrl+C to stop)", err=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def _customers_group(main: click.Group) -> click.Group:
+    existing = main.commands.get("customers")
+    if isinstance(existing, click.Group):
+        return existing
+
+    @main.group("customers")
+    def customers() -> None:
+        """Customers and their contact preferences."""
+
+    return customers
 
 
 def register(main: click.Group) -> None:
     """Add this module's commands to the root group."""
-    return None
+    main.add_command(actions_group)
+    main.add_command(notify)
+    main.add_command(serve)
+    customers = _customers_group(main)
+
+    @customers.command("unsubscribe")
+    @click.argument("email")
+    @json_option
+    @pass_state
+    def customers_unsubscribe(state: CliState, email: str, as_json: bool) -> None:
+        """Stop all "you said, we did" emails to EMAIL."""
+        result = state.engine().unsubscribe(email, source="cli")
+        emit(
+            result,
+            as_json,
+            lambda r: click.echo(
+                f"{_clean(r['email'])} {'was already' if r['already'] else 'is now'} unsubscribed "
+                f"(since {r['unsubscribed_at']})."
+            ),
+        )
+
+    if "list" not in customers.commands:
+
+        @customers.command("list")
+        @json_option
+        @pass_state
+        def customers_list(state: CliState, as_json: bool) -> None:
+            """Customers with consent, unsubscribe and suppression state."""
+            rows = state.engine().customers_list()
+            emit(
+                rows,
+                as_json,
+                lambda r: print_table(
+                    r,
+                    ["id", "email", "display_name", "consent", "unsubscribed_at", "suppressed_at"],
+                    empty="(no customers)",
+                ),
+            )

@@ -1,12 +1,235 @@
-"""Engine methods of the ingest stage (mixed into :class:`feedback_engine.Engine`)."""
+"""Engine methods of the ingest stage (mixed into :class:`feedback_engine.Engine`).
+
+``Engine("feedback.db").ingest_surveys("responses.csv")`` returns an :class:`IngestReport`;
+``ingest_reviews`` and ``ingest_social`` detect the platform unless told; ``ingest_any`` picks
+the kind from a folder name (``surveys/``, ``reviews/``, ``social/``) or from the content.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from feedback_engine.errors import IngestError
+from feedback_engine.ingest import export as _export
+from feedback_engine.ingest.loader import IngestReport, Loader
+from feedback_engine.ingest.readers import check_file, detect_encoding, first_json_char, read_sample
+from feedback_engine.ingest.reviews import open_reviews
+from feedback_engine.ingest.social import detect_social, open_social
+from feedback_engine.ingest.surveys import SurveyOptions, open_survey
+from feedback_engine.progress import Progress
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
 
+__all__ = ["IngestAPI", "IngestReport", "detect_kind"]
+
+_EXTENSIONS = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".xlsm"}
+
 
 class IngestAPI:
     store: Store
+
+    # -- imports ------------------------------------------------------------------------------
+    def ingest_surveys(
+        self,
+        path: str | Path,
+        *,
+        text_columns: Sequence[str] | None = None,
+        id_column: str | None = None,
+        email_column: str | None = None,
+        date_column: str | None = None,
+        nps_column: str | None = None,
+        csat_column: str | None = None,
+        consent_column: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Import a survey export (CSV, TSV, XLSX, JSON); every column mapping can be overridden."""
+        p = check_file(path, "survey")
+        opts = SurveyOptions(
+            text_columns=list(text_columns) if text_columns else None,
+            id_column=id_column,
+            email_column=email_column,
+            date_column=date_column,
+            nps_column=nps_column,
+            csat_column=csat_column,
+            consent_column=consent_column,
+        )
+        source = open_survey(p, opts)
+        return self._load("survey", source.platform, str(path), source.options, source.records(), p, progress)
+
+    def ingest_reviews(
+        self, path: str | Path, platform: str | None = None, *, progress: Progress | None = None
+    ) -> IngestReport:
+        """Import App Store (RSS or Connect), Google Play, Trustpilot or generic reviews."""
+        p = check_file(path, "review")
+        source = open_reviews(p, platform)
+        return self._load("review", source.platform, str(path), source.options, source.records(), p, progress)
+
+    def ingest_social(
+        self, path: str | Path, platform: str | None = None, *, progress: Progress | None = None
+    ) -> IngestReport:
+        """Import X/Twitter API v2 JSON Lines or Reddit JSON listings."""
+        p = check_file(path, "social")
+        source = open_social(p, platform)
+        return self._load("social", source.platform, str(path), source.options, source.records(), p, progress)
+
+    def ingest_any(self, path: str | Path, *, progress: Progress | None = None) -> list[IngestReport]:
+        """Import a file or every export under a folder, picking surveys/reviews/social per file.
+
+        A file that cannot be read at all gives a report with ``error`` set; the others go on.
+        """
+        root = Path(path)
+        if not root.exists():
+            raise IngestError(f"{root} does not exist. Pass an export file or a folder of exports.")
+        files = (
+            sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in _EXTENSIONS)
+            if root.is_dir()
+            else [root]
+        )
+        reports = []
+        for f in files:
+            try:
+                kind = detect_kind(f)
+                if kind == "survey":
+                    reports.append(self.ingest_surveys(f, progress=progress))
+                elif kind == "review":
+                    reports.append(self.ingest_reviews(f, progress=progress))
+                else:
+                    reports.append(self.ingest_social(f, progress=progress))
+            except IngestError as exc:
+                if not root.is_dir():
+                    raise
+                reports.append(
+                    IngestReport(kind=_kind_hint(f) or "unknown", platform=None, source=str(f), error=str(exc))
+                )
+        return reports
+
+    def _load(
+        self,
+        kind: str,
+        platform: str | None,
+        source: str,
+        options: dict[str, Any],
+        records: Iterator[Any],
+        path: Path,
+        progress: Progress | None,
+    ) -> IngestReport:
+        loader = Loader(
+            self.store,
+            kind=kind,
+            platform=platform,
+            source=source,
+            options=options,
+            source_sha256=_sha256(path),
+            progress=progress,
+        )
+        return loader.run(records)
+
+    # -- reading back ---------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Items per channel and platform, customers, quarantine, runs and the last import."""
+        s = self.store
+        by_source = s.query(
+            "SELECT channel, platform, count(*) AS items, min(created_at) AS first, max(created_at) AS last"
+            " FROM feedback GROUP BY channel, platform ORDER BY channel, platform"
+        )
+        channels = {row["channel"]: 0 for row in by_source}
+        for row in by_source:
+            channels[row["channel"]] += row["items"]
+        last = s.query(
+            "SELECT id, kind, platform, source, started_at, finished_at, status, records, added, updated,"
+            " unchanged, quarantined, skipped, error FROM ingest_runs ORDER BY id DESC LIMIT 1"
+        )
+        return {
+            "database": str(s.path) if s.path else ":memory:",
+            "feedback": sum(channels.values()),
+            "channels": channels,
+            "platforms": by_source,
+            "customers": s.scalar("SELECT count(*) FROM customers"),
+            "consenting_customers": s.scalar(
+                "SELECT count(*) FROM customers WHERE consent = 1 AND unsubscribed_at IS NULL AND suppressed_at IS NULL"
+            ),
+            "edited_versions": s.scalar("SELECT count(*) FROM feedback_history"),
+            "quarantined": s.scalar("SELECT count(*) FROM quarantine"),
+            "runs": s.scalar("SELECT count(*) FROM ingest_runs"),
+            "failed_runs": s.scalar("SELECT count(*) FROM ingest_runs WHERE status = 'failed'"),
+            "last_ingest": last[0] if last else None,
+        }
+
+    def quarantine_list(self, run_id: int | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Quarantined records (newest run first), optionally of one run."""
+        sql = "SELECT id, run_id, source, location, reason, raw, created_at FROM quarantine"
+        params: list[Any] = []
+        if run_id is not None:
+            if not self.store.scalar("SELECT 1 FROM ingest_runs WHERE id = ?", (run_id,)):
+                from feedback_engine.errors import NotFoundError
+
+                raise NotFoundError(f"No ingest run {run_id}. See `feedback-engine status` for the runs.")
+            sql += " WHERE run_id = ?"
+            params.append(run_id)
+        sql += " ORDER BY run_id DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self.store.query(sql, params)
+
+    def feedback_rows(self, *, sentences: bool = False) -> Iterator[dict[str, Any]]:
+        """Every item with customer and analysis fields (see :mod:`feedback_engine.ingest.export`)."""
+        return _export.feedback_rows(self.store, sentences=sentences)
+
+    def export_feedback(self, fmt: str = "csv", out: str | Path | IO[str] | None = None) -> int:
+        """Write every item as csv, jsonl or parquet; returns the number of items written."""
+        return _export.export_feedback(self.store, fmt, out)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _kind_hint(path: Path) -> str | None:
+    for part in reversed(path.parts[:-1]):
+        name = part.lower()
+        for kind in ("survey", "review", "social"):
+            if name.startswith(kind):
+                return kind
+    return None
+
+
+def detect_kind(path: Path) -> str:
+    """``survey``, ``review`` or ``social`` for one file: its folder name, else its content."""
+    hint = _kind_hint(path)
+    if hint:
+        return hint
+    p = check_file(path, "feedback")
+    sample = read_sample(p)
+    if sample.startswith(b"PK\x03\x04"):
+        return "survey"
+    encoding = detect_encoding(sample, p)
+    if detect_social(p, sample, encoding):
+        return "social"
+    start = first_json_char(sample, encoding)
+    text = sample[:65536].decode("utf-8", "ignore") if not encoding.startswith("utf-16") else ""
+    if encoding.startswith("utf-16"):
+        text = sample[:65536].decode(encoding, "ignore")
+    if start == "{":
+        if any(marker in text for marker in ('"feed"', '"customerReviews"', '"stars"', '"consumer"', '"reviews"')):
+            return "review"
+        return "survey"
+    header = text.splitlines()[0].lower() if text else ""
+    if "package name" in header and "star rating" in header:
+        return "review"
+    fields = {f.strip().strip('"') for f in header.replace("\t", ",").split(",")}
+    if fields & {"rating", "stars", "star_rating"} and fields & {"title", "review", "body", "author"}:
+        return "review"
+    if start == "[":
+        first_obj = text[:4096]
+        if '"rating"' in first_obj or '"stars"' in first_obj:
+            return "review"
+    return "survey"

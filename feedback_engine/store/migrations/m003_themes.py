@@ -6,6 +6,7 @@ Contract shared by the NLP and loop stages:
   survivor; readers resolve ids through ``merged_into`` (actions follow the surviving theme).
 - ``theme_assignments`` has one row per item (``sentence_idx = -1``) and one per sentence of a
   multi-sentence item, so an item can count for several themes with each sentence's sentiment.
+- ``theme_outliers`` lists items examined but left in no theme (they count against coverage).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ CREATE TABLE themes (
     terms TEXT,                                   -- JSON [[term, weight], ...]
     quotes TEXT,                                  -- JSON [feedback_id, ...] representative items
     centroid BLOB,                                -- float32 unit vector
+    seed_embedding BLOB,                          -- seeded themes: embedding of "name: description"
     size INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -42,6 +44,14 @@ CREATE TABLE theme_assignments (
     PRIMARY KEY (feedback_id, sentence_idx)
 );
 CREATE INDEX theme_assignments_theme ON theme_assignments(theme_id);
+
+-- Items that were looked at but fit no theme (the outlier bucket), so that ``analyze`` does not
+-- retry them on every run; a refit clears and rebuilds this table.
+CREATE TABLE theme_outliers (
+    feedback_id INTEGER PRIMARY KEY REFERENCES feedback(id) ON DELETE CASCADE,
+    similarity REAL,                              -- cosine to the nearest theme centroid
+    checked_at TEXT NOT NULL
+);
 """
 
 

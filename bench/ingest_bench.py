@@ -1,0 +1,155 @@
+"""Ingest benchmark: N generated survey rows from CSV through the real API, beside a bare executemany.
+
+    python bench/ingest_bench.py               # 1,000,000 rows
+    python bench/ingest_bench.py --rows 100000 --runs 3
+
+Prints, for the real ingest (validation, dedupe, customers, FTS index, quarantine checks):
+rows/s and the peak RSS of the ingest process; and for a bare ``executemany`` of the same rows
+into an equivalent ``feedback`` table (same schema, FTS triggers included, tuples pre-built
+outside the timed part): rows/s, plus the ratio. Each measurement runs in its own subprocess so
+that peak RSS (``ru_maxrss`` of that process) is the ingest's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORDS = (
+    "the app crashes when I open invoices sync is slow support was great billing page confusing love the "
+    "board view dark mode please export to csv fails login with google broken on android notifications "
+    "arrive late search works well pricing too high for small teams onboarding took five minutes calendar "
+    "integration missing offline edits lost after update team adopted it fast reports are useful"
+).split()
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    customers = max(1, rows // 10)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["response_id", "submitted_at", "email", "nps", "comment"])
+        for i in range(rows):
+            text = " ".join(rng.choices(WORDS, k=rng.randint(6, 24))).capitalize() + "."
+            writer.writerow(
+                [
+                    f"r{i:08d}",
+                    f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}Z",
+                    f"Customer{rng.randrange(customers)}@Example.com",
+                    str(rng.randint(0, 10)),
+                    text,
+                ]
+            )
+
+
+def child_ingest(csv_path: Path, db_path: Path) -> dict[str, float]:
+    from feedback_engine import Engine
+
+    with Engine(db_path) as engine:
+        started = time.perf_counter()
+        report = engine.ingest_surveys(csv_path)
+        seconds = time.perf_counter() - started
+    return {"rows": report.added, "seconds": seconds, "quarantined": report.quarantined}
+
+
+def child_bare(csv_path: Path, db_path: Path, batch: int = 10_000) -> dict[str, float]:
+    from feedback_engine.store import Store
+
+    store = Store(db_path)
+    conn = store.conn
+    sql = (
+        "INSERT INTO feedback (natural_key, channel, platform, source, run_id, external_id, response_id, question,"
+        " customer_id, text, title, rating, nps, csat, language, url, created_at, source_updated_at, ingested_at,"
+        " raw, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    timed = 0.0
+    count = 0
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        while True:
+            rows = []
+            for fields in reader:
+                rid, date, email, nps, text = fields
+                raw = json.dumps(dict(zip(("response_id", "submitted_at", "email", "nps", "comment"), fields)))
+                rows.append(
+                    (f"generic:{rid}:comment", "survey", "generic", str(csv_path), None, rid, rid, "comment", None,
+                     text, None, None, int(nps), None, None, None, date, None, "now", raw, rid)
+                )  # fmt: skip
+                if len(rows) >= batch:
+                    break
+            if not rows:
+                break
+            started = time.perf_counter()
+            conn.execute("BEGIN")
+            conn.executemany(sql, rows)
+            conn.commit()
+            timed += time.perf_counter() - started
+            count += len(rows)
+    store.close()
+    return {"rows": count, "seconds": timed}
+
+
+def run_child(mode: str, csv_path: Path, db_path: Path) -> dict[str, float]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(csv_path), str(db_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=1, help="repeat and report the median")
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "CSV", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, csv_path, db_path = args.child
+        fn = child_ingest if mode == "ingest" else child_bare
+        result = fn(Path(csv_path), Path(db_path))
+        # the child's own peak resident set (KiB on Linux): the ingest's memory, nothing else's
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "responses.csv"
+        started = time.perf_counter()
+        generate(csv_path, args.rows)
+        size_mb = csv_path.stat().st_size / 1e6
+        print(f"generated {args.rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f}s")
+        ingest_rates, bare_rates, peaks = [], [], []
+        for run in range(args.runs):
+            ing = run_child("ingest", csv_path, Path(tmp) / "ingest.db")
+            bare = run_child("bare", csv_path, Path(tmp) / "bare.db")
+            ingest_rates.append(ing["rows"] / ing["seconds"])
+            bare_rates.append(bare["rows"] / bare["seconds"])
+            peaks.append(ing["peak_rss_mb"])
+            print(
+                f"run {run + 1}: ingest {ing['rows']:,.0f} rows in {ing['seconds']:.2f}s = "
+                f"{ingest_rates[-1]:,.0f} rows/s (peak RSS {ing['peak_rss_mb']:.0f} MB); "
+                f"bare executemany {bare_rates[-1]:,.0f} rows/s"
+            )
+        ingest_rate = statistics.median(ingest_rates)
+        bare_rate = statistics.median(bare_rates)
+        print(f"ingest (API, validation + dedupe + customers + FTS): {ingest_rate:,.0f} rows/s (median of {args.runs})")
+        print(f"peak RSS of the ingest process:                      {max(peaks):,.0f} MB")
+        print(f"bare executemany, same rows, same table + FTS:        {bare_rate:,.0f} rows/s")
+        print(f"ratio ingest / bare:                                 {ingest_rate / bare_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,669 @@
+"""Survey exports (CSV, TSV, XLSX, JSON) -> feedback items, one per free-text answer.
+
+Recognised layouts (auto-detected; every column overridable):
+
+- **Typeform** CSV: ``#`` (response token), one column per question, ``Submit Date (UTC)``,
+  ``Network ID``; hidden fields such as ``email``. Responses API JSON (``{"items": [...]}``).
+- **SurveyMonkey** CSV/XLSX: two header rows (questions, then ``Open-Ended Response`` /
+  ``Response`` / option labels), ``Respondent ID``, ``End Date``, ``Email Address``.
+- **Google Forms** CSV/TSV: ``Timestamp``, ``Email Address``, one column per question.
+- **Qualtrics** CSV/TSV: three header rows (``ResponseId``/``Q1``..., question text,
+  ``{"ImportId": "QID3_TEXT"}``), ``RecordedDate``, ``RecipientEmail``, ``Q2_NPS_GROUP``.
+- **generic**: any table with an id and a text column (``--id-column id --text-column text``).
+
+Several free-text questions in one response become several items that share ``response_id``
+and customer; the response's NPS/CSAT and consent go with each of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from feedback_engine.errors import IngestError
+from feedback_engine.ingest.readers import (
+    JsonStreamError,
+    escape_undecodable,
+    first_json_char,
+    iter_json_array,
+    load_json,
+    open_csv,
+    read_sample,
+    xlsx_rows,
+)
+from feedback_engine.ingest.records import (
+    MAX_TEXT_CHARS,
+    FeedbackRecord,
+    Invalid,
+    Quarantined,
+    clean_text,
+    normalise_email,
+    parse_consent,
+    parse_date,
+    parse_score,
+)
+
+__all__ = ["SurveyOptions", "SurveySource", "open_survey"]
+
+SAMPLE_ROWS = 200
+
+
+@dataclass
+class SurveyOptions:
+    """Column overrides (names as in the file's header, case-insensitive)."""
+
+    text_columns: Sequence[str] | None = None
+    id_column: str | None = None
+    email_column: str | None = None
+    date_column: str | None = None
+    nps_column: str | None = None
+    csat_column: str | None = None
+    consent_column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class Column:
+    key: str  # what the file calls it (first header row)
+    label: str  # the question as people read it
+    extra: str = ""  # SurveyMonkey sub-header / Qualtrics ImportId
+    tz: str | None = None  # Qualtrics: the time zone of a date column
+
+
+@dataclass
+class Mapping:
+    id: int | None = None
+    email: int | None = None
+    date: int | None = None
+    nps: int | None = None
+    csat: int | None = None
+    consent: int | None = None
+    language: int | None = None
+    names: list[int] = field(default_factory=list)
+    texts: list[int] = field(default_factory=list)
+
+    def describe(self, columns: list[Column]) -> dict[str, Any]:
+        def name(i: int | None) -> str | None:
+            return None if i is None else columns[i].key
+
+        return {
+            "id": name(self.id),
+            "email": name(self.email),
+            "date": name(self.date),
+            "nps": name(self.nps),
+            "csat": name(self.csat),
+            "consent": name(self.consent),
+            "language": name(self.language),
+            "names": [columns[i].key for i in self.names],
+            "texts": [columns[i].key for i in self.texts],
+        }
+
+
+Row = tuple[str, list[Any], str | None]  # location, values, error
+
+
+# -- header rules ----------------------------------------------------------------------------------
+_ID_NAMES = ["#", "respondent id", "responseid", "response id", "response_id", "respondent_id", "submission id",
+             "submission_id", "token", "id", "uuid"]  # fmt: skip
+_DATE_NAMES = ["submit date (utc)", "submitted at", "submitted_at", "recordeddate", "recorded date", "end date",
+               "enddate", "date submitted", "submission date", "timestamp", "submitted", "completed at",
+               "completed_at", "created_at", "created at", "date", "start date (utc)", "startdate", "start date"]  # fmt: skip
+_EMAIL_NAMES = ["email address", "email", "e-mail", "recipientemail", "email_address", "e-mail address", "mail"]
+_LANGUAGE_NAMES = ["userlanguage", "language", "lang", "locale"]
+_NAME_NAMES = [["full name"], ["name"], ["respondent name"], ["first name", "last name"],
+               ["recipientfirstname", "recipientlastname"], ["first_name", "last_name"]]  # fmt: skip
+_META = re.compile(
+    r"^(ip ?address|ipaddress|network id|collector id|user ?agent|status|progress|duration.*|finished|"
+    r"location.*|distributionchannel|distribution channel|tags|response type|start date.*|stage date.*|"
+    r"ending|custom data.*|externalreference|external reference|external data reference|recipient.*|"
+    r"score|total score|browser|device|os|platform|referer|referrer|url|page|utm_.*|q_.*|"
+    r"last name|first name|name|full name|respondent name|end date|enddate|startdate|recordeddate)$"
+)
+_NPS_HEADER = re.compile(r"(how likely.*recommend|likely to recommend|\bnps\b|net promoter)", re.I)
+_CSAT_HEADER = re.compile(r"(\bcsat\b|satisf|how would you rate|rate your|\brating\b|overall experience)", re.I)
+_CONSENT_HEADER = re.compile(
+    r"(consent|contact you|contacted|follow[ -]?up|reach out|may we|can we (contact|email|follow)|"
+    r"ok to contact|okay to contact|permission|opt[ -]?in)",
+    re.I,
+)
+_TEXT_HEADER = re.compile(
+    r"(comment|feedback|why|what|tell us|anything else|suggest|improve|reason|\btext\b|review|message|"
+    r"describe|explain|open[- ]ended|thoughts|answer|verbatim|remarks|notes?)",
+    re.I,
+)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", " ", str(name).strip().lstrip("\ufeff")).lower()
+
+
+# -- opening -----------------------------------------------------------------------------------------
+class SurveySource:
+    """An opened survey export: platform, columns, mapping and a record iterator."""
+
+    def __init__(
+        self, path: Path, platform: str, columns: list[Column], rows: Iterator[Row], opts: SurveyOptions
+    ) -> None:
+        self.path = path
+        self.platform = platform
+        self.columns = columns
+        sample = list(islice(rows, SAMPLE_ROWS))
+        self._rows: Iterable[Row] = chain(sample, rows)
+        self.mapping = _detect(columns, [r[1] for r in sample if r[2] is None], platform, opts, path)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"platform": self.platform, "columns": self.mapping.describe(self.columns)}
+
+    def records(self) -> Iterator[FeedbackRecord | Quarantined]:
+        return _records(self)
+
+
+def open_survey(path: Path, opts: SurveyOptions) -> SurveySource:
+    """Open a survey export (validated header and mapping) or raise :class:`IngestError`."""
+    sample = read_sample(path)
+    suffix = path.suffix.lower()
+    if sample.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
+        if not sample.startswith(b"PK\x03\x04"):
+            raise IngestError(f"{path} is not a valid XLSX workbook. Export the responses again as .xlsx or as CSV.")
+        return _open_xlsx(path, opts)
+    is_json = suffix in (".json", ".jsonl", ".ndjson") or first_json_char(sample, _enc(sample, path)) in ("{", "[")
+    if is_json and suffix not in (".csv", ".tsv", ".txt"):
+        return _open_json(path, sample, opts)
+    return _open_csv(path, sample, opts)
+
+
+def _enc(sample: bytes, path: Path) -> str:
+    from feedback_engine.ingest.readers import detect_encoding
+
+    return detect_encoding(sample, path)
+
+
+def _open_csv(path: Path, sample: bytes, opts: SurveyOptions) -> SurveySource:
+    table = open_csv(path, sample)
+    def rows() -> Iterator[Row]:
+        for start, end, fields, problem in table.rows():
+            loc = f"line {start}" if start == end else f"lines {start}-{end}"
+            if problem:
+                yield loc, [escape_undecodable(f) for f in fields], problem
+            else:
+                yield loc, fields, None
+
+    return _from_rows(path, rows(), opts)
+
+
+def _open_xlsx(path: Path, opts: SurveyOptions) -> SurveySource:
+    def rows() -> Iterator[Row]:
+        for number, values in xlsx_rows(path):
+            yield f"row {number}", values, None
+
+    return _from_rows(path, rows(), opts)
+
+
+def _from_rows(path: Path, rows: Iterator[Row], opts: SurveyOptions) -> SurveySource:
+    first = next(rows, None)
+    if first is None:
+        raise IngestError(f"{path} has no header row. Export the responses again with column headers.")
+    header = ["" if v is None else str(v).strip().lstrip("\ufeff") for v in first[1]]
+    if first[2] is not None or not any(header):
+        raise IngestError(f"{path} has no readable header row ({first[2] or 'all empty'}). Export it again as CSV.")
+    lowered = {_norm(h) for h in header}
+    platform = "generic"
+    columns = [Column(h, h) for h in header]
+    rest = rows
+    peek = list(islice(rest, 2))
+    rows = chain(peek, rest)
+    if "responseid" in lowered or ("startdate" in lowered and "recordeddate" in lowered):
+        platform = "qualtrics"
+        if len(peek) == 2 and str(peek[1][1][0] if peek[1][1] else "").lstrip().startswith("{"):
+            labels, imports = peek[0][1], peek[1][1]
+            columns = [Column(h, _cell(labels, i) or h, *_import_id(_cell(imports, i))) for i, h in enumerate(header)]
+            rows = rest
+    elif "respondent id" in lowered and "collector id" in lowered:
+        platform = "surveymonkey"
+        if peek and not str(_cell(peek[0][1], 0)).strip():
+            subs = peek[0][1]
+            columns = []
+            question = ""
+            for i, h in enumerate(header):
+                sub = _cell(subs, i)
+                if h:
+                    question = h
+                label = question if sub in ("", "Response", "Open-Ended Response") else f"{question} - {sub}"
+                key = h if h and sub in ("", "Response", "Open-Ended Response") else label
+                columns.append(Column(key, label, sub))
+            rows = chain(peek[1:], rest)
+    elif header[0] == "#" or "submit date (utc)" in lowered or "network id" in lowered:
+        platform = "typeform"
+    elif _norm(header[0]) == "timestamp":
+        platform = "googleforms"
+    _dedupe_keys(columns)
+    return SurveySource(path, platform, columns, rows, opts)
+
+
+def _cell(values: Sequence[Any], i: int) -> str:
+    if i >= len(values) or values[i] is None:
+        return ""
+    return str(values[i]).strip()
+
+
+def _import_id(text: str) -> tuple[str, str | None]:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return "", None
+    if not isinstance(data, dict):
+        return "", None
+    return str(data.get("ImportId", "")), data.get("timeZone")
+
+
+def _dedupe_keys(columns: list[Column]) -> None:
+    seen: dict[str, int] = {}
+    for col in columns:
+        n = seen.get(col.key, 0)
+        seen[col.key] = n + 1
+        if n:
+            col.key = f"{col.key} ({n + 1})"
+
+
+# -- JSON ------------------------------------------------------------------------------------------
+def _open_json(path: Path, sample: bytes, opts: SurveyOptions) -> SurveySource:
+    from feedback_engine.ingest.readers import detect_encoding
+
+    encoding = detect_encoding(sample, path)
+    start = first_json_char(sample, encoding)
+    if start == "[":
+        items: Iterator[Any] = _guard_stream(iter_json_array(path, encoding), path)
+        peek = list(islice(items, SAMPLE_ROWS))
+        items = chain(peek, items)
+    elif start == "{":
+        doc = load_json(path, encoding)
+        if isinstance(doc.get("items"), list) and any(_is_typeform_item(i) for i in doc["items"]):
+            return _typeform_api(path, doc["items"], opts)
+        for key in ("responses", "data", "items", "results", "records", "rows"):
+            if isinstance(doc.get(key), list):
+                peek = doc[key]
+                items = iter(doc[key])
+                break
+        else:
+            raise IngestError(
+                f"{path} is JSON but holds no list of responses (looked for a top-level array or "
+                "'responses', 'data', 'items', 'results'). Export the responses as CSV or as a JSON array."
+            )
+    else:
+        raise IngestError(f"{path} is not valid JSON. Make sure to pass the survey export exactly as downloaded.")
+    if peek and _is_typeform_item(peek[0]):
+        return _typeform_api(path, items, opts)
+    keys: list[str] = []
+    for item in peek:
+        if isinstance(item, dict):
+            for k in _flatten(item):
+                if k not in keys:
+                    keys.append(k)
+    if not keys:
+        raise IngestError(f"{path} holds no JSON objects with fields. Export the responses as CSV or JSON objects.")
+    columns = [Column(k, k) for k in keys]
+    lowered = {_norm(k) for k in keys}
+    platform = "typeform" if "submit date (utc)" in lowered else "generic"
+
+    def rows() -> Iterator[Row]:
+        for n, item in enumerate(items, start=1):
+            if isinstance(item, _StreamBroken):
+                yield f"record {n}", [item.message], "invalid JSON"
+                return
+            if not isinstance(item, dict):
+                yield f"record {n}", [item], "not a JSON object"
+                continue
+            flat = _flatten(item)  # fields first seen after the sample are not mapped (kept nowhere else)
+            yield f"record {n}", [_flat(flat.get(k)) for k in keys], None
+
+    return SurveySource(path, platform, columns, rows(), opts)
+
+
+def _is_typeform_item(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("answers"), list)
+
+
+class _StreamBroken:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _guard_stream(items: Iterator[Any], path: Path) -> Iterator[Any]:
+    try:
+        yield from items
+    except JsonStreamError as exc:
+        if exc.count == 0 and "not closed" not in str(exc):
+            raise IngestError(f"{path} is not valid JSON ({exc}). Pass the export exactly as downloaded.") from exc
+        yield _StreamBroken(f"{exc}; the rest of the file could not be read")
+
+
+def _flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects become dotted keys: ``{"answers": {"reason": ...}}`` -> ``answers.reason``."""
+    flat: dict[str, Any] = {}
+    for key, value in item.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and len(prefix) < 200:
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def _typeform_api(path: Path, items: Iterable[Any], opts: SurveyOptions) -> SurveySource:
+    """Typeform Responses API pages -> one flat row per response (answers become columns)."""
+    items = list(items) if not isinstance(items, list) else items
+    fields: dict[str, tuple[str, str]] = {}  # ref -> (label, kind)
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for answer in item.get("answers") or []:
+            if not isinstance(answer, dict):
+                continue
+            f = answer.get("field") or {}
+            ref = str(f.get("ref") or f.get("id") or "")
+            if ref and ref not in fields:
+                fields[ref] = (str(f.get("title") or ref), str(f.get("type") or answer.get("type") or ""))
+        for hidden in item.get("hidden") or {}:
+            fields.setdefault(f"hidden.{hidden}", (str(hidden), "hidden"))
+    columns = [Column("response_id", "response_id"), Column("submitted_at", "submitted_at")]
+    for ref, (label, kind) in fields.items():
+        columns.append(Column(ref, label, kind))
+    for col in columns:
+        if col.extra in ("long_text", "short_text") and opts.text_columns is None:
+            col.extra = "text"
+    refs = list(fields)
+
+    def rows() -> Iterator[Row]:
+        for n, item in enumerate(items, start=1):
+            if not isinstance(item, dict):
+                yield f"record {n}", [item], "not a JSON object"
+                continue
+            values: dict[str, Any] = {}
+            for answer in item.get("answers") or []:
+                if not isinstance(answer, dict):
+                    continue
+                f = answer.get("field") or {}
+                ref = str(f.get("ref") or f.get("id") or "")
+                kind = answer.get("type")
+                value = answer.get(kind) if kind else None
+                if isinstance(value, dict):
+                    value = value.get("label") or value.get("labels") or value.get("other")
+                values[ref] = _flat(value)
+            for k, v in (item.get("hidden") or {}).items():
+                values[f"hidden.{k}"] = v
+            yield (
+                f"record {n}",
+                [item.get("response_id") or item.get("token"), item.get("submitted_at")]
+                + [values.get(r) for r in refs],
+                None,
+            )
+
+    return SurveySource(path, "typeform", columns, rows(), opts)
+
+
+# -- column detection ---------------------------------------------------------------------------
+def _detect(columns: list[Column], sample: list[list[Any]], platform: str, opts: SurveyOptions, path: Path) -> Mapping:
+    by_name: dict[str, int] = {}
+    for i, col in enumerate(columns):
+        for name in (col.key, col.label):
+            by_name.setdefault(_norm(name), i)
+    found = ", ".join(repr(c.key) for c in columns[:25]) + (" ..." if len(columns) > 25 else "")
+
+    def pick(name: str | None, flag: str) -> int | None:
+        if name is None:
+            return None
+        idx = by_name.get(_norm(name))
+        if idx is None:
+            raise IngestError(f"{path} has no column {name!r} for {flag}. Columns found: {found}.", source=str(path))
+        return idx
+
+    def first(names: Iterable[str]) -> int | None:
+        for name in names:
+            if name in by_name:
+                return by_name[name]
+        return None
+
+    values = [[_cell(row, i) for row in sample] for i in range(len(columns))]
+    m = Mapping()
+    m.id = pick(opts.id_column, "--id-column") if opts.id_column else first(_ID_NAMES)
+    m.date = pick(opts.date_column, "--date-column") if opts.date_column else first(_DATE_NAMES)
+    if opts.email_column:
+        m.email = pick(opts.email_column, "--email-column")
+    else:
+        m.email = first(_EMAIL_NAMES)
+        if m.email is None:
+            m.email = next(
+                (i for i, c in enumerate(columns) if "email" in _norm(c.key) and _mostly(values[i], _is_email)), None
+            )
+    m.language = first(_LANGUAGE_NAMES)
+    for names in _NAME_NAMES:
+        if all(n in by_name for n in names):
+            m.names = [by_name[n] for n in names]
+            break
+    used = {i for i in (m.id, m.date, m.email, m.language) if i is not None} | set(m.names)
+    group_of = {_norm(c.key)[: -len("_nps_group")] for c in columns if _norm(c.key).endswith("_nps_group")}
+    if opts.nps_column:
+        m.nps = pick(opts.nps_column, "--nps-column")
+    else:
+        for i, col in enumerate(columns):
+            if i in used or _norm(col.key).endswith("_nps_group"):
+                continue
+            if (_norm(col.key) in group_of or _NPS_HEADER.search(col.label) or _NPS_HEADER.search(col.key)) and _mostly(
+                values[i], lambda v: _score_ok(v, 0, 10, "NPS")
+            ):
+                m.nps = i
+                break
+    if m.nps is not None:
+        used.add(m.nps)
+    used |= {i for i, c in enumerate(columns) if _norm(c.key).endswith("_nps_group")}
+    if opts.csat_column:
+        m.csat = pick(opts.csat_column, "--csat-column")
+    else:
+        for i, col in enumerate(columns):
+            if i in used:
+                continue
+            if (_CSAT_HEADER.search(col.label) or _CSAT_HEADER.search(col.key)) and _mostly(
+                values[i], lambda v: _score_ok(v, 1, 5, "CSAT")
+            ):
+                m.csat = i
+                break
+    if m.csat is not None:
+        used.add(m.csat)
+    if opts.consent_column:
+        m.consent = pick(opts.consent_column, "--consent-column")
+    else:
+        for i, col in enumerate(columns):
+            if i in used:
+                continue
+            if (_CONSENT_HEADER.search(col.label) or _CONSENT_HEADER.search(col.key)) and _mostly(
+                values[i], lambda v: parse_consent(v) is not None
+            ):
+                m.consent = i
+                break
+    if m.consent is not None:
+        used.add(m.consent)
+    if opts.text_columns:
+        m.texts = [pick(name, "--text-column") for name in opts.text_columns]  # type: ignore[misc]
+    else:
+        m.texts = [i for i, col in enumerate(columns) if i not in used and _is_text_column(col, values[i], platform)]
+    if not m.texts:
+        raise IngestError(
+            f"No free-text column found in {path}. Columns found: {found}. "
+            "Pass --text-column COLUMN (and --id-column COLUMN) to say which to import.",
+            source=str(path),
+        )
+    return m
+
+
+def _zone(name: str | None) -> Any:
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _mostly(values: list[str], test: Any) -> bool:
+    filled = [v for v in values if v]
+    if not filled:
+        return True
+    return sum(1 for v in filled if test(v)) >= 0.8 * len(filled)
+
+
+def _score_ok(value: str, low: int, high: int, name: str) -> bool:
+    try:
+        return parse_score(value, low, high, name) is not None
+    except Invalid:
+        return False
+
+
+def _is_email(value: str) -> bool:
+    return normalise_email(value) is not None
+
+
+def _is_text_column(col: Column, values: list[str], platform: str) -> bool:
+    if platform == "qualtrics" and col.extra:
+        return col.extra.upper().endswith("_TEXT")
+    if platform == "surveymonkey" and col.extra:
+        return col.extra.lower() in ("open-ended response", "other (please specify)")
+    if col.extra == "text":
+        return True
+    name = _norm(col.key)
+    if _META.match(name) or name.startswith("hidden."):
+        return False
+    filled = [v for v in values if v]
+    if filled and all(_looks_scalar(v) for v in filled):
+        return False
+    if not filled:
+        return bool(_TEXT_HEADER.search(col.label))
+    words = sum(len(v.split()) for v in filled) / len(filled)
+    length = sum(len(v) for v in filled) / len(filled)
+    distinct = len(set(filled)) / len(filled)
+    if _TEXT_HEADER.search(col.label) and words >= 1.5:
+        return True
+    return words >= 3 and length >= 15 and (distinct >= 0.6 or len(filled) < 5)
+
+
+_SCALAR = re.compile(r"^[-+]?\d+([.,]\d+)?$|^\d{4}-\d\d-\d\d|^\d{1,2}/\d{1,2}/\d{2,4}|^(yes|no|true|false|n/a)$", re.I)
+
+
+def _looks_scalar(value: str) -> bool:
+    return bool(_SCALAR.match(value)) or _is_email(value)
+
+
+# -- records ---------------------------------------------------------------------------------------
+def _records(src: SurveySource) -> Iterator[FeedbackRecord | Quarantined]:
+    columns = src.columns
+    m = src.mapping
+    platform = src.platform
+    width = len(columns)
+    id_i, date_i, email_i, nps_i, csat_i = m.id, m.date, m.email, m.nps, m.csat
+    consent_i, lang_i, names = m.consent, m.language, m.names
+    texts = [(i, columns[i].key, columns[i].label) for i in m.texts]
+    keys = [c.key for c in columns]
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    emails: dict[str, str | None] = {}
+    date_tz = _zone(columns[date_i].tz) if date_i is not None else None
+    pad_short = src.path.suffix.lower() in (".xlsx", ".xlsm")  # read-only openpyxl drops trailing empty cells
+    for loc, values, error in src._rows:
+        n = len(values)
+        if error is not None:
+            yield Quarantined(loc, error, encode(values))
+            continue
+        if n != width:
+            if n < width and pad_short:
+                values = list(values) + [None] * (width - n)
+            else:
+                yield Quarantined(
+                    loc,
+                    f"wrong column count: {n} fields, expected {width}",
+                    encode(values),
+                )
+                continue
+        try:
+            created = parse_date(values[date_i], date_tz) if date_i is not None else None
+            nps = parse_score(values[nps_i], 0, 10, "NPS") if nps_i is not None else None
+            csat = parse_score(values[csat_i], 1, 5, "CSAT") if csat_i is not None else None
+        except Invalid as exc:
+            reason = str(exc)
+            if reason.startswith("unparsable date") and date_i is not None:
+                reason += f" in column {columns[date_i].key!r}"
+            yield Quarantined(
+                loc, reason, encode(dict(zip(keys, values, strict=False)))
+            )
+            continue
+        raw = encode(dict(zip(keys, values, strict=False)))
+        email = None
+        if email_i is not None:
+            value = values[email_i]
+            if value:
+                value = str(value)
+                email = emails.get(value, "")
+                if email == "":
+                    email = normalise_email(value)
+                    if len(emails) < 100_000:
+                        emails[value] = email
+        response = str(values[id_i]).strip() if id_i is not None and values[id_i] not in (None, "") else None
+        external = response
+        if response is None:
+            response = "h" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        consent = parse_consent(values[consent_i]) if consent_i is not None else None
+        name = " ".join(str(values[i]).strip() for i in names if values[i]) or None if names else None
+        language = str(values[lang_i]).strip() or None if lang_i is not None and values[lang_i] else None
+        produced = 0
+        for i, key, label in texts:
+            text = values[i]
+            if text is None or text == "":
+                continue
+            text = clean_text(text)
+            if not text:
+                continue
+            if len(text) > MAX_TEXT_CHARS:
+                yield Quarantined(f"{loc}, column {key!r}", f"text over {MAX_TEXT_CHARS} characters ({len(text)})", raw)
+                produced += 1
+                continue
+            produced += 1
+            yield FeedbackRecord(
+                "survey",
+                platform,
+                f"{platform}:{response}:{key}",
+                text,
+                raw,
+                external,
+                response,
+                label,
+                None,
+                None,
+                nps,
+                csat,
+                language,
+                None,
+                created,
+                None,
+                email,
+                None,
+                name,
+                consent,
+                loc,
+            )
+        if not produced:
+            names_ = ", ".join(repr(t[1]) for t in texts[:5])
+            yield Quarantined(loc, f"empty text (no answer in {names_})", raw)

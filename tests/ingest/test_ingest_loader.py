@@ -1,0 +1,90 @@
+"""The loader: natural keys, customers merged by normalised e-mail, consent, edit history, counts, export."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from tests.ingest.conftest import FIX, SURVEYS, counts
+
+
+def _csv(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_email_normalisation_merges_customers_across_files(engine, tmp_path):
+    a = _csv(tmp_path, "a.csv", "id,email,comment\n1, Ann@Example.COM ,The export button is hidden too well\n")
+    b = _csv(tmp_path, "b.csv", "id,email,comment\n7,ann@example.com,Search got much faster, thanks\n")
+    engine.ingest_surveys(a, text_columns=["comment"])
+    engine.ingest_surveys(b, text_columns=["comment"])
+    assert engine.store.query("SELECT email FROM customers") == [{"email": "ann@example.com"}]
+    assert engine.store.scalar("SELECT count(DISTINCT customer_id) FROM feedback") == 1
+
+
+def test_consent_latest_answer_wins_and_unknown_never_counts(engine, tmp_path):
+    first = _csv(tmp_path, "1.csv", "id,email,comment,consent\n1,a@x.io,Great support team overall,yes\n2,b@x.io,Too pricey for us now,\n")
+    second = _csv(tmp_path, "2.csv", "id,email,comment,consent\n9,a@x.io,Changed my mind about pricing,no\n")
+    engine.ingest_surveys(first, text_columns=["comment"], consent_column="consent")
+    engine.ingest_surveys(second, text_columns=["comment"], consent_column="consent")
+    rows = engine.store.query("SELECT email, consent, consent_source FROM customers ORDER BY email")
+    assert rows == [
+        {"email": "a@x.io", "consent": 0, "consent_source": str(second)},
+        {"email": "b@x.io", "consent": None, "consent_source": None},
+    ]
+
+
+def test_edited_survey_answer_updates_row_and_keeps_history(engine, tmp_path):
+    path = _csv(tmp_path, "r.csv", "id,comment\n1,The app is slow on Android\n2,Love the board view\n")
+    engine.ingest_surveys(path, text_columns=["comment"])
+    path.write_text("id,comment\n1,The app is slow on Android since 5.2\n2,Love the board view\n3,New answer here\n")
+    report = engine.ingest_surveys(path, text_columns=["comment"])
+    assert counts(report) == (1, 1, 1, 0, 0)
+    assert engine.store.scalar("SELECT text FROM feedback_history") == "The app is slow on Android"
+    assert engine.store.scalar("SELECT count(*) FROM feedback") == 3
+
+
+def test_rows_without_id_use_a_content_hash(engine, tmp_path):
+    path = _csv(tmp_path, "noid.csv", "comment,score\nFast and simple,9\nFast and simple,9\nNeeds dark mode,7\n")
+    report = engine.ingest_surveys(path, text_columns=["comment"], nps_column="score")
+    assert counts(report) == (2, 0, 1, 0, 0)  # the identical row is the same item
+    assert counts(engine.ingest_surveys(path, text_columns=["comment"], nps_column="score")) == (0, 0, 3, 0, 0)
+
+
+def test_status_and_runs(engine):
+    engine.ingest_surveys(SURVEYS / "plain_id_text.csv")
+    engine.ingest_surveys(SURVEYS / "plain_id_text.csv")
+    status = engine.status()
+    assert status["feedback"] == 25
+    assert status["channels"] == {"survey": 25}
+    assert status["runs"] == 2
+    assert status["last_ingest"]["unchanged"] == 25
+    assert status["last_ingest"]["status"] == "done"
+
+
+def test_ingest_any_walks_the_fixture_folders(engine):
+    reports = engine.ingest_any(FIX)
+    by_name = {r.source.rsplit("/", 1)[-1]: r for r in reports}
+    assert {n for n, r in by_name.items() if r.error} == {"binary_garbage.csv", "empty.csv", "no_text_column.csv", "not_json.json"}
+    assert by_name["twitter_mentions.jsonl"].kind == "social"
+    assert by_name["trustpilot_reviews.json"].kind == "review"
+    assert by_name["survey_responses.xlsx"].kind == "survey"
+    assert engine.status()["feedback"] == sum(r.added for r in reports)
+
+
+def test_export_rows_before_analysis(engine, tmp_path):
+    engine.ingest_surveys(SURVEYS / "typeform_nps.csv")
+    rows = list(engine.feedback_rows(sentences=True))
+    assert len(rows) == 166
+    first = rows[0]
+    assert first["customer_email"] == "maria.lopez@example.com"
+    assert first["sentiment"] is None and first["theme_id"] is None and first["sentences"] == []
+    buf = io.StringIO()
+    assert engine.export_feedback("jsonl", buf) == 166
+    assert json.loads(buf.getvalue().splitlines()[0])["natural_key"] == first["natural_key"]
+    out = tmp_path / "f.parquet"
+    assert engine.export_feedback("parquet", out) == 166
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out).num_rows == 166

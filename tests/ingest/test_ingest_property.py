@@ -1,0 +1,100 @@
+"""Property tests: arbitrary bytes never crash an ingestor; valid rows are never lost; counts add up."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedback_engine import Engine
+from feedback_engine.errors import IngestError
+
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=80
+).filter(lambda t: t.strip() != "")
+GOOD = st.tuples(st.just("good"), TEXT, st.integers(0, 10))
+BAD = st.one_of(
+    st.tuples(st.just("bad"), TEXT, st.sampled_from(["11", "-1", "x", "7.5"])),
+    st.tuples(st.just("bad"), st.sampled_from(["", "   "]), st.integers(0, 10).map(str)),
+)
+GARBAGE = st.binary(min_size=1, max_size=40).filter(lambda b: not set(b) & set(b'"\r\n,'))
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _report_adds_up(report) -> None:
+    assert report.records == report.added + report.updated + report.unchanged + report.quarantined + report.skipped
+
+
+@SETTINGS
+@given(rows=st.lists(st.one_of(GOOD, BAD), min_size=1, max_size=30), garbage=st.lists(st.tuples(st.integers(0, 30), GARBAGE), max_size=4))
+def test_valid_rows_survive_bad_rows_and_garbage_lines(rows, garbage):
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "text", "nps"])
+    for i, (_kind, text, nps) in enumerate(rows):
+        writer.writerow([f"r{i}", text, nps])
+    lines = buf.getvalue().encode("utf-8").split(b"\n")
+    # garbage goes between records, never inside a quoted multi-line field
+    starts = [0] + [i + 1 for i in range(len(lines)) if lines[i].startswith(b"r") or i == 0]
+    for pos, junk in sorted(garbage, reverse=True):
+        idx = starts[min(pos, len(starts) - 1)]
+        if idx == 0:
+            idx = 1
+        lines.insert(idx, b"zz" + junk)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.csv"
+        path.write_bytes(b"\n".join(lines))
+        with Engine(Path(tmp) / "f.db") as engine:
+            report = engine.ingest_surveys(path, id_column="id", text_columns=["text"], nps_column="nps")
+            _report_adds_up(report)
+            stored = {r["external_id"]: (r["text"], r["nps"]) for r in engine.store.query("SELECT * FROM feedback")}
+            for i, (kind, text, nps) in enumerate(rows):
+                if kind == "good":
+                    assert stored.get(f"r{i}") == (text.strip(), nps)
+                else:
+                    assert f"r{i}" not in stored
+            bad_rows = sum(1 for kind, _, _ in rows if kind == "bad")
+            assert report.quarantined >= bad_rows
+            again = engine.ingest_surveys(path, id_column="id", text_columns=["text"], nps_column="nps")
+            assert again.added == 0 and again.updated == 0
+
+
+@SETTINGS
+@given(data=st.binary(max_size=600), suffix=st.sampled_from([".csv", ".json", ".jsonl", ".tsv", ".xlsx"]))
+def test_arbitrary_bytes_never_crash_any_ingestor(data, suffix):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"input{suffix}"
+        path.write_bytes(data)
+        with Engine(Path(tmp) / "f.db") as engine:
+            for call in (
+                lambda: engine.ingest_surveys(path),
+                lambda: engine.ingest_surveys(path, id_column="a", text_columns=["b"]),
+                lambda: engine.ingest_reviews(path),
+                lambda: engine.ingest_social(path),
+            ):
+                try:
+                    report = call()
+                except IngestError as exc:
+                    assert "\n" not in str(exc)
+                else:
+                    _report_adds_up(report)
+
+
+@SETTINGS
+@given(lines=st.lists(st.one_of(st.binary(max_size=80), st.just(b'{"data": [{"id": "1", "text": "hi there"}]}')), max_size=8))
+def test_arbitrary_jsonl_lines_never_crash_the_twitter_reader(lines):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.jsonl"
+        path.write_bytes(b'{"data": [{"id": "0", "text": "first"}]}\n' + b"\n".join(lines))
+        with Engine(Path(tmp) / "f.db") as engine:
+            try:
+                report = engine.ingest_social(path, "twitter")
+            except IngestError:
+                return
+            _report_adds_up(report)
+            assert engine.store.scalar("SELECT count(*) FROM feedback WHERE external_id = '0'") == 1
