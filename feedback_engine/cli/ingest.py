@@ -117,6 +117,37 @@ def ingest_social(state: Any, path: Path, platform: str | None, as_json: bool) -
     _emit_report(report, as_json)
 
 
+@ingest.command("auto")
+@click.argument("path", type=_PATH)
+@json_option
+@pass_state
+def ingest_auto(state: Any, path: Path, as_json: bool) -> None:
+    """Import a file, or every export under a folder, detecting surveys / reviews / social per file."""
+    reports = state.engine().ingest_any(path, progress=progress_for(as_json, "records"))
+
+    def human(_data: Any) -> None:
+        rows = [
+            {
+                "source": r.source,
+                "kind": r.kind,
+                "platform": r.platform or "",
+                "added": r.added,
+                "updated": r.updated,
+                "unchanged": r.unchanged,
+                "quarantined": r.quarantined,
+                "skipped": r.skipped,
+                "error": r.error or "",
+            }
+            for r in reports
+        ]
+        columns = ["source", "kind", "platform", "added", "updated", "unchanged", "quarantined", "skipped", "error"]
+        print_table(rows, columns, empty="(no export files found)")
+
+    emit([r.to_dict() for r in reports], as_json, human)
+    if reports and all(r.error for r in reports):
+        raise SystemExit(1)
+
+
 @click.command()
 @json_option
 @pass_state

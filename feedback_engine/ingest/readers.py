@@ -18,6 +18,7 @@ import io
 import json
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -144,23 +145,19 @@ _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26))
 
 
 def _looks_binary(sample: bytes) -> bool:
-    """A known binary signature, a header line with control bytes, or mostly such lines.
+    """A known binary signature, a NUL in the header line or in most lines, or mostly control bytes.
 
     One line of stray bytes inside a text export is not binary: that record goes to quarantine.
     """
     if sample.startswith(_MAGIC):
         return True
-    lines = sample[:65536].split(b"\n")[:200]
-    if not lines:
-        return False
-
-    def controlled(line: bytes) -> bool:
-        return len(line.translate(None, _CONTROL)) < len(line)
-
-    if controlled(lines[0]):
+    head = sample[:65536]
+    lines = head.split(b"\n")[:200]
+    if b"\x00" in lines[0]:
         return True
-    flagged = sum(1 for line in lines if controlled(line))
-    return flagged > len(lines) / 2
+    if sum(1 for line in lines if b"\x00" in line) > len(lines) / 2:
+        return True
+    return len(head) >= 64 and len(head) - len(head.translate(None, _CONTROL)) > 0.3 * len(head)
 
 
 class DecodedLines:
@@ -175,6 +172,7 @@ class DecodedLines:
         self.encoding = encoding
         self.bad: set[int] = set()
         self.line_no = 0
+        self.last = ""
 
     def __iter__(self) -> Iterator[str]:
         if self.encoding.startswith("utf-16"):
@@ -201,6 +199,7 @@ class DecodedLines:
                     bad.add(n)
                     line = raw.decode("utf-8", "feedback_engine.mark")
                 self.line_no = n
+                self.last = line
                 yield line
 
     def _iter_cp1252(self) -> Iterator[str]:
@@ -213,6 +212,7 @@ class DecodedLines:
                 except UnicodeDecodeError:
                     line = raw.decode("latin-1")
                 self.line_no = n
+                self.last = line
                 yield line
 
     def _iter_wide(self) -> Iterator[str]:
@@ -228,6 +228,7 @@ class DecodedLines:
                 if search(line):
                     bad.add(n)
                 self.line_no = n
+                self.last = line
                 yield line
 
 
@@ -258,7 +259,7 @@ class CsvTable:
                 return
             except csv.Error as exc:  # e.g. a NUL byte; keep going with the next line
                 end = reader.line_num
-                yield start, end, [], f"unreadable CSV record ({exc})"
+                yield start, end, [escape_undecodable(lines.last.rstrip("\r\n"))], f"unreadable CSV record ({exc})"
                 continue
             end = reader.line_num
             if not fields:
@@ -437,14 +438,21 @@ def xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     from datetime import date, datetime, time
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    def unreadable(exc: BaseException) -> IngestError:
+        return IngestError(
+            f"{path} is not a valid XLSX workbook ({type(exc).__name__}). "
+            "Export the responses again as .xlsx or as CSV.",
+            source=str(path),
+        )
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise IngestError(
-            f"{path} is not a valid XLSX workbook ({exc}). Export the responses again as .xlsx or as CSV.",
-            source=str(path),
-        ) from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles/extensions it does not read
+            workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
+        raise unreadable(exc) from exc
     try:
         sheet = workbook.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -460,6 +468,10 @@ def xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             if not values:
                 continue
             yield number, values
+    except IngestError:
+        raise
+    except Exception as exc:  # a damaged workbook fails inside openpyxl's XML parsing, in many ways
+        raise unreadable(exc) from exc
     finally:
         workbook.close()
 

@@ -273,6 +273,20 @@ def parse_date(value: Any, tz: tzinfo | None = None) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    if (
+        tz is None
+        and len(text) in (19, 20)
+        and text[4] == "-"
+        and text[10] in "T "
+        and (len(text) == 19 or text[19] == "Z")
+    ):
+        # fast path for "2026-10-03T14:22:01Z" / "2026-10-03 14:22:01" (naive = UTC): validate, no conversion
+        try:
+            datetime.fromisoformat(text[:19])
+        except ValueError:
+            pass
+        else:
+            return f"{text[:10]}T{text[11:19]}Z"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -301,7 +301,9 @@ def _appstore_connect(doc: dict[str, Any]) -> Iterator[Item]:
 _REVIEW_ID = re.compile(r"[?&]reviewId=([^&#\s]+)")
 
 
-def _googleplay(table: CsvTable, header: list[str], rows: Iterator[tuple[int, int, list[str], str | None]]) -> Iterator[Item]:
+def _googleplay(
+    table: CsvTable, header: list[str], rows: Iterator[tuple[int, int, list[str], str | None]]
+) -> Iterator[Item]:
     col = {name: i for i, name in enumerate(header)}
     width = len(header)
 

@@ -189,6 +189,7 @@ def _enc(sample: bytes, path: Path) -> str:
 
 def _open_csv(path: Path, sample: bytes, opts: SurveyOptions) -> SurveySource:
     table = open_csv(path, sample)
+
     def rows() -> Iterator[Row]:
         for start, end, fields, problem in table.rows():
             loc = f"line {start}" if start == end else f"lines {start}-{end}"
@@ -227,6 +228,11 @@ def _from_rows(path: Path, rows: Iterator[Row], opts: SurveyOptions) -> SurveySo
             labels, imports = peek[0][1], peek[1][1]
             columns = [Column(h, _cell(labels, i) or h, *_import_id(_cell(imports, i))) for i, h in enumerate(header)]
             rows = rest
+        elif peek and "responseid" in lowered:  # legacy export: ids, then question text, no ImportId row
+            at = [_norm(h) for h in header].index("responseid")
+            if _norm(_cell(peek[0][1], at)) == "response id":
+                columns = [Column(h, _cell(peek[0][1], i) or h) for i, h in enumerate(header)]
+                rows = chain(peek[1:], rest)
     elif "respondent id" in lowered and "collector id" in lowered:
         platform = "surveymonkey"
         if peek and not str(_cell(peek[0][1], 0)).strip():
@@ -580,6 +586,8 @@ def _records(src: SurveySource) -> Iterator[FeedbackRecord | Quarantined]:
     texts = [(i, columns[i].key, columns[i].label) for i in m.texts]
     keys = [c.key for c in columns]
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    escape = json.encoder.encode_basestring  # type: ignore[attr-defined]
+    prefixes = [escape(k) + ": " for k in keys] if len(set(keys)) == len(keys) else None
     emails: dict[str, str | None] = {}
     date_tz = _zone(columns[date_i].tz) if date_i is not None else None
     pad_short = src.path.suffix.lower() in (".xlsx", ".xlsm")  # read-only openpyxl drops trailing empty cells
@@ -606,11 +614,12 @@ def _records(src: SurveySource) -> Iterator[FeedbackRecord | Quarantined]:
             reason = str(exc)
             if reason.startswith("unparsable date") and date_i is not None:
                 reason += f" in column {columns[date_i].key!r}"
-            yield Quarantined(
-                loc, reason, encode(dict(zip(keys, values, strict=False)))
-            )
+            yield Quarantined(loc, reason, encode(dict(zip(keys, values, strict=False))))
             continue
-        raw = encode(dict(zip(keys, values, strict=False)))
+        try:  # CSV values are all str: escape each one (C speed) instead of building a dict to encode
+            raw = "{" + ", ".join([p + escape(v) for p, v in zip(prefixes, values, strict=True)]) + "}"
+        except TypeError:
+            raw = encode(dict(zip(keys, values, strict=False)))
         email = None
         if email_i is not None:
             value = values[email_i]

@@ -111,3 +111,14 @@ def test_export_csv_stdout_jsonl_and_parquet(run, tmp_path):
     out = tmp_path / "f.parquet"
     done = run("export", "feedback", "--format", "parquet", "-o", str(out))
     assert done.exit_code == 0 and out.stat().st_size > 0
+
+
+def test_ingest_auto_folder_reports_each_file(run, tmp_path):
+    result = run("ingest", "auto", str(BAD.parent), "--json")
+    assert result.exit_code == 0
+    reports = {r["source"].rsplit("/", 1)[-1]: r for r in json.loads(result.output)}
+    assert len(reports) == 21
+    assert "empty.csv is empty." in reports["empty.csv"]["error"]
+    assert reports["reddit_thread.json"]["added"] == 40
+    table = run("ingest", "auto", str(SURVEYS / "plain_id_text.csv"))
+    assert table.output.splitlines()[0].split()[:3] == ["source", "kind", "platform"]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.ingest.conftest import counts
 
-ROWS = "id,text,nps\n1,Café crème was great — merci,9\n2,\"Multi-line\nanswer, with comma\",3\n3,Plain ascii line,7\n"
+ROWS = 'id,text,nps\n1,Café crème was great — merci,9\n2,"Multi-line\nanswer, with comma",3\n3,Plain ascii line,7\n'
 
 
 @pytest.mark.parametrize(
@@ -57,9 +57,7 @@ def test_surveymonkey_fixture_is_latin1(engine):
 def test_one_undecodable_line_in_a_utf8_file_is_quarantined_alone(engine, tmp_path):
     path = tmp_path / "mostly_utf8.csv"
     path.write_bytes(
-        "id,text\n1,Naïve café – ok\n".encode()
-        + b"2,broken \xff\xfe bytes here\n"
-        + "3,Emoji fine 🙂\n".encode()
+        "id,text\n1,Naïve café – ok\n".encode() + b"2,broken \xff\xfe bytes here\n" + "3,Emoji fine 🙂\n".encode()
     )
     report = engine.ingest_surveys(path, id_column="id", text_columns=["text"])
     assert counts(report) == (2, 0, 0, 1, 0)

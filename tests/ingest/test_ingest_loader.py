@@ -24,7 +24,11 @@ def test_email_normalisation_merges_customers_across_files(engine, tmp_path):
 
 
 def test_consent_latest_answer_wins_and_unknown_never_counts(engine, tmp_path):
-    first = _csv(tmp_path, "1.csv", "id,email,comment,consent\n1,a@x.io,Great support team overall,yes\n2,b@x.io,Too pricey for us now,\n")
+    first = _csv(
+        tmp_path,
+        "1.csv",
+        "id,email,comment,consent\n1,a@x.io,Great support team overall,yes\n2,b@x.io,Too pricey for us now,\n",
+    )
     second = _csv(tmp_path, "2.csv", "id,email,comment,consent\n9,a@x.io,Changed my mind about pricing,no\n")
     engine.ingest_surveys(first, text_columns=["comment"], consent_column="consent")
     engine.ingest_surveys(second, text_columns=["comment"], consent_column="consent")
@@ -66,7 +70,12 @@ def test_status_and_runs(engine):
 def test_ingest_any_walks_the_fixture_folders(engine):
     reports = engine.ingest_any(FIX)
     by_name = {r.source.rsplit("/", 1)[-1]: r for r in reports}
-    assert {n for n, r in by_name.items() if r.error} == {"binary_garbage.csv", "empty.csv", "no_text_column.csv", "not_json.json"}
+    assert {n for n, r in by_name.items() if r.error} == {
+        "binary_garbage.csv",
+        "empty.csv",
+        "no_text_column.csv",
+        "not_json.json",
+    }
     assert by_name["twitter_mentions.jsonl"].kind == "social"
     assert by_name["trustpilot_reviews.json"].kind == "review"
     assert by_name["survey_responses.xlsx"].kind == "survey"
@@ -88,3 +97,18 @@ def test_export_rows_before_analysis(engine, tmp_path):
     import pyarrow.parquet as pq
 
     assert pq.read_table(out).num_rows == 166
+
+
+def test_bulk_batches_index_fts_and_keep_the_trigger(engine, tmp_path):
+    lines = ["id,comment,nps"] + [f"{i},Answer number {i} mentions invoices,{i % 11}" for i in range(2500)]
+    path = _csv(tmp_path, "big.csv", "\n".join(lines) + "\n")
+    report = engine.ingest_surveys(path, text_columns=["comment"])
+    assert report.added == 2500
+    s = engine.store
+    assert s.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'invoices'") == 2500
+    assert s.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'feedback_ai'") == 1
+    small = _csv(tmp_path, "small.csv", "id,comment\n9999,A refund would be nice\n")
+    engine.ingest_surveys(small, text_columns=["comment"])  # a small batch goes through the trigger
+    assert s.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'refund'") == 1
+    assert s.scalar("PRAGMA integrity_check") == "ok"
+    s.execute("INSERT INTO feedback_fts(feedback_fts) VALUES ('integrity-check')")

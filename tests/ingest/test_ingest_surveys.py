@@ -119,7 +119,10 @@ def test_mixed_bad_rows_are_quarantined_with_locations(engine):
         ("empty.csv", "is empty"),
         ("binary_garbage.csv", "looks like binary data"),
         ("not_json.json", "is not valid JSON"),
-        ("no_text_column.csv", r"No free-text column found .* Columns found: 'id', 'score', 'date'\. Pass --text-column"),
+        (
+            "no_text_column.csv",
+            r"No free-text column found .* Columns found: 'id', 'score', 'date'\. Pass --text-column",
+        ),
     ],
 )
 def test_unreadable_files_raise_one_clear_error_and_import_nothing(engine, name, message):
@@ -134,3 +137,28 @@ def test_missing_file_and_folder(engine, tmp_path):
         engine.ingest_surveys(tmp_path / "nope.csv")
     with pytest.raises(IngestError, match="is a folder"):
         engine.ingest_surveys(tmp_path)
+
+
+def test_raw_keeps_the_source_row_as_json(engine):
+    import json
+
+    engine.ingest_surveys(SURVEYS / "typeform_nps.csv")
+    raw = json.loads(engine.store.scalar("SELECT raw FROM feedback ORDER BY id LIMIT 1"))
+    assert raw["#"] == "yy22fa1xjdix2056j83v2dzfvhqfcdcd"
+    assert raw["email"] == " Maria.Lopez@Example.com "  # as exported; the customer row holds the normalised one
+    assert raw["Submit Date (UTC)"] == "2026-08-01 04:03:13"
+    assert len(raw) == 9
+
+
+def test_legacy_qualtrics_with_two_header_rows(engine, tmp_path):
+    path = tmp_path / "legacy.csv"
+    path.write_text(
+        "ResponseId,RecordedDate,Q1,Q2\n"
+        "Response ID,Recorded Date,How likely are you to recommend us?,What could we do better?\n"
+        "R_1,2026-10-01 10:00:00,9,Faster sync on Android please\n",
+        encoding="utf-8",
+    )
+    report = engine.ingest_surveys(path)
+    assert (report.platform, report.added, report.quarantined) == ("qualtrics", 1, 0)
+    row = engine.store.query("SELECT question, nps, external_id FROM feedback")[0]
+    assert row == {"question": "What could we do better?", "nps": 9, "external_id": "R_1"}
