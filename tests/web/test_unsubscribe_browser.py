@@ -76,6 +76,7 @@ def _unsubscribed_at(db_path: Path) -> str | None:
 
 def test_confirm_page_then_button_unsubscribes(served, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base, db_path = served
     browser.get(f"{base}/unsubscribe?token={make_token(SECRET, 1)}")
@@ -83,7 +84,7 @@ def test_confirm_page_then_button_unsubscribes(served, browser):
     assert "a***@example.com" in browser.find_element(By.TAG_NAME, "body").text
     assert _unsubscribed_at(db_path) is None  # looking at the page changes nothing
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "You are unsubscribed" in browser.find_element(By.TAG_NAME, "body").text
+    WebDriverWait(browser, 20).until(lambda d: "You are unsubscribed" in d.find_element(By.TAG_NAME, "body").text)
     assert _unsubscribed_at(db_path) is not None
 
 
