@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from feedback_engine.cli.common import json_option, pass_state, print_json, print_table, progress_for
+from feedback_engine.cli.ingest import print_status
 
 
 @click.command("demo")
@@ -33,9 +34,7 @@ def demo(state: Any, fixtures_dir: Path | None, emails_dir: Path, no_analyze: bo
     """Ingest the fixtures, analyse them, triage themes and dry-run the "you said, we did" emails."""
     from feedback_engine.demo import run_demo
 
-    report = run_demo(
-        state.engine(), fixtures_dir, emails_dir, analyze=not no_analyze, progress=progress_for(as_json)
-    )
+    report = run_demo(state.engine(), fixtures_dir, emails_dir, analyze=not no_analyze, progress=progress_for(as_json))
     if as_json:
         print_json(report.as_dict())
         return
@@ -46,7 +45,7 @@ def _print_human(report: Any, db_path: Path) -> None:
     click.echo(f"== Ingest into {db_path} ==")
     rows = [
         {
-            "source": r.get("source"),
+            "source": _short(r.get("source")),
             "channel": r.get("kind"),
             "platform": r.get("platform"),
             "added": r.get("added"),
@@ -58,10 +57,8 @@ def _print_human(report: Any, db_path: Path) -> None:
         for r in report.ingest
     ]
     print_table(rows, ["source", "channel", "platform", "added", "updated", "unchanged", "quarantined", "skipped"])
-    status = report.status
     click.echo("")
-    click.echo("Per channel: " + ", ".join(f"{c['channel']} {c['items']}" for c in status.get("channels", [])))
-    click.echo(f"Quarantined records: {status.get('quarantined', 0)} (see `feedback-engine quarantine list`)")
+    print_status(report.status)
     if report.analysis is None:
         return
     a = report.analysis
@@ -85,6 +82,14 @@ def _print_human(report: Any, db_path: Path) -> None:
         click.echo(f"action {act.get('id')} '{act.get('title')}' is {act.get('status')}")
         n = report.notify or {}
         click.echo(f"{len(n.get('files', []))} emails it would send are in {report.emails_dir}")
+
+
+def _short(source: str | None) -> str:
+    """``surveys/typeform_nps.csv`` rather than the whole absolute path."""
+    if not source:
+        return ""
+    path = Path(source)
+    return f"{path.parent.name}/{path.name}"
 
 
 def register(main: click.Group) -> None:

@@ -148,6 +148,23 @@ def ingest_auto(state: Any, path: Path, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+def print_status(d: dict[str, Any]) -> None:
+    click.echo(f"Database: {d['database']}")
+    click.echo(f"Feedback items: {d['feedback']}")
+    print_table(d["platforms"], ["channel", "platform", "items", "first", "last"], empty="(no feedback yet)")
+    click.echo(f"Customers: {d['customers']} ({d['consenting_customers']} may be contacted)")
+    click.echo(f"Edited versions kept: {d['edited_versions']}")
+    click.echo(f"Quarantined records: {d['quarantined']}")
+    click.echo(f"Ingest runs: {d['runs']} ({d['failed_runs']} failed)")
+    last = d["last_ingest"]
+    if last:
+        click.echo(
+            f"Last ingest: run {last['id']} {last['source']} at {last['finished_at'] or last['started_at']}"
+            f" ({last['status']}: added {last['added']}, updated {last['updated']},"
+            f" unchanged {last['unchanged']}, quarantined {last['quarantined']}, skipped {last['skipped']})"
+        )
+
+
 @click.command()
 @json_option
 @pass_state
@@ -155,23 +172,7 @@ def status(state: Any, as_json: bool) -> None:
     """What the database holds: items per channel and platform, quarantine, runs, last import."""
     data = state.engine().status()
 
-    def human(d: dict[str, Any]) -> None:
-        click.echo(f"Database: {d['database']}")
-        click.echo(f"Feedback items: {d['feedback']}")
-        print_table(d["platforms"], ["channel", "platform", "items", "first", "last"], empty="(no feedback yet)")
-        click.echo(f"Customers: {d['customers']} ({d['consenting_customers']} may be contacted)")
-        click.echo(f"Edited versions kept: {d['edited_versions']}")
-        click.echo(f"Quarantined records: {d['quarantined']}")
-        click.echo(f"Ingest runs: {d['runs']} ({d['failed_runs']} failed)")
-        last = d["last_ingest"]
-        if last:
-            click.echo(
-                f"Last ingest: run {last['id']} {last['source']} at {last['finished_at'] or last['started_at']}"
-                f" ({last['status']}: added {last['added']}, updated {last['updated']},"
-                f" unchanged {last['unchanged']}, quarantined {last['quarantined']}, skipped {last['skipped']})"
-            )
-
-    emit(data, as_json, human)
+    emit(data, as_json, print_status)
 
 
 @click.group()
