@@ -108,7 +108,18 @@ NEUTRAL = [
 
 OPENERS = ["Honestly,", "Overall", "To be fair,", "Update:", "So", ""]
 SOCIAL_BITS = ["@acmeapp", "#fail", "#love", "smh", "lol", "!!", "🙄", "😍", "👍"]
-SHORT_SURVEY = ["ok", "love it!!", "meh", "Great app", "too expensive", "fine", "works", "bad support", "N/A", "5 stars"]
+SHORT_SURVEY = [
+    "ok",
+    "love it!!",
+    "meh",
+    "Great app",
+    "too expensive",
+    "fine",
+    "works",
+    "bad support",
+    "N/A",
+    "5 stars",
+]
 
 NON_ENGLISH = [
     "La aplicación se cierra cada vez que intento pagar, muy frustrante.",

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.skip_quality:
         frames = fixed_slice(val, args.per_corpus, config.seed) if args.per_corpus else val
-        print("\nHeld-out macro-F1 / accuracy (neutral band |rating| <= %.2f)" % config.neutral_band)
+        print(f"\nHeld-out macro-F1 / accuracy (neutral band |rating| <= {config.neutral_band:.2f})")
         print(quality_table(models, frames))
 
     sentences = [t for name in ("movie_snippets", "nyt_editorials") if name in val for t in val[name]["text"]]

@@ -2,9 +2,127 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from feedback_engine.cli.common import _cell, emit, json_option, pass_state, print_table
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}%"
+
+
+def _list_table(rows: list[dict[str, Any]]) -> None:
+    table = [
+        {
+            "id": r["id"],
+            "label": r["label"],
+            "volume": r["volume"],
+            "negative": _pct(r["share_negative"]),
+            "sentiment": r["mean_sentiment"],
+            "trend": r["trend"],
+        }
+        for r in rows
+    ]
+    print_table(table, ["id", "label", "volume", "negative", "sentiment", "trend"], empty="No themes yet.")
+
+
+def _show_text(theme: dict[str, Any]) -> None:
+    s = theme["stats"]
+    click.echo(f"Theme {theme['id']}: {_cell(theme['label'], 120)}")
+    if theme["requested_id"] != theme["id"]:
+        click.echo(f"(theme {theme['requested_id']} was merged into theme {theme['id']})")
+    click.echo(f"origin {theme['origin']}, status {theme['status']}" + (", label pinned" if theme["pinned"] else ""))
+    if theme["description"]:
+        click.echo(f"description: {_cell(theme['description'], 200)}")
+    line = f"volume {s['volume']}, negative {_pct(s['share_negative']) or '-'}, mean sentiment {_cell(s['mean_sentiment']) or '-'}"
+    if s.get("nps") is not None:
+        line += f", NPS {s['nps']:+.0f} ({s['nps_responses']} answers)"
+    if s.get("mean_csat") is not None:
+        line += f", CSAT {s['mean_csat']:.2f}"
+    if s.get("mean_rating") is not None:
+        line += f", rating {s['mean_rating']:.2f}"
+    click.echo(line)
+    for days in (7, 30):
+        c = s.get(f"change_{days}d")
+        if c:
+            pct = "" if c["pct"] is None else f" ({c['pct'] * 100:+.0f}%)"
+            click.echo(f"last {days} days: {c['current']} vs {c['previous']} before{pct}")
+    click.echo("terms: " + ", ".join(_cell(t["term"]) for t in theme["terms"]))
+    click.echo("")
+    click.echo("quotes:")
+    for q in theme["quotes"]:
+        click.echo(f"  #{q['feedback_id']} [{q['channel']}, {q['sentiment'] or '?'}] {_cell(q['redacted_text'], 200)}")
+    if not theme["quotes"]:
+        click.echo("  (none)")
+    click.echo("")
+    print_table(
+        theme["sentiment_by_channel"],
+        ["channel", "items", "negative", "neutral", "positive", "mean_sentiment"],
+        empty="No items in this theme.",
+    )
 
 
 def register(main: click.Group) -> None:
     """Add this module's commands to the root group."""
-    return None
+
+    @main.group("themes")
+    def themes() -> None:
+        """List, inspect and edit themes (run `analyze` first)."""
+
+    @themes.command("list")
+    @json_option
+    @pass_state
+    def list_cmd(state: Any, as_json: bool) -> None:
+        """Themes by volume: id, label, volume, % negative, mean sentiment, 7-day trend."""
+        emit(state.engine().themes_list(), as_json, _list_table)
+
+    @themes.command("show")
+    @click.argument("theme_id", type=int)
+    @json_option
+    @pass_state
+    def show_cmd(state: Any, theme_id: int, as_json: bool) -> None:
+        """One theme: terms, redacted quotes, stats and sentiment by channel."""
+        emit(state.engine().theme_show(theme_id), as_json, _show_text)
+
+    @themes.command("rename")
+    @click.argument("theme_id", type=int)
+    @click.argument("name")
+    @json_option
+    @pass_state
+    def rename_cmd(state: Any, theme_id: int, name: str, as_json: bool) -> None:
+        """Rename a theme; refits keep the new name."""
+        row = state.engine().theme_rename(theme_id, name)
+        emit(row, as_json, lambda r: click.echo(f"Theme {r['id']} renamed to {_cell(r['label'], 120)}."))
+
+    @themes.command("merge")
+    @click.argument("theme_ids", type=int, nargs=-1, required=True)
+    @click.option("--into", type=int, default=None, help="Theme id that survives (default: the largest).")
+    @json_option
+    @pass_state
+    def merge_cmd(state: Any, theme_ids: tuple[int, ...], into: int | None, as_json: bool) -> None:
+        """Merge themes into one; their items and links move to the survivor."""
+        row = state.engine().theme_merge(list(theme_ids), into=into)
+        merged = ", ".join(str(t) for t in row["merged"])
+        emit(
+            row,
+            as_json,
+            lambda r: click.echo(
+                f"Merged {merged} into theme {r['id']} ({_cell(r['label'], 120)}), {r['size']} items."
+            ),
+        )
+
+    @themes.command("seed")
+    @click.argument("name")
+    @click.option("--description", default="", help="What belongs in the theme, e.g. 'charges, refunds, invoices'.")
+    @json_option
+    @pass_state
+    def seed_cmd(state: Any, name: str, description: str, as_json: bool) -> None:
+        """Create a guided theme; matching items go there now and on every analyze."""
+        row = state.engine().theme_seed(name, description)
+        emit(
+            row,
+            as_json,
+            lambda r: click.echo(f"Seeded theme {r['id']} ({_cell(r['label'], 120)}): {r['items_moved']} items moved."),
+        )

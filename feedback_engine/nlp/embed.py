@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from feedback_engine.errors import ModelError
 
@@ -58,17 +59,10 @@ def from_blob(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
-def _torch() -> Any:
-    import torch
-
-    return torch
-
-
-class Int8Linear(_torch().nn.Module):
+class Int8Linear(torch.nn.Module):
     """An ``nn.Linear`` in int8: per-row (token) activation scales, per-output-channel weight scales."""
 
     def __init__(self, linear: Any) -> None:
-        torch = _torch()
         super().__init__()
         weight = linear.weight.detach().float()
         scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
@@ -79,19 +73,17 @@ class Int8Linear(_torch().nn.Module):
         self.out_features = int(weight.shape[0])
 
     def forward(self, x: Any) -> Any:
-        torch = _torch()
         shape = x.shape
         flat = x.reshape(-1, shape[-1]).float()
-        xscale = flat.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
-        qx = torch.round(flat / xscale).to(torch.int8)
-        out = torch._int_mm(qx, self.qweight).float()
-        out = out * xscale * self.wscale + self.bias
-        return out.reshape(*shape[:-1], self.out_features)
+        scale = torch.linalg.vector_norm(flat, ord=float("inf"), dim=1, keepdim=True).clamp_(min=1e-8).div_(127.0)
+        qx = torch.div(flat, scale).round_().to(torch.int8)
+        out = torch._int_mm(qx, self.qweight).to(torch.float32)
+        out.mul_(scale).mul_(self.wscale).add_(self.bias)
+        return out.view(*shape[:-1], self.out_features)
 
 
 def quantize_linears(model: Any) -> Any:
     """Replace every ``nn.Linear`` of ``model`` (in place) by an :class:`Int8Linear`; returns ``model``."""
-    torch = _torch()
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if isinstance(child, torch.nn.Linear):
@@ -103,7 +95,8 @@ class MiniLMEmbedder:
     """Maps texts to an ``(n, 384)`` float32 array of unit vectors (mean-pooled MiniLM).
 
     Parameters: ``model_path`` (a folder with a BERT-style encoder; default the packaged MiniLM),
-    ``quantize`` (int8 dynamic quantisation of Linear layers), ``batch_size`` (texts per forward
+    ``quantize`` (``True``/``"per-token"``: :class:`Int8Linear`; ``"dynamic"``: torch's per-tensor
+    dynamic int8, faster but less faithful; ``False``: fp32), ``batch_size`` (texts per forward
     pass after sorting by length), ``max_length`` (tokens kept per text, head only).
     """
 
@@ -111,12 +104,14 @@ class MiniLMEmbedder:
         self,
         model_path: str | os.PathLike[str] | None = None,
         *,
-        quantize: bool = True,
+        quantize: bool | str = True,
         batch_size: int = 128,
         max_length: int = 128,
     ) -> None:
         if batch_size < 1 or max_length < 8:
             raise ModelError("batch_size must be >= 1 and max_length >= 8.")
+        if quantize not in (True, False, "per-token", "dynamic"):
+            raise ModelError(f"quantize must be True, False, 'per-token' or 'dynamic' (got {quantize!r}).")
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         if not (self.model_path / "config.json").is_file():
             raise ModelError(
@@ -129,9 +124,8 @@ class MiniLMEmbedder:
         self.tokenizer, self.model = self._load(quantize)
         self.dim = int(self.model.config.hidden_size)
 
-    def _load(self, quantize: bool) -> tuple[Any, Any]:
+    def _load(self, quantize: bool | str) -> tuple[Any, Any]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -153,17 +147,24 @@ class MiniLMEmbedder:
             hf_logging.set_verbosity(verbosity)
             hf_logging.enable_progress_bar()
         model.eval()
-        if quantize:
+        if quantize == "dynamic":  # ~2.5x faster than per-token, but mean cosine to fp32 only ~0.93
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from torch.ao.quantization import quantize_dynamic
+
+                model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif quantize:
             model = quantize_linears(model)
         return tokenizer, model
 
     def __repr__(self) -> str:
-        return f"MiniLMEmbedder({str(self.model_path)!r}, {'int8' if self.quantized else 'fp32'})"
+        kind = {True: "int8", "per-token": "int8", "dynamic": "int8-dynamic"}.get(self.quantized, "fp32")
+        return f"MiniLMEmbedder({str(self.model_path)!r}, {kind})"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, in the input order; empty text gives the [CLS][SEP] vector."""
-        import torch
-
         if isinstance(texts, str):
             texts = [texts]
         n = len(texts)

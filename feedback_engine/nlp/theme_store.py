@@ -105,18 +105,22 @@ def load_items(store: Store, pending_only: bool = False) -> Units:
 
 
 def load_sentences(store: Store, feedback_ids: np.ndarray | None = None) -> Units:
-    """Sentences of English multi-sentence items (all, or of ``feedback_ids``)."""
+    """Sentences of English multi-sentence items (all, or only those of ``feedback_ids``)."""
     sql = """
     SELECT s.feedback_id, s.idx, s.redacted_text, s.embedding FROM sentences s
     JOIN analysis a ON a.feedback_id = s.feedback_id
     WHERE a.is_english = 1 AND s.embedding IS NOT NULL
-      AND (SELECT count(*) FROM sentences s2 WHERE s2.feedback_id = s.feedback_id) > 1
+      AND (SELECT count(*) FROM sentences s2 WHERE s2.feedback_id = s.feedback_id) > 1 {where}
     ORDER BY s.feedback_id, s.idx
     """
-    rows = store.conn.execute(sql).fetchall()
-    if feedback_ids is not None:
-        wanted = set(int(x) for x in feedback_ids)
-        rows = [r for r in rows if r[0] in wanted]
+    if feedback_ids is None:
+        return _units(store.conn.execute(sql.format(where="")).fetchall(), sentence=True)
+    ids = [int(x) for x in feedback_ids]
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(ids), 500):  # only the pending items' sentences, in chunks
+        chunk = ids[start : start + 500]
+        where = f"AND s.feedback_id IN ({','.join('?' * len(chunk))})"
+        rows += store.conn.execute(sql.format(where=where), chunk).fetchall()
     return _units(rows, sentence=True)
 
 
@@ -167,7 +171,7 @@ def rename(store: Store, theme_id: int, name: str) -> dict[str, Any]:
     """Set a theme's label and pin it so that refits never relabel it."""
     name = " ".join((name or "").split())
     if not name:
-        raise ActionError("A theme name cannot be empty. Pass a name, e.g. `themes rename 3 \"Billing\"`.")
+        raise ActionError('A theme name cannot be empty. Pass a name, e.g. `themes rename 3 "Billing"`.')
     if len(name) > 120:
         raise ActionError("A theme name can have at most 120 characters. Pass a shorter name.")
     get_theme(store, theme_id)
@@ -195,10 +199,7 @@ def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[s
             f"Nothing to merge: the themes given are all theme {ids[0]} (merged themes follow their survivor). "
             "Pass at least two different theme ids."
         )
-    if into is not None:
-        survivor = mapping[int(into)]
-    else:
-        survivor = max(ids, key=lambda t: (rows[t]["size"], -t))
+    survivor = mapping[int(into)] if into is not None else max(ids, key=lambda t: (rows[t]["size"], -t))
     losers = [t for t in ids if t != survivor]
     now = utcnow()
     weights = [max(1, int(rows[t]["size"])) for t in ids]

@@ -22,7 +22,7 @@ to [0, 1].
 Default model: PCA (10 dims, full SVD) instead of UMAP -- on customer feedback it gives the same
 or better clusters, is order-independent (two shuffled refits agree, ARI ~0.99 vs ~0.75-0.83 with
 UMAP) and avoids UMAP's numba compile (~10 s) -- then HDBSCAN, a CountVectorizer with uni- and
-bigrams and stop words removed, c-TF-IDF with frequent-word reduction and MMR for diverse terms.
+bigrams and stop words removed, and c-TF-IDF with frequent-word reduction (MMR optional).
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from feedback_engine.errors import ActionError, AnalysisError, ModelError
+from feedback_engine.errors import ActionError, ModelError
 from feedback_engine.nlp import theme_store as ts
 from feedback_engine.nlp.theme_labels import default_vectorizer, make_label, pick_quotes, usable_terms
 from feedback_engine.store import utcnow
@@ -66,7 +67,9 @@ def default_embedder() -> Any:
 
 def _bertopic_backend(embedder: Any) -> Any:
     """Wrap our ``encode(texts)`` embedder as a BERTopic backend (used to embed candidate words)."""
-    from bertopic.backend import BaseEmbedder
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImportWarning)
+        from bertopic.backend import BaseEmbedder
 
     class EncodeBackend(BaseEmbedder):
         def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
@@ -75,24 +78,32 @@ def _bertopic_backend(embedder: Any) -> Any:
     return EncodeBackend()
 
 
-def default_topic_model(n_docs: int, embedder: Any = None, seed: int = DEFAULT_SEED, n_components: int = 10) -> Any:
-    """BERTopic from parts: PCA -> HDBSCAN -> CountVectorizer -> c-TF-IDF -> MMR terms."""
+def default_topic_model(
+    n_docs: int, embedder: Any = None, seed: int = DEFAULT_SEED, n_components: int = 10, mmr: bool = False
+) -> Any:
+    """BERTopic from parts: PCA -> HDBSCAN -> CountVectorizer -> c-TF-IDF (-> MMR terms if ``mmr``).
+
+    MMR is off by default: it embeds ~30 candidate words per topic on every fit and update
+    (seconds on 2 CPU cores) while :func:`make_label` already skips terms that repeat a word.
+    """
     try:
-        from bertopic import BERTopic
+        with warnings.catch_warnings():  # umap (imported by bertopic) warns that TensorFlow is absent
+            warnings.simplefilter("ignore", ImportWarning)
+            from bertopic import BERTopic
         from bertopic.representation import MaximalMarginalRelevance
         from bertopic.vectorizers import ClassTfidfTransformer
         from hdbscan import HDBSCAN
         from sklearn.decomposition import PCA
     except ImportError as exc:  # pragma: no cover - core dependency
         raise ModelError(f"{exc.name} is not installed. Make sure to run: pip install bertopic hdbscan") from exc
-    min_cluster = max(10, min(150, n_docs // 50))
+    min_cluster = max(8, min(150, n_docs // 40))
     return BERTopic(
-        embedding_model=_bertopic_backend(embedder) if embedder is not None else None,
+        embedding_model=_bertopic_backend(embedder) if embedder is not None and mmr else None,
         umap_model=PCA(n_components=max(2, min(n_components, n_docs - 1)), svd_solver="full", random_state=seed),
-        hdbscan_model=HDBSCAN(min_cluster_size=min_cluster, min_samples=min(10, min_cluster)),
+        hdbscan_model=HDBSCAN(min_cluster_size=min_cluster, min_samples=max(3, min(10, min_cluster // 4))),
         vectorizer_model=default_vectorizer(),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        representation_model=MaximalMarginalRelevance(diversity=0.2) if embedder is not None else None,
+        representation_model=MaximalMarginalRelevance(diversity=0.2) if embedder is not None and mmr else None,
         top_n_words=10,
         calculate_probabilities=False,
     )
@@ -107,6 +118,29 @@ def _quiet_bertopic() -> Any:
         yield
     finally:
         logger.setLevel(level)
+
+
+@contextmanager
+def _one_thread() -> Any:
+    """Run torch on one thread: for one short text, a second thread only adds sync waits.
+
+    Measured on the 2-core box under load: int8 MiniLM on one text p95 ~7 ms with one thread,
+    over 100 ms with two (threads wait on each other when the other core is busy).
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)
 
 
 @dataclass
@@ -133,7 +167,9 @@ class ThemeStage:
 
     ``topic_model``: a configured (unfitted) BERTopic; ``None`` builds :func:`default_topic_model`
     sized to the data. ``embedder``: ``encode(texts) -> (n, 384)`` unit vectors, needed only to
-    embed new text (``assign_text``, ``seed``) and candidate words for MMR.
+    embed new text (``assign_text``, ``seed``) and candidate words for MMR; when ``None`` it is
+    built on first need by ``embedder_factory`` (the engine's shared embedder) or the default.
+    Fitting, assigning stored items, rename, merge and stats never load it.
     """
 
     def __init__(
@@ -149,10 +185,12 @@ class ThemeStage:
         overlap_threshold: float = 0.5,
         min_fit_items: int = 20,
         n_quotes: int = 3,
+        embedder_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.topic_model = topic_model
         self._embedder = embedder
-        self.seed = seed
+        self._embedder_factory = embedder_factory
+        self.random_state = seed
         self.outlier_threshold = outlier_threshold
         self.sentence_threshold = sentence_threshold
         self.seed_threshold = seed_threshold
@@ -165,7 +203,7 @@ class ThemeStage:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            self._embedder = default_embedder()
+            self._embedder = self._embedder_factory() if self._embedder_factory else default_embedder()
         return self._embedder
 
     # -- entry point ---------------------------------------------------------------------------
@@ -188,7 +226,11 @@ class ThemeStage:
     def discover(self, docs: Sequence[str], embeddings: np.ndarray) -> Discovery:
         """Cluster ``docs`` by their stored ``embeddings``; outliers reduced by embedding similarity."""
         n = len(docs)
-        model = self.topic_model if self.topic_model is not None else default_topic_model(n, self._embedder, self.seed)
+        model = (
+            self.topic_model
+            if self.topic_model is not None
+            else default_topic_model(n, self._embedder, self.random_state)
+        )
         self._fitted_model = model
         with _quiet_bertopic():
             topics = np.asarray(model.fit_transform(list(docs), embeddings=embeddings)[0], dtype=np.int64)
@@ -260,7 +302,9 @@ class ThemeStage:
             seed_of[hit] = np.array([seeds[b]["id"] for b in best[hit]], dtype=np.int64)
         # 2. clusters -> old themes (Hungarian on centroid cosine and member overlap)
         clusters = sorted(int(c) for c in np.unique(labels) if c >= 0)
-        targets = [r for r in rows if r["centroid"] is not None and (r["origin"] != "seeded" or r["status"] == "active")]
+        targets = [
+            r for r in rows if r["centroid"] is not None and (r["origin"] != "seeded" or r["status"] == "active")
+        ]
         previous = dict(
             store.conn.execute("SELECT feedback_id, theme_id FROM theme_assignments WHERE sentence_idx = -1").fetchall()
         )
@@ -328,8 +372,13 @@ class ThemeStage:
                 mask = groups == g
                 centroid = ts.unit(E[mask].mean(axis=0))
                 t_terms = terms.get(g, [])[:10]
-                quotes = pick_quotes(items.feedback_ids[mask], [items.texts[i] for i in np.flatnonzero(mask)],
-                                     E[mask], centroid, self.n_quotes)
+                quotes = pick_quotes(
+                    items.feedback_ids[mask],
+                    [items.texts[i] for i in np.flatnonzero(mask)],
+                    E[mask],
+                    centroid,
+                    self.n_quotes,
+                )
                 if k > 0:
                     row = rows[k]
                     if row["origin"] == "seeded" and row["seed_embedding"]:
@@ -362,7 +411,9 @@ class ThemeStage:
                 store.execute("UPDATE themes SET status = 'retired', size = 0, updated_at = ? WHERE id = ?", (now, tid))
             theme_of = np.array([final.get(int(g), 0) for g in groups], dtype=np.int64)
             cos = np.zeros(len(items), dtype=np.float32)
-            centroids = {tid: ts.from_blob(store.scalar("SELECT centroid FROM themes WHERE id = ?", (tid,))) for tid in kept}
+            centroids = {
+                tid: ts.from_blob(store.scalar("SELECT centroid FROM themes WHERE id = ?", (tid,))) for tid in kept
+            }
             for tid, vec in centroids.items():
                 m = theme_of == tid
                 cos[m] = E[m] @ vec
@@ -390,7 +441,9 @@ class ThemeStage:
             "new": new_ids,
             "continued": continued,
             "retired": retired,
-            "mapping": {str(c): cluster_theme.get(c, final.get(key_group.get(-(c + 2), -1), 0)) for c in plan["clusters"]},
+            "mapping": {
+                str(c): cluster_theme.get(c, final.get(key_group.get(-(c + 2), -1), 0)) for c in plan["clusters"]
+            },
         }
 
     # -- assignment ----------------------------------------------------------------------------
@@ -406,7 +459,9 @@ class ThemeStage:
         rows = [
             r
             for r in every
-            if r["centroid"] is not None and r["status"] in ("active", "merged") and status[resolved[r["id"]]] == "active"
+            if r["centroid"] is not None
+            and r["status"] in ("active", "merged")
+            and status[resolved[r["id"]]] == "active"
         ]
         seeds = [r for r in rows if r["status"] == "active" and r["origin"] == "seeded" and r["seed_embedding"]]
         dim = 384 if not rows else len(ts.from_blob(rows[0]["centroid"]))
@@ -507,7 +562,8 @@ class ThemeStage:
     def assign_text(self, text: str, store: Store) -> tuple[int | None, float]:
         """Embed one text and return ``(theme_id, probability)`` of its nearest theme (``None`` if no themes)."""
         index = self.index(store)
-        vec = np.asarray(self.embedder.encode([text]), dtype=np.float32)
+        with _one_thread():
+            vec = np.asarray(self.embedder.encode([text]), dtype=np.float32)
         theme, sim, _ = self.place(index, vec)
         if theme[0] <= 0:
             return None, 0.0
@@ -520,7 +576,7 @@ class ThemeStage:
         name = " ".join((name or "").split())
         description = " ".join((description or "").split())
         if not name:
-            raise ActionError("A seeded theme needs a name, e.g. `themes seed Billing --description \"refunds\"`.")
+            raise ActionError('A seeded theme needs a name, e.g. `themes seed Billing --description "refunds"`.')
         if len(name) > 120:
             raise ActionError("A theme name can have at most 120 characters. Pass a shorter name.")
         if store.scalar("SELECT 1 FROM themes WHERE origin = 'seeded' AND status = 'active' AND label = ?", (name,)):
@@ -591,9 +647,3 @@ class ThemeStage:
             "outlier_share": round(1 - placed / english, 4) if english else 0.0,
             "other_language": ts.count_other_language(store),
         }
-
-
-def check_ready(store: Store) -> None:
-    """Raise :class:`AnalysisError` unless ``analyze`` has run at least once."""
-    if not ts.has_analysis(store):
-        raise AnalysisError(ts.RUN_ANALYZE)

@@ -67,7 +67,7 @@ class TrainConfig:
     """Every setting that changes the data split or the model (all are written to metrics.json)."""
 
     seed: int = 13
-    epochs: int = 2
+    epochs: int = 3
     learning_rate: float = 8e-5
     batch_size: int = 32
     max_length: int = 128
@@ -77,8 +77,8 @@ class TrainConfig:
     imdb_reviews: int = 2_500
     val_fraction: float = 0.2
     val_fractions: dict[str, float] = field(default_factory=lambda: {"imdb": 0.15, "drug_reviews": 0.4})
-    corpus_weights: dict[str, float] = field(default_factory=lambda: {"drug_reviews": 3.0})
-    class_weight_power: float = 0.5
+    corpus_weights: dict[str, float] = field(default_factory=lambda: {"drug_reviews": 4.0})
+    class_weight_power: float = 1.0
     freeze_embeddings: bool = True
     slice_per_corpus: int = 300
 
@@ -554,7 +554,7 @@ def train(
     data_dir: str | Path,
     out_dir: str | Path,
     seed: int = 13,
-    epochs: int = 2,
+    epochs: int = 3,
     base_model: str | None = None,
     device: str | None = None,
     progress: bool = True,
@@ -636,7 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("data_dir", help="folder of labelled data (e.g. ../shared/data/sentiment)")
     parser.add_argument("--out", default="models/sentiment-minilm", help="output folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=13, help="random seed for split and training (default: 13)")
-    parser.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs (default: 3)")
     parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="training batch size")
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length, help="tokens per text")

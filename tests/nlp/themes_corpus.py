@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 SLOTS: dict[str, list[str]] = {
     "times": ["twice", "three times", "two times", "again", "double"],
@@ -184,7 +184,11 @@ def _snippet(theme: str, rng: random.Random) -> tuple[str, str, str]:
 
 def _overall(sentiments: list[str]) -> str:
     if "negative" in sentiments:
-        return "negative" if sentiments.count("negative") * 2 >= len(sentiments) or "positive" not in sentiments else "neutral"
+        return (
+            "negative"
+            if sentiments.count("negative") * 2 >= len(sentiments) or "positive" not in sentiments
+            else "neutral"
+        )
     return "positive" if "positive" in sentiments else "neutral"
 
 
@@ -199,8 +203,8 @@ def generate(
     """``n`` items over ``themes`` (default all), dated uniformly between ``start`` and ``end``."""
     rng = random.Random(seed)
     names = themes or list(THEMES)
-    t0 = datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
-    span = (datetime.fromisoformat(end).replace(tzinfo=timezone.utc) - t0).total_seconds()
+    t0 = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    span = (datetime.fromisoformat(end).replace(tzinfo=UTC) - t0).total_seconds()
     items = []
     for _ in range(n):
         theme = rng.choice(names)
@@ -221,7 +225,9 @@ def generate(
         sentiment = _overall([p[2] for p in parts])
         nps = None
         if channel == "survey":
-            nps = {"negative": rng.randint(0, 5), "neutral": rng.randint(6, 8), "positive": rng.randint(9, 10)}[sentiment]
+            nps = {"negative": rng.randint(0, 5), "neutral": rng.randint(6, 8), "positive": rng.randint(9, 10)}[
+                sentiment
+            ]
         items.append(
             Item(
                 text=" ".join(p[0] for p in parts),

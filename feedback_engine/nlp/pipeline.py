@@ -1,0 +1,311 @@
+"""The analyze loop: pending items -> language -> spaCy -> redaction -> sentiment -> embeddings -> rows.
+
+:class:`Analyzer` picks items never analysed or whose ``content_hash`` changed since (an edited
+review), in id order and in batches, and writes each batch's ``analysis`` and ``sentences`` rows in
+ONE transaction. Killed at any point, a rerun continues after the last committed batch and no item
+is written twice; a batch that was computing when the process died is simply computed again.
+
+Work per batch, in the order that keeps the models busy with few, large calls:
+
+1. language (``LanguageDetector``): non-English items get no sentiment (NULL: "other language"),
+   no sentences, and regex-only redaction; they keep an item embedding;
+2. spaCy (``TextPreparer``) on the English items: sentences, aspects, PERSON names;
+3. PII spans on the raw text -> ``redacted_text`` of the item and of each sentence (same offsets);
+4. sentiment on each sentence and on each multi-sentence item (a one-sentence item needs one
+   inference, not two), one ``predict`` call per batch over de-duplicated redacted texts;
+5. embeddings of items and sentences (a one-sentence item's sentence shares the item vector), one
+   ``encode`` call per batch over de-duplicated redacted texts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from feedback_engine.nlp.embed import to_blob
+from feedback_engine.nlp.language import LanguageDetector
+from feedback_engine.nlp.redact import apply_spans, find_pii
+from feedback_engine.nlp.text import PreparedText, TextPreparer
+from feedback_engine.progress import NullProgress, Progress
+from feedback_engine.store import Store, utcnow
+
+__all__ = ["Analyzer", "RunCounts", "describe_model"]
+
+PENDING_SQL = """
+SELECT f.id, f.text, f.language, f.content_hash FROM feedback f
+LEFT JOIN analysis a ON a.feedback_id = f.id
+WHERE f.id > ? AND (a.feedback_id IS NULL OR a.content_hash != f.content_hash)
+ORDER BY f.id LIMIT ?
+"""
+
+COUNT_PENDING_SQL = """
+SELECT count(*) FROM feedback f LEFT JOIN analysis a ON a.feedback_id = f.id
+WHERE a.feedback_id IS NULL OR a.content_hash != f.content_hash
+"""
+
+UPSERT_ANALYSIS = """
+INSERT INTO analysis (feedback_id, content_hash, language, is_english, redacted_text, sentiment, sentiment_score,
+                      sentiment_probs, aspects, embedding, model_version, analyzed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(feedback_id) DO UPDATE SET
+    content_hash = excluded.content_hash, language = excluded.language, is_english = excluded.is_english,
+    redacted_text = excluded.redacted_text, sentiment = excluded.sentiment,
+    sentiment_score = excluded.sentiment_score, sentiment_probs = excluded.sentiment_probs,
+    aspects = excluded.aspects, embedding = excluded.embedding, model_version = excluded.model_version,
+    analyzed_at = excluded.analyzed_at
+"""
+
+INSERT_SENTENCE = """
+INSERT INTO sentences (feedback_id, idx, start_char, end_char, text, redacted_text, sentiment, sentiment_score,
+                       aspects, embedding)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def describe_model(model: Any) -> str:
+    """A short, stable description of a model object for ``analysis.model_version``."""
+    if model is None:
+        return "none"
+    meta = getattr(model, "meta", None)
+    if isinstance(meta, dict) and "name" in meta:
+        return f"spacy:{meta.get('lang', '')}_{meta['name']}-{meta.get('version', '')}"
+    for attr in ("location", "model_path"):
+        value = getattr(model, attr, None)
+        if value is not None:
+            kind = "int8" if getattr(model, "quantized", False) else "fp32"
+            return f"{type(model).__name__}:{str(value).rstrip('/').rsplit('/', 1)[-1]}:{kind}"
+    return type(model).__name__
+
+
+@dataclass
+class RunCounts:
+    """What one :meth:`Analyzer.run` did."""
+
+    analysed: int = 0
+    english: int = 0
+    other_language: int = 0
+    sentences: int = 0
+    batches: int = 0
+    elapsed_s: float = 0.0
+    languages: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def items_per_s(self) -> float:
+        return round(self.analysed / self.elapsed_s, 1) if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class _Item:
+    feedback_id: int
+    text: str
+    content_hash: str
+    language: str
+    is_english: bool
+    prepared: PreparedText | None = None
+    redacted: str = ""
+    sentence_redacted: list[str] = field(default_factory=list)
+
+
+class Analyzer:
+    """Analyses pending items of ``store`` with the given model objects (see the module docstring).
+
+    ``sentiment_model``: ``predict(texts) -> [result(label, score, probs)]``; ``embedder``:
+    ``encode(texts) -> (n, d)`` unit vectors; ``nlp``: a spaCy ``Language``; ``detector``: a
+    :class:`LanguageDetector` (default one built when ``None``).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        sentiment_model: Any,
+        embedder: Any,
+        nlp: Any,
+        detector: LanguageDetector | None = None,
+        batch_size: int = 256,
+        model_version: str | None = None,
+    ) -> None:
+        from feedback_engine.errors import AnalysisError
+
+        if batch_size < 1:
+            raise AnalysisError(f"--batch-size must be at least 1 (got {batch_size}).")
+        self.store = store
+        self.sentiment_model = sentiment_model
+        self.embedder = embedder
+        self.preparer = TextPreparer(nlp, batch_size=min(batch_size, 256))
+        self.detector = detector or LanguageDetector()
+        self.batch_size = batch_size
+        self.model_version = model_version or "; ".join(describe_model(m) for m in (sentiment_model, embedder, nlp))
+
+    # -- the loop ---------------------------------------------------------------------------
+    def pending(self) -> int:
+        """Items that a run would analyse now."""
+        return int(self.store.scalar(COUNT_PENDING_SQL) or 0)
+
+    def run(self, *, limit: int | None = None, progress: Progress | None = None) -> RunCounts:
+        """Analyse pending items batch by batch (one transaction each) until none are left or ``limit``."""
+        progress = progress or NullProgress()
+        counts = RunCounts()
+        total = self.pending()
+        if limit is not None:
+            total = min(total, max(0, limit))
+        started = time.perf_counter()
+        progress.start(total, "analyze")
+        last_id = 0
+        try:
+            while counts.analysed < total:
+                size = min(self.batch_size, total - counts.analysed)
+                rows = self.store.conn.execute(PENDING_SQL, (last_id, size)).fetchall()
+                if not rows:
+                    break
+                last_id = int(rows[-1][0])
+                items = self.analyse(rows)
+                self._account(items, counts)
+                progress.advance(len(items))
+        finally:
+            progress.finish()
+        counts.elapsed_s = round(time.perf_counter() - started, 3)
+        return counts
+
+    def analyse(self, rows: Sequence[tuple[int, str, str | None, str]]) -> list[_Item]:
+        """Analyse and write one batch of ``(id, text, source language, content_hash)`` rows."""
+        items = self._detect(rows)
+        english = [it for it in items if it.is_english]
+        for it, prepared in zip(english, self.preparer.prepare([it.text for it in english]), strict=True):
+            it.prepared = prepared
+            spans = find_pii(it.text, prepared.names)
+            it.redacted = apply_spans(it.text, spans)
+            it.sentence_redacted = [apply_spans(it.text, spans, s.start_char, s.end_char) for s in prepared.sentences]
+        for it in items:
+            if not it.is_english:
+                it.redacted = apply_spans(it.text, find_pii(it.text))
+        sentiments = self._sentiments(english)
+        vectors = self._embeddings(items)
+        self._write(items, sentiments, vectors)
+        return items
+
+    # -- steps ------------------------------------------------------------------------------
+    def _detect(self, rows: Sequence[tuple[int, str, str | None, str]]) -> list[_Item]:
+        items = []
+        for feedback_id, text, source_language, content_hash in rows:
+            result = self.detector.detect(text, source_language)
+            items.append(_Item(int(feedback_id), text or "", content_hash, result.language, result.is_english))
+        return items
+
+    @staticmethod
+    def _single(it: _Item) -> bool:
+        """One sentence covering the whole item: the item's results are the sentence's."""
+        return len(it.sentence_redacted) == 1 and it.sentence_redacted[0] == it.redacted.strip()
+
+    def _sentiments(self, english: list[_Item]) -> dict[str, Any]:
+        wanted: dict[str, None] = {}
+        for it in english:
+            for text in it.sentence_redacted:
+                wanted[text] = None
+            if it.redacted.strip() and not self._single(it):
+                wanted[it.redacted] = None
+        texts = list(wanted)
+        results = self.sentiment_model.predict(texts) if texts else []
+        return dict(zip(texts, results, strict=True))
+
+    def _embeddings(self, items: list[_Item]) -> dict[str, np.ndarray]:
+        wanted: dict[str, None] = {}
+        for it in items:
+            wanted[it.redacted] = None
+            if it.is_english and not self._single(it):
+                for text in it.sentence_redacted:
+                    wanted[text] = None
+        texts = list(wanted)
+        matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32) if texts else np.zeros((0, 0))
+        return {text: matrix[i] for i, text in enumerate(texts)}
+
+    def _write(self, items: list[_Item], sentiments: dict[str, Any], vectors: dict[str, np.ndarray]) -> None:
+        now = utcnow()
+        analysis_rows = []
+        sentence_rows = []
+        for it in items:
+            result = None
+            if it.is_english:
+                if self._single(it):
+                    result = sentiments[it.sentence_redacted[0]]
+                elif it.redacted.strip():
+                    result = sentiments[it.redacted]
+            prepared = it.prepared
+            analysis_rows.append(
+                (
+                    it.feedback_id,
+                    it.content_hash,
+                    it.language,
+                    int(it.is_english),
+                    it.redacted,
+                    _label(result, it.is_english),
+                    _score(result, it.is_english),
+                    json.dumps(_probs(result, it.is_english)) if it.is_english else None,
+                    json.dumps(prepared.aspects if prepared else []),
+                    to_blob(vectors[it.redacted]),
+                    self.model_version,
+                    now,
+                )
+            )
+            if prepared is None:
+                continue
+            single = self._single(it)
+            for idx, (sentence, redacted) in enumerate(zip(prepared.sentences, it.sentence_redacted, strict=True)):
+                res = sentiments[redacted]
+                vector = vectors[it.redacted] if single else vectors[redacted]
+                sentence_rows.append(
+                    (
+                        it.feedback_id,
+                        idx,
+                        sentence.start_char,
+                        sentence.end_char,
+                        sentence.text,
+                        redacted,
+                        res.label,
+                        float(res.score),
+                        json.dumps(sentence.aspects),
+                        to_blob(vector),
+                    )
+                )
+        ids = [(it.feedback_id,) for it in items]
+        with self.store.transaction() as conn:
+            conn.executemany("DELETE FROM sentences WHERE feedback_id = ?", ids)
+            conn.executemany(UPSERT_ANALYSIS, analysis_rows)
+            conn.executemany(INSERT_SENTENCE, sentence_rows)
+
+    @staticmethod
+    def _account(items: list[_Item], counts: RunCounts) -> None:
+        counts.batches += 1
+        for it in items:
+            counts.analysed += 1
+            counts.languages[it.language] = counts.languages.get(it.language, 0) + 1
+            if it.is_english:
+                counts.english += 1
+                counts.sentences += len(it.sentence_redacted)
+            else:
+                counts.other_language += 1
+
+
+def _label(result: Any, english: bool) -> str | None:
+    if not english:
+        return None
+    return "neutral" if result is None else str(result.label)
+
+
+def _score(result: Any, english: bool) -> float | None:
+    if not english:
+        return None
+    return 0.0 if result is None else round(float(result.score), 6)
+
+
+def _probs(result: Any, english: bool) -> dict[str, float] | None:
+    if not english:
+        return None
+    if result is None:
+        return {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
+    return {k: round(float(v), 6) for k, v in dict(result.probs).items()}

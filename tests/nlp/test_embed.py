@@ -1,0 +1,73 @@
+"""Embeddings: shape, unit length, order, and int8 agreement with fp32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from feedback_engine.nlp.embed import from_blob, to_blob
+
+SENTENCES = [
+    "I was charged twice this month and nobody can explain why.",
+    "The subscription renewed without any warning email.",
+    "I have been waiting three weeks for my refund.",
+    "The package arrived late and the box was crushed.",
+    "Tracking said delivered but nothing was at my door.",
+    "Support never replied to my ticket after ten days.",
+    "The agent was rude and closed my ticket without fixing anything.",
+    "The app crashes every time I open the camera.",
+    "Since the last update it freezes on the login screen.",
+    "I cannot log in, the verification code never arrives.",
+    "Everything is painfully slow and the battery drains fast.",
+    "The price went up again and I get nothing new for it.",
+    "I love the dark mode, it is much easier on the eyes at night.",
+    "Exporting reports to Excel saves me hours every week.",
+    "The support team was incredibly helpful and fixed my issue in minutes.",
+    "My order arrived two days early and was packed with care.",
+    "Great value for the price compared to the alternatives.",
+    "Please add an option to export to PDF.",
+    "ok",
+    "Password reset links expire before I can use them.",
+]
+
+
+def test_shape_dtype_and_unit_length(embedder) -> None:
+    vectors = embedder.encode(SENTENCES)
+    assert vectors.shape == (len(SENTENCES), 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def test_order_is_kept_despite_length_batching(embedder, embedder_fp32) -> None:
+    single = np.vstack([embedder_fp32.encode([s]) for s in SENTENCES])
+    np.testing.assert_allclose(embedder_fp32.encode(SENTENCES), single, atol=1e-5)
+    # int8: padding changes float noise by ~1e-7, which can flip a rounding step; vectors stay put
+    single_q = np.vstack([embedder.encode([s]) for s in SENTENCES])
+    batched = embedder.encode(SENTENCES)
+    assert ((batched * single_q).sum(axis=1) > 0.99).all()
+    assert ((batched @ single_q.T).argmax(axis=1) == np.arange(len(SENTENCES))).all()
+
+
+def test_int8_agrees_with_fp32(embedder, embedder_fp32) -> None:
+    q = embedder.encode(SENTENCES)
+    f = embedder_fp32.encode(SENTENCES)
+    cosines = (q * f).sum(axis=1)
+    assert cosines.mean() >= 0.99
+    assert cosines.min() >= 0.97
+    sim_q, sim_f = q @ q.T, f @ f.T
+    np.fill_diagonal(sim_q, -1)
+    np.fill_diagonal(sim_f, -1)
+    assert (sim_q.argmax(1) == sim_f.argmax(1)).mean() >= 0.9
+
+
+def test_related_texts_are_closer(embedder) -> None:
+    a, b, c = embedder.encode(["I want my money back", "Where is my refund?", "The dark mode looks great"])
+    assert a @ b > a @ c
+
+
+def test_blob_round_trip(embedder) -> None:
+    vector = embedder.encode(["refund"])[0]
+    blob = to_blob(vector)
+    assert len(blob) == 384 * 4
+    np.testing.assert_array_equal(from_blob(blob), vector)
+    assert from_blob(None) is None
