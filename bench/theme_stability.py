@@ -3,7 +3,7 @@
     python bench/theme_stability.py [--n 10000] [--seed 11]
 
 Clusters the stored embeddings of ``n`` generated items twice with the default ThemeStage model
-(BERTopic: PCA -> HDBSCAN -> c-TF-IDF, outliers reduced), once in id order and once shuffled,
+(BERTopic: Ward clustering on the stored vectors -> c-TF-IDF), once in id order and once shuffled,
 and prints the adjusted Rand index between the two partitions (sklearn), the coverage (share of
 items in a real theme) of each, and the ARI of each against the generator's true themes.
 """

@@ -19,6 +19,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 FILLER_WORDS = frozenset(
     [
         "just",
+        "na",
+        "n/a",
         "really",
         "like",
         "got",

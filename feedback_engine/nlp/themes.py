@@ -81,26 +81,28 @@ def _bertopic_backend(embedder: Any) -> Any:
 def default_topic_model(
     n_docs: int, embedder: Any = None, seed: int = DEFAULT_SEED, n_components: int = 10, mmr: bool = False
 ) -> Any:
-    """BERTopic from parts: PCA -> HDBSCAN -> CountVectorizer -> c-TF-IDF (-> MMR terms if ``mmr``).
+    """BERTopic from parts: no reduction -> Ward clustering -> CountVectorizer -> c-TF-IDF (-> MMR).
 
-    MMR is off by default: it embeds ~30 candidate words per topic on every fit and update
-    (seconds on 2 CPU cores) while :func:`make_label` already skips terms that repeat a word.
+    The clustering is :class:`~feedback_engine.nlp.clustering.WardClustering` on the stored
+    384-d vectors (see that module for why not UMAP -> HDBSCAN). MMR is off by default: it embeds
+    ~30 candidate words per topic on every fit (seconds on 2 CPU cores) while :func:`make_label`
+    already skips terms that repeat a word. ``n_components`` is kept for callers; unused.
     """
     try:
         with warnings.catch_warnings():  # umap (imported by bertopic) warns that TensorFlow is absent
             warnings.simplefilter("ignore", ImportWarning)
             from bertopic import BERTopic
+            from bertopic.dimensionality import BaseDimensionalityReduction
         from bertopic.representation import MaximalMarginalRelevance
         from bertopic.vectorizers import ClassTfidfTransformer
-        from hdbscan import HDBSCAN
-        from sklearn.decomposition import PCA
     except ImportError as exc:  # pragma: no cover - core dependency
-        raise ModelError(f"{exc.name} is not installed. Make sure to run: pip install bertopic hdbscan") from exc
-    min_cluster = max(8, min(150, n_docs // 40))
+        raise ModelError(f"{exc.name} is not installed. Make sure to run: pip install bertopic") from exc
+    from feedback_engine.nlp.clustering import WardClustering
+
     return BERTopic(
         embedding_model=_bertopic_backend(embedder) if embedder is not None and mmr else None,
-        umap_model=PCA(n_components=max(2, min(n_components, n_docs - 1)), svd_solver="full", random_state=seed),
-        hdbscan_model=HDBSCAN(min_cluster_size=min_cluster, min_samples=max(3, min(10, min_cluster // 4))),
+        umap_model=BaseDimensionalityReduction(),
+        hdbscan_model=WardClustering(random_state=seed),
         vectorizer_model=default_vectorizer(),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
         representation_model=MaximalMarginalRelevance(diversity=0.2) if embedder is not None and mmr else None,
