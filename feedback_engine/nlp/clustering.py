@@ -7,7 +7,8 @@ left half of the items as outliers; UMAP is also not order-invariant. Ward linka
 L2-normalised MiniLM vectors is deterministic whatever the order of the rows (adjusted Rand
 index 1.0 between shuffled refits), puts every item in a theme, and takes well under a second
 for a thousand items. The number of themes is the one with the best silhouette (cosine, on a
-seeded sample) among candidates around sqrt(n / 6).
+seeded sample) among candidates around sqrt(n / 8) (the fewest themes whose silhouette is within
+``tolerance`` of the best).
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ class WardClustering:
         n_clusters: int | None = None,
         *,
         min_clusters: int = 4,
-        max_clusters: int = 60,
+        max_clusters: int = 40,
+        tolerance: float = 0.005,
         sample_size: int = 3000,
         random_state: int = 42,
     ) -> None:
         self.n_clusters = n_clusters
         self.min_clusters = min_clusters
         self.max_clusters = max_clusters
+        self.tolerance = tolerance
         self.sample_size = sample_size
         self.random_state = random_state
         self.labels_: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -41,7 +44,7 @@ class WardClustering:
         """Numbers of themes to try for ``n`` items (around sqrt(n / 6), within the bounds)."""
         upper = max(2, min(self.max_clusters, n // 5))
         lower = max(2, min(self.min_clusters, upper))
-        centre = max(lower, min(upper, round(math.sqrt(n / 6))))
+        centre = max(lower, min(upper, round(math.sqrt(n / 8))))
         ks = {k for k in range(round(centre * 0.6), round(centre * 1.6) + 1)}
         return sorted(k for k in ks if lower <= k <= upper) or [lower]
 
@@ -61,7 +64,7 @@ class WardClustering:
             self.labels_ = fcluster(tree, k, criterion="maxclust").astype(np.int64) - 1
             self.chosen_k_ = k
             return self
-        best: tuple[float, int, np.ndarray] | None = None
+        scored: list[tuple[int, float, np.ndarray]] = []
         sample = min(self.sample_size, n)
         for k in self.candidates(n):
             labels = fcluster(tree, k, criterion="maxclust").astype(np.int64) - 1
@@ -70,13 +73,14 @@ class WardClustering:
             score = float(
                 silhouette_score(X, labels, metric="cosine", sample_size=sample, random_state=self.random_state)
             )
-            if best is None or score > best[0] + 1e-9:
-                best = (score, k, labels)
-        if best is None:
+            scored.append((k, score, labels))
+        if not scored:
             self.labels_ = np.zeros(n, dtype=np.int64)
             self.chosen_k_ = 1
-        else:
-            _, self.chosen_k_, self.labels_ = best
+            return self
+        # silhouette keeps creeping up as themes split; take the fewest themes within tolerance of the best
+        best = max(score for _, score, _ in scored)
+        self.chosen_k_, _, self.labels_ = next(item for item in scored if item[1] >= best - self.tolerance)
         return self
 
     def fit_predict(self, X: np.ndarray, y: object = None) -> np.ndarray:
