@@ -1,0 +1,57 @@
+"""The main job end to end on the shipped fixtures, with the real models: `feedback-engine demo`."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+
+import pytest
+from click.testing import CliRunner
+
+from feedback_engine.cli import main
+from feedback_engine.store import Store
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+
+def test_demo_ingests_analyses_triages_and_writes_the_emails(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db, emails = tmp_path / "feedback.db", tmp_path / "emails"
+    result = CliRunner().invoke(main, ["--db", str(db), "demo", "--emails", str(emails), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+
+    assert sum(r["added"] for r in report["ingest"]) == 942
+    assert report["status"]["quarantined"] == 13
+    assert report["analysis"]["analysed"] == 942
+    themes = report["themes"]
+    assert len(themes) >= 8
+    assert all(":" in t["label"] and "_" not in t["label"] for t in themes)  # readable, not `the_and`
+    assert report["action"]["status"] == "shipped"
+
+    files = sorted(emails.glob("*.eml"))
+    assert files and len(files) == len(report["notify"]["files"])
+    with Store(db) as store:
+        consenting = {
+            row["email"] for row in store.query("SELECT email FROM customers WHERE consent = 1 AND email IS NOT NULL")
+        }
+    for path in files:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        to = message["To"].addresses[0].addr_spec
+        assert to in consenting
+        assert "\n" not in str(message["To"]) and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    again = CliRunner().invoke(main, ["--db", str(db), "demo", "--emails", str(emails), "--json"])
+    assert again.exit_code == 0, again.output
+    second = json.loads(again.output)
+    assert sum(r["added"] + r["updated"] for r in second["ingest"]) == 0
+    assert second["analysis"]["analysed"] == 0
+    assert second["action"]["id"] == report["action"]["id"]
+    assert len(second["notify"]["files"]) == len(files)
+
+
+def test_demo_without_fixtures_is_one_clear_line(tmp_path):
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "f.db"), "demo", "--fixtures", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: No fixture folders")
+    assert "Traceback" not in result.output
