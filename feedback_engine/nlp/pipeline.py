@@ -77,7 +77,7 @@ def describe_model(model: Any) -> str:
     for attr in ("location", "model_path"):
         value = getattr(model, attr, None)
         if value is not None:
-            kind = "int8" if getattr(model, "quantized", False) else "fp32"
+            kind = getattr(model, "precision", None) or ("int8" if getattr(model, "quantized", False) else "fp32")
             return f"{type(model).__name__}:{str(value).rstrip('/').rsplit('/', 1)[-1]}:{kind}"
     return type(model).__name__
 
