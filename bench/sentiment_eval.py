@@ -7,7 +7,7 @@
 Quality is measured on the held-out split that ``feedback_engine.nlp.train_sentiment`` built for the
 model (settings read from the model's ``metrics.json``). Throughput is texts per second for
 ``predict`` on held-out sentences (movie and editorial snippets, about 25 tokens, like survey
-answers) and on review documents (IMDB and patient reviews, cut to 128 tokens), the median of
+answers) and on review documents (IMDB and patient reviews, cut to 128 tokens; a quarter as many), the median of
 ``--runs`` timed runs after one warm-up, on this machine's CPU.
 """
 
@@ -26,7 +26,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from feedback_engine.nlp.sentiment import DEFAULT_MODEL_DIR, TransformerSentiment, VaderSentiment  # noqa: E402
+from feedback_engine.nlp.sentiment import (  # noqa: E402
+    DEFAULT_MODEL_DIR,
+    TransformerSentiment,
+    VaderSentiment,
+    cpu_has_native_bf16,
+)
 from feedback_engine.nlp.train_sentiment import TrainConfig, evaluate_frames, fixed_slice, load_splits  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment"
@@ -64,16 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-texts", type=int, default=1024, help="texts per throughput run")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--bf16", action="store_true", help="also time bf16 (default: only on CPUs with native bf16)")
     args = parser.parse_args(argv)
 
     metrics = json.loads((args.model / "metrics.json").read_text(encoding="utf-8"))
     config = TrainConfig(**metrics["config"])
     _, val = load_splits(args.data, config)
-    models = {
-        "ours-fp32": TransformerSentiment(args.model, quantize=False, batch_size=args.batch_size),
-        "ours-int8": TransformerSentiment(args.model, quantize=True, batch_size=args.batch_size),
-        "VADER": VaderSentiment(),
+    models: dict[str, Any] = {
+        f"ours-{p}": TransformerSentiment(args.model, precision=p, batch_size=args.batch_size)
+        for p in ("fp32", "int8", *(("bf16",) if args.bf16 or cpu_has_native_bf16() else ()))
     }
+    models["VADER"] = VaderSentiment()
     import torch
 
     print(

@@ -72,19 +72,16 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: s
         return
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max(len(col), *(len(r[i]) for r in cells)) for i, col in enumerate(columns)]
-    click.echo("  ".join(col.ljust(w) for col, w in zip(columns, widths)).rstrip())
+    click.echo("  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=False)).rstrip())
     click.echo("  ".join("-" * w for w in widths))
     for r in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
 
 
 def _cell(value: Any, limit: int = 60) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        text = f"{value:.2f}"
-    else:
-        text = str(value)
+    text = f"{value:.2f}" if isinstance(value, float) else str(value)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

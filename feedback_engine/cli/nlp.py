@@ -70,7 +70,7 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
     show_default=True,
 )
 @click.option("--seed", type=int, default=13, show_default=True, help="Random seed (split and training).")
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs.")
 @click.option("--lr", "learning_rate", type=float, default=None, help="Peak learning rate.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Training batch size.")
 @click.option("--max-length", type=click.IntRange(min=8), default=None, help="Tokens per text.")
