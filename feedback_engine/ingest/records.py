@@ -326,3 +326,20 @@ def _parse_date_slow(text: str, naive: bool = False) -> str:
     if naive and moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
     return _to_utc_text(moment)
+
+
+class Source:
+    """An opened export: its platform and format, and the lazy stream of records it yields."""
+
+    def __init__(self, path: Any, platform: str, records: Any, fmt: str) -> None:
+        self.path = path
+        self.platform = platform
+        self.format = fmt
+        self._records = records
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"platform": self.platform, "format": self.format}
+
+    def records(self) -> Any:
+        return self._records

@@ -37,6 +37,7 @@ from feedback_engine.ingest.records import (
     Invalid,
     Quarantined,
     Skipped,
+    Source,
     check_text,
     clean_text,
     normalise_email,
@@ -52,19 +53,7 @@ _NAMES = {"appstore": "App Store", "googleplay": "Google Play", "trustpilot": "T
 Item = FeedbackRecord | Quarantined | Skipped
 
 
-class ReviewSource:
-    def __init__(self, path: Path, platform: str, records: Iterator[Item], fmt: str) -> None:
-        self.path = path
-        self.platform = platform
-        self.format = fmt
-        self._records = records
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return {"platform": self.platform, "format": self.format}
-
-    def records(self) -> Iterator[Item]:
-        return self._records
+ReviewSource = Source
 
 
 def open_reviews(path: Path, platform: str | None = None) -> ReviewSource:

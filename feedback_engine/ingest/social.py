@@ -32,6 +32,7 @@ from feedback_engine.ingest.records import (
     Invalid,
     Quarantined,
     Skipped,
+    Source,
     check_text,
     clean_text,
     parse_date,
@@ -43,19 +44,7 @@ SOCIAL_PLATFORMS = ("twitter", "reddit")
 Item = FeedbackRecord | Quarantined | Skipped
 
 
-class SocialSource:
-    def __init__(self, path: Path, platform: str, records: Iterator[Item], fmt: str) -> None:
-        self.path = path
-        self.platform = platform
-        self.format = fmt
-        self._records = records
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return {"platform": self.platform, "format": self.format}
-
-    def records(self) -> Iterator[Item]:
-        return self._records
+SocialSource = Source
 
 
 def open_social(path: Path, platform: str | None = None) -> SocialSource:
