@@ -105,7 +105,7 @@ def fast_run(items: list[Item], warmup: list[Item], models: dict[str, Any], batc
 
 
 def baseline_run(items: list[Item], models: dict[str, Any]) -> dict[str, Any]:
-    """Per item: nlp(text), pipeline(text) at batch size 1 in fp32, one commit per row."""
+    """Per item: nlp(text) (packaged pipeline), pipeline(text) at batch size 1 in fp32, one commit per row."""
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
 
@@ -122,7 +122,7 @@ def baseline_run(items: list[Item], models: dict[str, Any]) -> dict[str, Any]:
 
         classifier = pipeline("text-classification", model=str(default_model_path()), device="cpu")
         model_name = "all-MiniLM-L6-v2 + untrained head (fp32; sentiment model not trained yet)"
-    nlp = load_spacy()
+    nlp = load_spacy(fast=False)  # the pipeline as packaged, parser included
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "baseline.db")
         insert(store, items, "base")

@@ -6,6 +6,7 @@ new, analyses nothing twice, reuses the demo action, and rewrites the dry-run em
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,8 +108,6 @@ def _ship_demo_action(engine: Engine, theme_id: int) -> dict[str, Any]:
         )
     else:
         action_id = int(existing)
-    try:
+    with contextlib.suppress(FeedbackEngineError):  # already shipped on an earlier run
         engine.actions_update(action_id, status="shipped", note="shipped by the demo", by="demo")
-    except FeedbackEngineError:
-        pass  # already shipped on an earlier run
     return engine.actions_show(action_id)

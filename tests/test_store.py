@@ -19,9 +19,7 @@ def test_new_file_gets_every_migration_wal_and_foreign_keys(db_path):
 
 def test_reopen_applies_nothing_and_keeps_data(db_path):
     with Store(db_path) as store:
-        store.execute(
-            "INSERT INTO customers (email, created_at, updated_at) VALUES ('a@example.com', 'x', 'x')"
-        )
+        store.execute("INSERT INTO customers (email, created_at, updated_at) VALUES ('a@example.com', 'x', 'x')")
         store.conn.commit()
     with Store(db_path) as store:
         assert store.migrate() == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from feedback_engine.errors import StoreError
@@ -49,7 +49,7 @@ def apply_migrations(store: Store) -> list[str]:
                 conn.rollback()  # another process applied it meanwhile
                 continue
             fn(conn)
-            now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+            now = datetime.now(UTC).replace(microsecond=0).isoformat()
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now))
         except BaseException:
             conn.rollback()
