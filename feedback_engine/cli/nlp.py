@@ -76,6 +76,18 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
 @click.option("--max-length", type=click.IntRange(min=8), default=None, help="Tokens per text.")
 @click.option("--base-model", default=None, help="Base encoder folder or id (default: the packaged MiniLM).")
 @click.option("--device", default=None, help="cpu or cuda (default: cuda when available).")
+@click.option(
+    "--adapt-epochs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Stage-2 epochs on the patient reviews with replay of the rest (0 turns stage 2 off; default 3).",
+)
+@click.option(
+    "--init-from",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Skip stage 1 and continue from this stage-1 model folder (same data and --seed).",
+)
 @json_option
 def train_sentiment(
     data_dir: Path,
@@ -87,6 +99,8 @@ def train_sentiment(
     max_length: int | None,
     base_model: str | None,
     device: str | None,
+    adapt_epochs: int | None,
+    init_from: Path | None,
     as_json: bool,
 ) -> None:
     """Fine-tune the sentiment model on DATA_DIR (e.g. ../shared/data/sentiment) and write it to --out."""
@@ -95,7 +109,17 @@ def train_sentiment(
     settings = {
         k: v for k, v in (("learning_rate", learning_rate), ("batch_size", batch_size), ("max_length", max_length)) if v
     }
+    if adapt_epochs is not None:
+        settings["adapt_epochs"] = adapt_epochs
     metrics = train(
-        data_dir, out, seed=seed, epochs=epochs, base_model=base_model, device=device, progress=not as_json, **settings
+        data_dir,
+        out,
+        seed=seed,
+        epochs=epochs,
+        base_model=base_model,
+        device=device,
+        progress=not as_json,
+        init_from=init_from,
+        **settings,
     )
     emit(metrics, as_json, lambda m: click.echo(format_table(m)))

@@ -32,7 +32,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,12 @@ class TrainConfig:
     class_weight_power: float = 0.5
     freeze_embeddings: bool = True
     slice_per_corpus: int = 300
+    # Stage 2, domain adaptation: a few more epochs on the adapt corpora (few rows, the domain
+    # farthest from the rest) mixed with a replay sample of every other corpus so nothing is forgotten.
+    adapt_corpora: tuple[str, ...] = ("drug_reviews",)
+    adapt_epochs: int = 3
+    adapt_learning_rate: float = 3e-5
+    adapt_replay: int = 300
 
     def split_settings(self) -> dict[str, Any]:
         """The settings that define the held-out split (what :func:`evaluate` needs)."""
@@ -410,6 +416,18 @@ def training_table(train: dict[str, pd.DataFrame], config: TrainConfig) -> pd.Da
     return df.assign(weight=w / w.mean())
 
 
+def adaptation_table(train: dict[str, pd.DataFrame], config: TrainConfig) -> pd.DataFrame | None:
+    """Stage-2 rows: every training row of the adapt corpora plus ``adapt_replay`` seeded rows of each
+    other corpus, weighted like stage 1; ``None`` when no adapt corpus is in the data."""
+    if config.adapt_epochs < 1 or not any(name in train for name in config.adapt_corpora):
+        return None
+    frames = {
+        name: df if name in config.adapt_corpora else df.sample(n=min(config.adapt_replay, len(df)), random_state=1)
+        for name, df in train.items()
+    }
+    return training_table(frames, config)
+
+
 def bucket_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Shuffled batches of similar length: shuffle, sort inside windows of 50 batches, shuffle batches."""
     order = rng.permutation(len(lengths))
@@ -450,6 +468,37 @@ def load_base(base_model: str, device: str) -> tuple[Any, Any]:
         )
     except (OSError, ValueError) as exc:
         raise ModelError(f"Cannot load base model {base_model}: {exc}. Make sure the folder or id is right.") from exc
+    return tokenizer, model.to(device)
+
+
+def check_same_split(folder: Path, val_frames: dict[str, pd.DataFrame]) -> None:
+    """Refuse a starting model whose training may have seen this held-out split."""
+    path = folder / METRICS_FILE
+    try:
+        digest = json.loads(path.read_text(encoding="utf-8"))["data_digest"]["val"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"{path} is missing or unreadable. Make sure --init-from names a folder this command wrote."
+        ) from exc
+    if digest != data_digest(val_frames):
+        raise ConfigError(
+            f"{folder} was trained with another held-out split. Make sure to use the same data and --seed, or train"
+            " without --init-from."
+        )
+
+
+def load_trained(folder: str | Path, device: str) -> tuple[Any, Any]:
+    """Tokenizer and a trained 3-class model from ``folder`` (upcast to fp32 for training)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Cannot load {folder}: {exc}. Make sure it is a folder written by this command.") from exc
+    if [model.config.id2label[i] for i in range(model.config.num_labels)] != list(LABELS):
+        raise ModelError(f"{folder} is not a negative/neutral/positive model written by this command.")
     return tokenizer, model.to(device)
 
 
@@ -575,11 +624,15 @@ def train(
     base_model: str | None = None,
     device: str | None = None,
     progress: bool = True,
+    init_from: str | Path | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
-    """Train, save, calibrate and evaluate; returns (and writes) the metrics dictionary.
+    """Train (stage 1, then stage 2 domain adaptation), save, calibrate and evaluate; returns (and
+    writes) the metrics dictionary.
 
     ``settings`` overrides any other :class:`TrainConfig` field (e.g. ``learning_rate=5e-5``).
+    ``init_from``: a model folder written by stage 1 of this command with the same split settings;
+    stage 1 is skipped and only stage 2 runs (quick experiments with the adaptation).
     """
     import torch
     import transformers
@@ -594,10 +647,23 @@ def train(
     train_frames, val_frames = load_splits(data_dir, config)
     table = training_table(train_frames, config)
     _log(f"training rows {len(table)}, held-out rows {sum(len(v) for v in val_frames.values())}, device {device}")
-    base = base_model or default_base_model()
-    seed_everything(config.seed)
-    tokenizer, model = load_base(base, device)
-    losses = fine_tune(model, tokenizer, table, config, device, progress)
+    losses: list[float] = []
+    if init_from is None:
+        seed_everything(config.seed)
+        tokenizer, model = load_base(base_model or default_base_model(), device)
+        losses = fine_tune(model, tokenizer, table, config, device, progress)
+    else:  # stage 1 done before: continue from that model, if it held out the very same split
+        check_same_split(Path(init_from), val_frames)
+        tokenizer, model = load_trained(init_from, device)
+    adapt = adaptation_table(train_frames, config)
+    adapt_losses: list[float] = []
+    if adapt is not None:
+        _log(f"domain adaptation on {', '.join(config.adapt_corpora)}: {len(adapt)} rows")
+        seed_everything(config.seed)
+        stage2 = replace(
+            config, epochs=config.adapt_epochs, learning_rate=config.adapt_learning_rate, warmup_fraction=0.1
+        )
+        adapt_losses = fine_tune(model, tokenizer, adapt, stage2, device, progress)
     train_seconds = time.perf_counter() - started
     save_model(model, tokenizer, out)
     _log(f"saved model to {out}; evaluating on the held-out split")
@@ -618,6 +684,8 @@ def train(
             "train_seconds": round(train_seconds, 1),
             "total_seconds": round(time.perf_counter() - started, 1),
             "epoch_losses": losses,
+            "adapt_epoch_losses": adapt_losses,
+            "init_from": str(init_from) if init_from else None,
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "python": platform.python_version(),
@@ -659,6 +727,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--imdb-reviews", type=int, default=TrainConfig.imdb_reviews, help="IMDB reviews used")
     parser.add_argument("--base-model", default=None, help="base encoder folder or id (default: the PyPI MiniLM)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument(
+        "--adapt-epochs",
+        type=int,
+        default=TrainConfig.adapt_epochs,
+        help="stage-2 epochs on the adapt corpora (0: off)",
+    )
+    parser.add_argument(
+        "--init-from", default=None, help="skip stage 1: continue from this stage-1 model folder (same data and seed)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
         "--evaluate-only", action="store_true", help="recalibrate and re-score the model already in --out (no training)"
@@ -684,6 +761,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             max_length=args.max_length,
             imdb_reviews=args.imdb_reviews,
+            adapt_epochs=args.adapt_epochs,
+            init_from=args.init_from,
         )
     except FeedbackEngineError as exc:
         print(f"Error: {exc}", file=sys.stderr)
