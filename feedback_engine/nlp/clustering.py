@@ -51,6 +51,7 @@ class WardClustering:
     def fit(self, X: np.ndarray, y: object = None) -> WardClustering:
         from scipy.cluster.hierarchy import fcluster, linkage
         from sklearn.metrics import silhouette_score
+        from sklearn.metrics.pairwise import cosine_distances
 
         X = np.asarray(X, dtype=np.float64)
         n = len(X)
@@ -65,14 +66,16 @@ class WardClustering:
             self.chosen_k_ = k
             return self
         scored: list[tuple[int, float, np.ndarray]] = []
-        sample = min(self.sample_size, n)
+        # the same seeded sample as silhouette_score(sample_size=...) draws; its cosine distances once,
+        # not once per candidate
+        idx = np.random.RandomState(self.random_state).permutation(n)[: min(self.sample_size, n)]
+        distances = cosine_distances(X[idx])
+        np.fill_diagonal(distances, 0.0)
         for k in self.candidates(n):
             labels = fcluster(tree, k, criterion="maxclust").astype(np.int64) - 1
-            if len(np.unique(labels)) < 2:
+            if len(np.unique(labels[idx])) < 2:
                 continue
-            score = float(
-                silhouette_score(X, labels, metric="cosine", sample_size=sample, random_state=self.random_state)
-            )
+            score = float(silhouette_score(distances, labels[idx], metric="precomputed"))
             scored.append((k, score, labels))
         if not scored:
             self.labels_ = np.zeros(n, dtype=np.int64)

@@ -353,7 +353,7 @@ class TransformerSentiment:
         model_path_or_id: str | os.PathLike[str] | None = None,
         device: str = "cpu",
         batch_size: int = 64,
-        max_length: int = 128,
+        max_length: int = 256,
         quantize: bool = True,
         temperature: float | None = None,
         precision: str | None = None,

@@ -85,9 +85,11 @@ class TrainConfig:
     # Stage 2, domain adaptation: a few more epochs on the adapt corpora (few rows, the domain
     # farthest from the rest) mixed with a replay sample of every other corpus so nothing is forgotten.
     adapt_corpora: tuple[str, ...] = ("drug_reviews",)
-    adapt_epochs: int = 3
-    adapt_learning_rate: float = 3e-5
+    adapt_epochs: int = 4
+    adapt_learning_rate: float = 5e-5
     adapt_replay: int = 300
+    adapt_max_length: int = 256  # patient reviews run long: a median of 121 tokens
+    eval_max_length: int = 256  # = TransformerSentiment's default at inference
 
     def split_settings(self) -> dict[str, Any]:
         """The settings that define the held-out split (what :func:`evaluate` needs)."""
@@ -576,12 +578,14 @@ def pooled(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def evaluate_artifact(out_dir: Path, val: dict[str, pd.DataFrame], config: TrainConfig, device: str) -> dict[str, Any]:
     """Calibrate the saved model on the held-out split, then score it (fp32, int8) and VADER."""
     everything = pooled(val)
-    fp32 = TransformerSentiment(out_dir, device=device, precision="fp32", temperature=1.0, max_length=config.max_length)
+    fp32 = TransformerSentiment(
+        out_dir, device=device, precision="fp32", temperature=1.0, max_length=config.eval_max_length
+    )
     logits = fp32.logits(everything["text"].tolist()).numpy()
     calibration = calibrate(logits, everything["label"].to_numpy(), config.seed)
     (out_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
     fp32.temperature = calibration["temperature"]
-    int8 = TransformerSentiment(out_dir, device="cpu", precision="int8", max_length=config.max_length)
+    int8 = TransformerSentiment(out_dir, device="cpu", precision="int8", max_length=config.eval_max_length)
     ours = {"ours_fp32": fp32, "ours_int8": int8}
     slice_frames = fixed_slice(val, config.slice_per_corpus, config.seed)
     validation = {name: evaluate_frames(model, val) for name, model in ours.items()}
@@ -661,7 +665,11 @@ def train(
         _log(f"domain adaptation on {', '.join(config.adapt_corpora)}: {len(adapt)} rows")
         seed_everything(config.seed)
         stage2 = replace(
-            config, epochs=config.adapt_epochs, learning_rate=config.adapt_learning_rate, warmup_fraction=0.1
+            config,
+            epochs=config.adapt_epochs,
+            learning_rate=config.adapt_learning_rate,
+            max_length=config.adapt_max_length,
+            warmup_fraction=0.1,
         )
         adapt_losses = fine_tune(model, tokenizer, adapt, stage2, device, progress)
     train_seconds = time.perf_counter() - started

@@ -34,7 +34,15 @@ def _write_folder(folder: Path) -> Path:
     return folder
 
 
-SMALL = {"max_length": 32, "batch_size": 16, "adapt_corpora": ("patients",), "adapt_replay": 10, "slice_per_corpus": 20}
+SMALL = {
+    "max_length": 32,
+    "adapt_max_length": 32,
+    "eval_max_length": 32,
+    "batch_size": 16,
+    "adapt_corpora": ("patients",),
+    "adapt_replay": 10,
+    "slice_per_corpus": 20,
+}
 
 
 def test_adaptation_table_mixes_every_adapt_row_with_a_replay_sample(tmp_path: Path) -> None:
