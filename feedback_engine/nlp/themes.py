@@ -27,6 +27,7 @@ bigrams and stop words removed, and c-TF-IDF with frequent-word reduction (MMR o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -151,6 +152,16 @@ class Discovery:
 
     labels: np.ndarray
     raw_outlier_share: float
+    sampled: int = 0  # items the clustering saw when it ran on a sample (0: all of them)
+
+
+def fit_sample(docs: Sequence[str], size: int) -> np.ndarray:
+    """Indices of the ``size`` documents with the smallest (blake2b hash, text): the same set
+    whatever the order of ``docs``; adding documents only swaps a few in or out."""
+    keys = sorted(
+        range(len(docs)), key=lambda i: (hashlib.blake2b(docs[i].encode("utf-8"), digest_size=8).digest(), docs[i])
+    )
+    return np.sort(np.asarray(keys[:size], dtype=np.int64))
 
 
 @dataclass
@@ -186,6 +197,7 @@ class ThemeStage:
         match_threshold: float = 0.75,
         overlap_threshold: float = 0.5,
         min_fit_items: int = 20,
+        max_fit_items: int = 12_000,
         n_quotes: int = 3,
         embedder_factory: Callable[[], Any] | None = None,
     ) -> None:
@@ -199,6 +211,7 @@ class ThemeStage:
         self.match_threshold = match_threshold
         self.overlap_threshold = overlap_threshold
         self.min_fit_items = min_fit_items
+        self.max_fit_items = max(min_fit_items, max_fit_items)
         self.n_quotes = n_quotes
         self._index: Index | None = None
 
@@ -226,7 +239,35 @@ class ThemeStage:
     # -- discovery -----------------------------------------------------------------------------
 
     def discover(self, docs: Sequence[str], embeddings: np.ndarray) -> Discovery:
-        """Cluster ``docs`` by their stored ``embeddings``; outliers reduced by embedding similarity."""
+        """Cluster ``docs`` by their stored ``embeddings``; outliers reduced by embedding similarity.
+
+        Above ``max_fit_items`` items the themes are discovered on a sample and every other item
+        joins the theme whose centroid is nearest: Ward clustering keeps an n x n distance matrix
+        (12,000 items: 0.6 GB and ~8 s on 2 cores; 100,000 would need 40 GB). The sample is the
+        items with the smallest text hashes, so it does not depend on the order of the rows and
+        grows stably with the data.
+        """
+        n = len(docs)
+        if n <= self.max_fit_items:
+            return self._discover_all(docs, embeddings)
+        sample = fit_sample(docs, self.max_fit_items)
+        found = self._discover_all([docs[i] for i in sample], embeddings[sample])
+        labels = np.full(n, -1, dtype=np.int64)
+        labels[sample] = found.labels
+        rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
+        groups = np.unique(found.labels[found.labels >= 0])
+        if len(groups) and len(rest):
+            vectors = np.asarray(embeddings, dtype=np.float32)
+            centroids = np.stack([vectors[sample][found.labels == g].mean(axis=0) for g in groups])
+            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+            for start in range(0, len(rest), 20_000):
+                chunk = rest[start : start + 20_000]
+                sims = vectors[chunk] @ centroids.T
+                best = sims.argmax(axis=1)
+                labels[chunk] = np.where(sims[np.arange(len(chunk)), best] >= self.outlier_threshold, groups[best], -1)
+        return Discovery(labels=labels, raw_outlier_share=found.raw_outlier_share, sampled=len(sample))
+
+    def _discover_all(self, docs: Sequence[str], embeddings: np.ndarray) -> Discovery:
         n = len(docs)
         model = (
             self.topic_model
@@ -284,6 +325,8 @@ class ThemeStage:
             progress.advance(len(items))
             progress.finish()
         report.update(mode=mode, raw_outlier_share=round(discovery.raw_outlier_share, 4))
+        if discovery.sampled:
+            report["clustered_sample"] = discovery.sampled
         return report
 
     def _plan(self, store: Store, items: ts.Units, labels: np.ndarray) -> dict[str, Any]:

@@ -202,3 +202,34 @@ def test_too_few_items_give_no_themes_yet(tmp_path: Path, corpus, theme_embedder
     assert report["mode"] == "fit" and report["themes"] == 0
     assert report["outliers"] == 10 and report["coverage"] == 0.0
     store.close()
+
+
+def test_large_collections_are_clustered_on_an_order_free_sample(tmp_path: Path, corpus, theme_embedder):
+    """Above max_fit_items the clustering runs on a hash-chosen sample; the rest join the nearest
+    theme. Same themes whatever the row order, every item in a theme, and a sampled fit agrees with
+    a full fit on the same items."""
+    import numpy as np
+    from sklearn.metrics import adjusted_rand_score
+
+    items, iv, _ = corpus
+    docs = [it.text for it in items]
+    truth = [it.theme for it in items]
+    stage = ThemeStage(embedder=theme_embedder, max_fit_items=250)
+    first = stage.discover(docs, iv)
+    assert first.sampled == 250
+    assert (first.labels >= 0).mean() >= 0.95
+    order = np.random.default_rng(3).permutation(len(docs))
+    shuffled = stage.discover([docs[i] for i in order], iv[order])
+    back = np.empty_like(shuffled.labels)
+    back[order] = shuffled.labels
+    assert adjusted_rand_score(first.labels, back) == pytest.approx(1.0)
+    full = ThemeStage(embedder=theme_embedder).discover(docs, iv)
+    assert full.sampled == 0
+    assert adjusted_rand_score(truth, first.labels) >= adjusted_rand_score(truth, full.labels) - 0.1
+
+    store = Store(tmp_path / "sampled.db")
+    insert_items(store, items, iv, corpus[2])
+    report = ThemeStage(embedder=theme_embedder, max_fit_items=250).update(store)
+    assert report["clustered_sample"] == 250
+    assert report["coverage"] >= 0.85
+    store.close()
