@@ -127,13 +127,50 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int
         yield order[start : start + batch_size]
 
 
+# The MiniLM vocabulary has no emoji (each becomes [UNK]), yet in social posts they often carry the
+# sentiment ("new update 🙄"). The unambiguous ones are read as the word they stand for; emoji whose
+# meaning flips with context (🔥, 😂, 💀, 🙃) are left alone.
+EMOJI_WORDS = {
+    **dict.fromkeys("😍🥰❤💕💖💗💓💞😘", "love"),
+    **dict.fromkeys("😊😀😃😄😁☺🙂😌", "happy"),
+    **dict.fromkeys("👍👌", "good"),
+    **dict.fromkeys("🙌👏🎉🥳🤩💯✨", "great"),
+    "😎": "cool",
+    "🙏": "thanks",
+    **dict.fromkeys("😡🤬😠👿", "angry"),
+    **dict.fromkeys("😤😩😫😖😣🤦", "frustrated"),
+    "👎": "bad",
+    **dict.fromkeys("🙄😒😑", "annoyed"),
+    **dict.fromkeys("😞😔😟☹🙁", "disappointed"),
+    **dict.fromkeys("😢😥", "sad"),
+    "😭": "crying",
+    "💔": "heartbroken",
+    **dict.fromkeys("🤮🤢", "disgusting"),
+    "💩": "terrible",
+    "😕": "confused",
+}
+_EMOJI_RE = re.compile("[" + "".join(sorted(EMOJI_WORDS)) + "]")
+_EMOJI_MODIFIERS = re.compile("[\ufe0f\u200d\u2640\u2642\U0001f3fb-\U0001f3ff]")
+
+
+def emoji_to_words(text: str) -> str:
+    """``"new update 🙄"`` -> ``"new update annoyed"`` (see :data:`EMOJI_WORDS`)."""
+    if text.isascii():
+        return text
+    if not _EMOJI_RE.search(text):
+        return text
+    text = _EMOJI_MODIFIERS.sub("", text)
+    return re.sub(r"  +", " ", _EMOJI_RE.sub(lambda m: f" {EMOJI_WORDS[m.group(0)]} ", text))
+
+
 def clean_text(text: object) -> str:
-    """Normalise one input: ``None`` becomes empty, HTML line breaks become spaces."""
+    """Normalise one model input: ``None`` becomes empty, HTML line breaks become spaces, the
+    emoji of :data:`EMOJI_WORDS` become words. Only what the model reads; stored texts keep theirs."""
     if text is None:
         return ""
     s = str(text)
     s = re.sub(r"<br\s*/?>", " ", s, flags=re.IGNORECASE)
-    return s.strip()
+    return emoji_to_words(s).strip()
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from feedback_engine.nlp.sentiment import (
     SentimentResult,
     TransformerSentiment,
     VaderSentiment,
+    clean_text,
+    emoji_to_words,
     head_tail,
     label_matrix,
 )
@@ -92,6 +94,31 @@ def test_obvious_customer_feedback(model: TransformerSentiment, text: str, label
     (result,) = model.predict([text])
     _check_result(result)
     assert result.label == label, result
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Update came out today 😡😡", "negative"),
+        ("Update came out today 👍🏽", "positive"),
+        ("new update 🙄", "negative"),
+        ("they changed the icon 😭", "negative"),
+        ("Update came out today ❤️", "positive"),
+    ],
+)
+def test_emoji_carry_the_sentiment_of_social_posts(model: TransformerSentiment, text: str, label: str) -> None:
+    """Without the emoji the text is neutral: the emoji (unknown to the MiniLM vocabulary) decide."""
+    assert model.predict(["Update came out today"])[0].label == "neutral"
+    assert model.predict([text])[0].label == label
+
+
+def test_emoji_become_words_only_in_the_model_input() -> None:
+    assert (
+        clean_text("so slow 😡😡 🤦\u200d\u2642\ufe0f ok👍🏽 ❤️ 🔥") == "so slow angry angry frustrated ok good love 🔥"
+    )
+    assert clean_text("plain  text<br />next") == "plain  text next"
+    assert emoji_to_words("no emoji here, ünïcödé") == "no emoji here, ünïcödé"
 
 
 @pytest.mark.models
