@@ -67,6 +67,30 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
+def _libc_trim() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def release_heap() -> None:
+    """Hand freed heap memory back to the OS after a batch (glibc ``malloc_trim``).
+
+    The models allocate tensors of a new shape for nearly every batch (texts are batched by
+    length), and glibc keeps the freed pieces: without this, the resident size of a long
+    ``analyze`` keeps climbing (1.3 GB after 16,000 items in ``bench/analyze_bench.py``-like
+    runs, 0.7 GB with it, at the same speed).
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def describe_model(model: Any) -> str:
     """A short, stable description of a model object for ``analysis.model_version``."""
     if model is None:
@@ -167,6 +191,7 @@ class Analyzer:
                 items = self.analyse(rows)
                 self._account(items, counts)
                 progress.advance(len(items))
+                release_heap()
         finally:
             progress.finish()
         counts.elapsed_s = round(time.perf_counter() - started, 3)
