@@ -45,10 +45,15 @@ class TqdmProgress:
 
     def advance(self, n: int = 1) -> None:
         if self._bar is not None:
+            if self._bar.total is not None and self._bar.n + n > self._bar.total:
+                self._bar.total = self._bar.n + n  # the total was an estimate (lines of a file)
             self._bar.update(n)
 
     def finish(self) -> None:
         if self._bar is not None:
+            if self._bar.total is not None and self._bar.n != self._bar.total:
+                self._bar.total = self._bar.n  # estimate overshot: end at 100%
+                self._bar.refresh()
             self._bar.close()
             self._bar = None
 

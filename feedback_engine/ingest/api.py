@@ -117,16 +117,17 @@ class IngestAPI:
         path: Path,
         progress: Progress | None,
     ) -> IngestReport:
+        sha256, lines = _scan(path)
         loader = Loader(
             self.store,
             kind=kind,
             platform=platform,
             source=source,
             options=options,
-            source_sha256=_sha256(path),
+            source_sha256=sha256,
             progress=progress,
         )
-        return loader.run(records)
+        return loader.run(records, expected=_expected_records(path, lines))
 
     # -- reading back ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -185,12 +186,27 @@ class IngestAPI:
         return _export.export_feedback(self.store, fmt, out)
 
 
-def _sha256(path: Path) -> str:
+def _scan(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file and its number of line breaks, in one read."""
     digest = hashlib.sha256()
+    lines = 0
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+            lines += chunk.count(b"\n")
+    return digest.hexdigest(), lines
+
+
+def _expected_records(path: Path, lines: int) -> int | None:
+    """About how many records a line-based export holds (for the progress bar's ETA); ``None`` for
+    formats whose records are not lines (JSON, XLSX). UTF-16 files count a break as two bytes
+    ``\n\0`` or ``\0\n``: still one ``\n`` each. Multi-line quoted fields make it an upper bound."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return lines or None
+    if suffix in (".csv", ".tsv", ".txt"):
+        return max(0, lines - 1) or None
+    return None
 
 
 def _kind_hint(path: Path) -> str | None:

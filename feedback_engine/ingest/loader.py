@@ -131,7 +131,8 @@ class Loader:
         )
 
     # -- the run ----------------------------------------------------------------------------
-    def run(self, items: Iterable[FeedbackRecord | Quarantined | Skipped]) -> IngestReport:
+    def run(self, items: Iterable[FeedbackRecord | Quarantined | Skipped], expected: int | None = None) -> IngestReport:
+        """Write every item; ``expected``: about how many records the source holds (progress ETA)."""
         started = time.perf_counter()
         report = self.report
         with self.store.transaction() as conn:
@@ -159,7 +160,7 @@ class Loader:
         # while loading: 64 MB of page cache keeps index pages in memory; fewer, larger WAL checkpoints
         self.conn.execute("PRAGMA cache_size = -65536")
         self.conn.execute("PRAGMA wal_autocheckpoint = 16384")
-        self.progress.start(None, f"ingest {report.source}")
+        self.progress.start(expected, f"ingest {report.source}")
         records: list[FeedbackRecord] = []
         keys: set[str] = set()
         bad: list[Quarantined] = []

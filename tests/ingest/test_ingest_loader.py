@@ -112,3 +112,61 @@ def test_bulk_batches_index_fts_and_keep_the_trigger(engine, tmp_path):
     assert s.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'refund'") == 1
     assert s.scalar("PRAGMA integrity_check") == "ok"
     s.execute("INSERT INTO feedback_fts(feedback_fts) VALUES ('integrity-check')")
+
+
+class _Recorder:
+    """A Progress that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.total: int | None = -1
+        self.advanced = 0
+        self.finished = False
+
+    def start(self, total: int | None, desc: str) -> None:
+        self.total = total
+
+    def advance(self, n: int = 1) -> None:
+        self.advanced += n
+
+    def finish(self) -> None:
+        self.finished = True
+
+
+def test_progress_gets_an_expected_total_for_line_based_exports(engine) -> None:
+    """The bar can show an ETA: the line count of a CSV/JSONL (read with the checksum) is the total."""
+    from tests.ingest.conftest import SOCIAL, SURVEYS
+
+    csv_path = SURVEYS / "typeform_nps.csv"
+    rec = _Recorder()
+    report = engine.ingest_surveys(csv_path, progress=rec)
+    lines = csv_path.read_bytes().count(b"\n")
+    assert rec.total == lines - 1
+    assert rec.advanced == report.added + report.quarantined and rec.finished
+
+    rec = _Recorder()
+    engine.ingest_social(SOCIAL / "twitter_mentions.jsonl", progress=rec)
+    assert rec.total == (SOCIAL / "twitter_mentions.jsonl").read_bytes().count(b"\n")
+
+    rec = _Recorder()
+    engine.ingest_social(SOCIAL / "reddit_thread.json", progress=rec)
+    assert rec.total is None  # records are not lines: a count and a rate, no ETA
+
+
+def test_terminal_bar_total_follows_the_count_when_the_estimate_is_off() -> None:
+    import io
+
+    from feedback_engine.progress import TqdmProgress
+
+    bar = TqdmProgress()
+    bar.start(10, "ingest")
+    bar._bar.fp = io.StringIO()  # keep the test output clean
+    bar.advance(8)
+    bar.advance(5)  # more records than lines (several answers per response)
+    assert bar._bar.total == 13
+    bar.finish()
+    bar.start(100, "ingest")
+    bar._bar.fp = io.StringIO()
+    bar.advance(40)
+    inner = bar._bar
+    bar.finish()  # fewer records than lines (multi-line fields): ends at 100%
+    assert inner.total == 40 and inner.n == 40
