@@ -12,7 +12,9 @@ Work per batch, in the order that keeps the models busy with few, large calls:
 2. spaCy (``TextPreparer``) on the English items: sentences, aspects, PERSON names;
 3. PII spans on the raw text -> ``redacted_text`` of the item and of each sentence (same offsets);
 4. sentiment on each sentence and on each multi-sentence item (a one-sentence item needs one
-   inference, not two), one ``predict`` call per batch over de-duplicated redacted texts;
+   inference, not two), one ``predict`` call per batch over de-duplicated redacted texts; a
+   review's title ("Scam!", "Finally fixed") is read with its body for the item's sentiment
+   (not for its sentences, its text or its theme);
 5. embeddings of items and sentences (a one-sentence item's sentence shares the item vector), one
    ``encode`` call per batch over de-duplicated redacted texts.
 """
@@ -37,7 +39,7 @@ from feedback_engine.store import Store, utcnow
 __all__ = ["Analyzer", "RunCounts", "describe_model"]
 
 PENDING_SQL = """
-SELECT f.id, f.text, f.language, f.content_hash FROM feedback f
+SELECT f.id, f.text, f.language, f.content_hash, f.title FROM feedback f
 LEFT JOIN analysis a ON a.feedback_id = f.id
 WHERE f.id > ? AND (a.feedback_id IS NULL OR a.content_hash != f.content_hash)
 ORDER BY f.id LIMIT ?
@@ -133,6 +135,15 @@ class _Item:
     prepared: PreparedText | None = None
     redacted: str = ""
     sentence_redacted: list[str] = field(default_factory=list)
+    title: str = ""  # redacted review title: part of the item's sentiment input, not of its text
+
+    @property
+    def sentiment_input(self) -> str:
+        """What the item-level sentiment reads: "Title. body" for a titled review, else the body."""
+        if not self.title:
+            return self.redacted
+        joiner = " " if self.title[-1] in ".!?:;" else ". "
+        return f"{self.title}{joiner}{self.redacted}".strip()
 
 
 class Analyzer:
@@ -197,8 +208,8 @@ class Analyzer:
         counts.elapsed_s = round(time.perf_counter() - started, 3)
         return counts
 
-    def analyse(self, rows: Sequence[tuple[int, str, str | None, str]]) -> list[_Item]:
-        """Analyse and write one batch of ``(id, text, source language, content_hash)`` rows."""
+    def analyse(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
+        """Analyse and write one batch of ``(id, text, source language, content_hash[, title])`` rows."""
         items = self._detect(rows)
         english = [it for it in items if it.is_english]
         for it, prepared in zip(english, self.preparer.prepare([it.text for it in english]), strict=True):
@@ -215,11 +226,15 @@ class Analyzer:
         return items
 
     # -- steps ------------------------------------------------------------------------------
-    def _detect(self, rows: Sequence[tuple[int, str, str | None, str]]) -> list[_Item]:
+    def _detect(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
         items = []
-        for feedback_id, text, source_language, content_hash in rows:
+        for feedback_id, text, source_language, content_hash, *rest in rows:
             result = self.detector.detect(text, source_language)
-            items.append(_Item(int(feedback_id), text or "", content_hash, result.language, result.is_english))
+            item = _Item(int(feedback_id), text or "", content_hash, result.language, result.is_english)
+            title = (rest[0] or "").strip() if rest else ""
+            if title and item.is_english:
+                item.title = apply_spans(title, find_pii(title))
+            items.append(item)
         return items
 
     @staticmethod
@@ -227,13 +242,18 @@ class Analyzer:
         """One sentence covering the whole item: the item's results are the sentence's."""
         return len(it.sentence_redacted) == 1 and it.sentence_redacted[0] == it.redacted.strip()
 
+    @staticmethod
+    def _single_sentiment(it: _Item) -> bool:
+        """The item's sentiment is its one sentence's (no title to read with it)."""
+        return not it.title and Analyzer._single(it)
+
     def _sentiments(self, english: list[_Item]) -> dict[str, Any]:
         wanted: dict[str, None] = {}
         for it in english:
             for text in it.sentence_redacted:
                 wanted[text] = None
-            if it.redacted.strip() and not self._single(it):
-                wanted[it.redacted] = None
+            if it.sentiment_input.strip() and not self._single_sentiment(it):
+                wanted[it.sentiment_input] = None
         texts = list(wanted)
         results = self.sentiment_model.predict(texts) if texts else []
         return dict(zip(texts, results, strict=True))
@@ -256,10 +276,10 @@ class Analyzer:
         for it in items:
             result = None
             if it.is_english:
-                if self._single(it):
+                if self._single_sentiment(it):
                     result = sentiments[it.sentence_redacted[0]]
-                elif it.redacted.strip():
-                    result = sentiments[it.redacted]
+                elif it.sentiment_input.strip():
+                    result = sentiments[it.sentiment_input]
             prepared = it.prepared
             analysis_rows.append(
                 (

@@ -217,3 +217,27 @@ def test_items_frame(store, spacy_nlp, embedder, sentiment_model) -> None:
     assert frame.loc[3, "language"] == "fr" and pd.isna(frame.loc[3, "sentiment"])
     assert frame.loc[2, "redacted_text"].startswith("Thanks to [NAME]")
     assert frame.loc[0, "aspects"] == ["support team", "price"]
+
+
+def test_review_title_counts_for_the_item_sentiment_not_its_sentences(
+    store, spacy_nlp, embedder, sentiment_model
+) -> None:
+    """App store titles often carry the verdict ("Total scam"): the item-level sentiment reads
+    "Title. body"; the sentences, the stored redacted text and the embedding stay the body's."""
+    body_one = "I updated the app yesterday."
+    body_two = "I updated the app yesterday. It opens now."
+    ids = insert_feedback(store, [body_one, body_two, body_one], prefix="titled")
+    with store.transaction() as conn:
+        conn.execute("UPDATE feedback SET title = 'Scam, ask bob@example.com' WHERE id = ?", (ids[0],))
+        conn.execute("UPDATE feedback SET title = 'Total scam.' WHERE id = ?", (ids[1],))
+    analyzer(store, spacy_nlp, embedder, sentiment_model).run()
+    rows = {r["feedback_id"]: r for r in store.query("SELECT * FROM analysis")}
+    titled_one, titled_two, plain = (rows[i] for i in ids)
+    assert plain["sentiment"] == "neutral"
+    assert titled_one["sentiment"] == "negative" and titled_two["sentiment"] == "negative"
+    assert titled_one["redacted_text"] == body_one and "bob" not in titled_one["redacted_text"]
+    assert titled_one["embedding"] == plain["embedding"]
+    sentence_labels = [
+        s["sentiment"] for s in store.query("SELECT sentiment FROM sentences WHERE feedback_id = ?", (ids[0],))
+    ]
+    assert sentence_labels == ["neutral"]
