@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from feedback_engine.errors import IngestError
 from feedback_engine.ingest import export as _export
-from feedback_engine.ingest.loader import IngestReport, Loader
+from feedback_engine.ingest.loader import IngestReport, Loader, mark_interrupted_runs
 from feedback_engine.ingest.readers import check_file, detect_encoding, first_json_char, read_sample
 from feedback_engine.ingest.reviews import open_reviews
 from feedback_engine.ingest.social import detect_social, open_social
@@ -131,8 +131,10 @@ class IngestAPI:
 
     # -- reading back ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """Items per channel and platform, customers, quarantine, runs and the last import."""
+        """Items per channel and platform, customers, quarantine, runs and the last import (a run
+        whose process died is reported failed, "interrupted")."""
         s = self.store
+        mark_interrupted_runs(s)
         by_source = s.query(
             "SELECT channel, platform, count(*) AS items, min(created_at) AS first, max(created_at) AS last"
             " FROM feedback GROUP BY channel, platform ORDER BY channel, platform"

@@ -20,7 +20,9 @@ records that are not feedback by design. ``records`` is their sum.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -101,6 +103,44 @@ class IngestReport:
         return line
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but not ours, or cannot tell: assume it still runs
+    return True
+
+
+def mark_interrupted_runs(store: Store) -> int:
+    """Runs left ``running`` by a process of this host that no longer exists become ``failed``
+    ("interrupted"); returns how many. Runs of other hosts are left alone (we cannot tell)."""
+    host = socket.gethostname()
+    stale = [
+        int(run_id)
+        for run_id, pid in store.conn.execute(
+            "SELECT id, pid FROM ingest_runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL", (host,)
+        )
+        if int(pid) != os.getpid() and not _alive(int(pid))
+    ]
+    if stale:
+        with store.transaction() as conn:
+            conn.executemany(
+                "UPDATE ingest_runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'",
+                [
+                    (
+                        utcnow(),
+                        "interrupted: the import process ended before the run finished; its committed batches are"
+                        " kept, rerun the same import to finish it",
+                        run_id,
+                    )
+                    for run_id in stale
+                ],
+            )
+    return len(stale)
+
+
 class Loader:
     """Writes records to ``store`` for one ingest run (see module docstring)."""
 
@@ -135,10 +175,11 @@ class Loader:
         """Write every item; ``expected``: about how many records the source holds (progress ETA)."""
         started = time.perf_counter()
         report = self.report
+        mark_interrupted_runs(self.store)
         with self.store.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO ingest_runs (kind, platform, source, source_sha256, options, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ingest_runs (kind, platform, source, source_sha256, options, started_at, pid, host)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     report.kind,
                     report.platform,
@@ -146,6 +187,8 @@ class Loader:
                     self.source_sha256,
                     json.dumps(self.options, ensure_ascii=False, default=str),
                     self._now,
+                    os.getpid(),
+                    socket.gethostname(),
                 ),
             )
             report.run_id = cur.lastrowid
