@@ -174,8 +174,8 @@ def test_terminal_bar_total_follows_the_count_when_the_estimate_is_off() -> None
 
 def test_a_killed_import_is_reported_interrupted_and_a_rerun_finishes_it(tmp_path) -> None:
     """SIGKILL a real ``feedback-engine ingest`` mid-file: its run row must not stay 'running'."""
-    import os
     import contextlib
+    import os
     import signal
     import sqlite3
     import subprocess
