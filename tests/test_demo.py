@@ -49,6 +49,13 @@ def test_demo_ingests_analyses_triages_and_writes_the_emails(tmp_path, monkeypat
     assert second["action"]["id"] == report["action"]["id"]
     assert len(second["notify"]["files"]) == len(files)
 
+    text = CliRunner().invoke(main, ["--db", str(db), "demo", "--emails", str(emails)])
+    assert text.exit_code == 0, text.output
+    triage = text.output.split("== Themes (triage) ==")[1].split("== Close the loop ==")[0].strip().splitlines()
+    assert triage[0].split() == ["id", "label", "volume", "negative", "sentiment", "trend"]
+    assert len(triage) - 2 == len(themes)
+    assert all("%" in row for row in triage[2:])  # the share negative is filled in, not blank
+
 
 def test_demo_without_fixtures_is_one_clear_line(tmp_path):
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "f.db"), "demo", "--fixtures", str(tmp_path)])

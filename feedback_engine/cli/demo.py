@@ -9,6 +9,7 @@ import click
 
 from feedback_engine.cli.common import json_option, pass_state, print_json, print_table, progress_for
 from feedback_engine.cli.ingest import print_status
+from feedback_engine.cli.themes import print_theme_table
 
 
 @click.command("demo")
@@ -70,11 +71,7 @@ def _print_human(report: Any, db_path: Path) -> None:
     )
     click.echo("")
     click.echo("== Themes (triage) ==")
-    print_table(
-        report.themes,
-        ["id", "label", "volume", "pct_negative", "mean_sentiment", "trend_7d", "trend_30d"],
-        empty="(no themes)",
-    )
+    print_theme_table(report.themes)
     if report.action:
         act = report.action
         click.echo("")

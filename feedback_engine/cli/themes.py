@@ -13,7 +13,8 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.0f}%"
 
 
-def _list_table(rows: list[dict[str, Any]]) -> None:
+def print_theme_table(rows: list[dict[str, Any]]) -> None:
+    """The triage table of `themes list` (also the end of `demo`)."""
     table = [
         {
             "id": r["id"],
@@ -76,7 +77,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def list_cmd(state: Any, as_json: bool) -> None:
         """Themes by volume: id, label, volume, % negative, mean sentiment, 7-day trend."""
-        emit(state.engine().themes_list(), as_json, _list_table)
+        emit(state.engine().themes_list(), as_json, print_theme_table)
 
     @themes.command("show")
     @click.argument("theme_id", type=int)
