@@ -212,9 +212,22 @@ def _name_candidate(doc: Any) -> bool:
     return any(tok.tag_ == "NNP" and tok.is_title and tok.is_alpha for tok in doc)
 
 
+# Single words the small model's NER often tags PERSON in product feedback ("the website in
+# Safari"): software and devices, never redacted when they stand alone. A full name that merely
+# contains one ("Chrome Smith") is still a name.
+_PRODUCT_WORDS = {
+    "safari", "chrome", "firefox", "edge", "opera", "brave", "siri", "cortana", "android", "ios", "ipados", "macos",
+    "windows", "linux", "iphone", "ipad", "pixel", "galaxy", "kindle", "excel", "outlook", "slack", "zoom", "teams",
+    "gmail", "jira", "trello", "notion", "dropbox", "paypal", "stripe", "venmo", "shopify", "zapier", "whatsapp",
+}  # fmt: skip
+
+
 def _plausible(ent: Any) -> bool:
-    """PERSON spans of the small model include emoji and sentence-initial common words: keep names."""
+    """PERSON spans of the small model include emoji, sentence-initial common words and product
+    names: keep the spans that look like a person's name."""
     tokens = [t for t in ent if not t.is_punct]
     if not tokens or not all(t.is_alpha and t.is_title for t in tokens):
+        return False
+    if len(tokens) == 1 and tokens[0].lower_ in _PRODUCT_WORDS:
         return False
     return not (len(tokens) == 1 and tokens[0].is_sent_start)

@@ -55,6 +55,18 @@ def test_person_names_from_spacy_ner(spacy_nlp) -> None:
     assert "michael brown" not in prepared.aspects
 
 
+def test_browser_and_app_names_are_not_people(spacy_nlp) -> None:
+    texts = [
+        "I am using the website in Safari and it is fine.",
+        "Works in Chrome but not in Firefox.",
+        "My colleague Maria Lopez set it up in Chrome.",
+    ]
+    prepared = TextPreparer(spacy_nlp).prepare(texts)
+    assert redact(texts[0], prepared[0].names) == texts[0]
+    assert redact(texts[1], prepared[1].names) == texts[1]
+    assert redact(texts[2], prepared[2].names) == "My colleague [NAME] set it up in Chrome."
+
+
 def test_overlapping_spans_keep_one_placeholder() -> None:
     text = "mail bob@example.com or call +1 415 555 0134"
     assert redact(text, [(5, 8)]) == "mail [EMAIL] or call [PHONE]"
