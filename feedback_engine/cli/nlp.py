@@ -80,7 +80,7 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
     "--adapt-epochs",
     type=click.IntRange(min=0),
     default=None,
-    help="Stage-2 epochs on the patient reviews with replay of the rest (0 turns stage 2 off; default 3).",
+    help="Stage-2 epochs on the patient reviews with replay of the rest (0 turns stage 2 off; default 4).",
 )
 @click.option(
     "--init-from",
