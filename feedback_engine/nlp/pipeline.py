@@ -209,7 +209,7 @@ class Analyzer:
         return counts
 
     def analyse(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
-        """Analyse and write one batch of ``(id, text, source language, content_hash[, title])`` rows."""
+        """Analyse and write one batch of ``(id, text, source language, content_hash, title)`` rows."""
         items = self._detect(rows)
         english = [it for it in items if it.is_english]
         for it, prepared in zip(english, self.preparer.prepare([it.text for it in english]), strict=True):
@@ -228,10 +228,10 @@ class Analyzer:
     # -- steps ------------------------------------------------------------------------------
     def _detect(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
         items = []
-        for feedback_id, text, source_language, content_hash, *rest in rows:
+        for feedback_id, text, source_language, content_hash, title in rows:
             result = self.detector.detect(text, source_language)
             item = _Item(int(feedback_id), text or "", content_hash, result.language, result.is_english)
-            title = (rest[0] or "").strip() if rest else ""
+            title = (title or "").strip()
             if title and item.is_english:
                 item.title = apply_spans(title, find_pii(title))
             items.append(item)

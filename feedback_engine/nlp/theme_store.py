@@ -39,6 +39,14 @@ def unit(vector: np.ndarray) -> np.ndarray:
     return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
 
 
+def nearest(E: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``E``: the index of its most similar row of ``M`` (dot product of unit
+    vectors = cosine) and that similarity."""
+    sims = E @ M.T
+    best = sims.argmax(axis=1)
+    return best, sims[np.arange(len(E)), best]
+
+
 def stack(blobs: list[bytes], dim: int | None = None) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dim or 0), dtype=np.float32)

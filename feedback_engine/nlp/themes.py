@@ -258,13 +258,12 @@ class ThemeStage:
         groups = np.unique(found.labels[found.labels >= 0])
         if len(groups) and len(rest):
             vectors = np.asarray(embeddings, dtype=np.float32)
-            centroids = np.stack([vectors[sample][found.labels == g].mean(axis=0) for g in groups])
-            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+            in_sample = vectors[sample]
+            centroids = np.stack([ts.unit(in_sample[found.labels == g].mean(axis=0)) for g in groups])
             for start in range(0, len(rest), 20_000):
                 chunk = rest[start : start + 20_000]
-                sims = vectors[chunk] @ centroids.T
-                best = sims.argmax(axis=1)
-                labels[chunk] = np.where(sims[np.arange(len(chunk)), best] >= self.outlier_threshold, groups[best], -1)
+                best, sim = ts.nearest(vectors[chunk], centroids)
+                labels[chunk] = np.where(sim >= self.outlier_threshold, groups[best], -1)
         return Discovery(labels=labels, raw_outlier_share=found.raw_outlier_share, sampled=len(sample))
 
     def _discover_all(self, docs: Sequence[str], embeddings: np.ndarray) -> Discovery:
@@ -340,9 +339,7 @@ class ThemeStage:
         seed_sim = np.zeros(len(items), dtype=np.float32)
         if seeds and len(items):
             Q = np.stack([ts.from_blob(r["seed_embedding"]) for r in seeds])
-            sims = E @ Q.T
-            best = sims.argmax(axis=1)
-            seed_sim = sims[np.arange(len(items)), best]
+            best, seed_sim = ts.nearest(E, Q)
             hit = seed_sim >= self.seed_threshold
             seed_of[hit] = np.array([seeds[b]["id"] for b in best[hit]], dtype=np.int64)
         # 2. clusters -> old themes (Hungarian on centroid cosine and member overlap)
@@ -528,14 +525,10 @@ class ThemeStage:
         sim = np.zeros(n, dtype=np.float32)
         source = np.full(n, "assigned", dtype=object)
         if n and len(index.target_ids):
-            sims = E @ index.centroids.T
-            best = sims.argmax(axis=1)
+            best, sim = ts.nearest(E, index.centroids)
             theme = index.target_ids[best]
-            sim = sims[np.arange(n), best]
         if n and len(index.seed_ids):
-            ss = E @ index.seed_vectors.T
-            best = ss.argmax(axis=1)
-            s = ss[np.arange(n), best]
+            best, s = ts.nearest(E, index.seed_vectors)
             hit = s >= self.seed_threshold
             theme = np.where(hit, index.seed_ids[best], theme)
             sim = np.where(hit, s, sim)
