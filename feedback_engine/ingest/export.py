@@ -3,6 +3,10 @@
 :func:`feedback_rows` is the contract with the NLP stage and with ``export feedback``: it works
 before analysis (analysis fields are ``None``) and after it (``analysis``, ``sentences`` and
 ``theme_assignments`` tables, merged themes resolved to their survivor). Rows stream from SQLite.
+
+CSV cells pass through :func:`csv_safe` (also used by ``actions list --format csv``): a text cell
+that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, tab or CR)
+gets a leading ``'``. Numbers (ids, scores, a sentiment score of ``-0.5``) are written as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import IO, Any
 from feedback_engine.errors import IngestError
 from feedback_engine.store import Store
 
-__all__ = ["EXPORT_COLUMNS", "export_feedback", "feedback_rows"]
+__all__ = ["EXPORT_COLUMNS", "csv_safe", "export_feedback", "feedback_rows"]
 
 EXPORT_COLUMNS = [
     "id", "natural_key", "external_id", "channel", "platform", "source", "response_id", "question",
@@ -24,6 +28,22 @@ EXPORT_COLUMNS = [
     "language", "source_language", "created_at", "ingested_at",
     "sentiment", "sentiment_score", "theme_id", "theme_label", "redacted_text",
 ]  # fmt: skip
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell with spreadsheet formulas neutralised (CSV injection, OWASP).
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` so
+    Excel, LibreOffice and Google Sheets show it as text instead of evaluating it. Anything that is
+    not a ``str`` -- ints, floats such as a sentiment score of ``-0.5``, ``None`` -- is returned
+    unchanged, so numeric columns stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _columns(store: Store, table: str) -> set[str]:
@@ -162,7 +182,7 @@ def _write_text(store: Store, fmt: str, fh: IO[str]) -> int:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in feedback_rows(store):
-            writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
+            writer.writerow(["" if row[c] is None else csv_safe(row[c]) for c in EXPORT_COLUMNS])
             count += 1
     else:
         for row in feedback_rows(store, sentences=True):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_engine.errors import ActionError, NotFoundError
+from feedback_engine.ingest.export import csv_safe as _csv_safe
 from feedback_engine.loop.recipients import items_of_themes, member_themes, survivor_of, theme_survivors
 from feedback_engine.store import Store, utcnow
 
@@ -333,10 +334,3 @@ def export_actions(rows: list[dict[str, Any]], fmt: str, path: str | Path) -> in
                 flat["themes"] = "; ".join(f"{t['id']}:{t['label']}" for t in row.get("themes", []))
                 writer.writerow({k: _csv_safe(v) for k, v in flat.items()})
     return len(rows)
-
-
-def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
