@@ -1,4 +1,4 @@
-"""CLI commands of the loop stage: actions, notify, serve, customers unsubscribe/list."""
+"""CLI commands of the loop stage: actions, notify, serve, customers unsubscribe/resubscribe/unsuppress/show/list."""
 
 from __future__ import annotations
 
@@ -189,11 +189,19 @@ def actions_update(
 @json_option
 @pass_state
 def notify(state: CliState, dry_run: Path | None, send: bool, as_json: bool) -> None:
-    """Send "you said, we did" emails for shipped actions (or write them with --dry-run)."""
+    """Send "you said, we did" emails for shipped actions (or write them with --dry-run).
+
+    Exit codes: 0 done; 2 a setting is missing; 3 another run holds the lock; 75 the run
+    stopped early because the SMTP server is unreachable or faulty (emails stay queued).
+    """
     if (dry_run is None) == (not send):
         raise click.UsageError("Pass either --dry-run DIR or --send.")
     report = state.engine().notify(dry_run_dir=dry_run, send=send, progress=progress_for(as_json, "emails"))
     emit(report.as_dict(), as_json, _notify_human)
+    if report.stopped:
+        from feedback_engine.loop.delivery import DeliveryDeferred
+
+        raise DeliveryDeferred(f"Stopped early: {_clean(report.stopped)} The emails stay queued for the next run.")
 
 
 def _notify_human(r: dict[str, Any]) -> None:
@@ -212,10 +220,14 @@ def _notify_human(r: dict[str, Any]) -> None:
         click.echo(f"Bounced and suppressed: {_clean(b['to'])} ({_clean(b['reason'])})")
     for u in r["unconfirmed"]:
         click.echo(f"Unconfirmed (run stopped while sending; not resent): {_clean(u['to'])} {u['message_id']}")
-    if r["stopped"]:
-        click.echo(f"Stopped early: {_clean(r['stopped'])} The rest is retried on the next run.")
+    if r["invalid"]:
+        ids = ", ".join(str(i["customer_id"]) for i in r["invalid"][:10]) + (", ..." if len(r["invalid"]) > 10 else "")
+        click.echo(
+            f"Not sent: {len(r['invalid'])} customers have an unusable email address (customer ids {ids}); "
+            "fix them in the source data."
+        )
     for note in r["notes"]:
-        click.echo(f"Note: {note}")
+        click.echo(f"Note: {_clean(note)}")
 
 
 @click.command("serve")
@@ -253,13 +265,16 @@ def register(main: click.Group) -> None:
     main.add_command(serve)
     customers = _customers_group(main)
 
+    by_option = click.option("--by", help="Who makes the change (default: $USER).")
+
     @customers.command("unsubscribe")
     @click.argument("email")
+    @by_option
     @json_option
     @pass_state
-    def customers_unsubscribe(state: CliState, email: str, as_json: bool) -> None:
+    def customers_unsubscribe(state: CliState, email: str, by: str | None, as_json: bool) -> None:
         """Stop all "you said, we did" emails to EMAIL."""
-        result = state.engine().unsubscribe(email, source="cli")
+        result = state.engine().customers_unsubscribe(email, source="cli", by=by)
         emit(
             result,
             as_json,
@@ -268,6 +283,54 @@ def register(main: click.Group) -> None:
                 f"(since {r['unsubscribed_at']})."
             ),
         )
+
+    @customers.command("resubscribe")
+    @click.argument("email")
+    @by_option
+    @json_option
+    @pass_state
+    def customers_resubscribe(state: CliState, email: str, by: str | None, as_json: bool) -> None:
+        """Undo an unsubscribe of EMAIL: later updates reach them again (recorded with who and when)."""
+        result = state.engine().customers_resubscribe(email, by=by)
+
+        def human(r: dict[str, Any]) -> None:
+            if not r["changed"]:
+                click.echo(f"{_clean(r['email'])} was not unsubscribed; nothing changed.")
+                return
+            line = f"{_clean(r['email'])} is subscribed again (unsubscribed since {r['unsubscribed_since']})"
+            consent = "" if r["consent"] == 1 else "; consent is not recorded as yes, so they still get no email"
+            click.echo(f"{line}; by {_clean(r['by'])} at {r['at']}{consent}.")
+
+        emit(result, as_json, human)
+
+    @customers.command("unsuppress")
+    @click.argument("email")
+    @by_option
+    @json_option
+    @pass_state
+    def customers_unsuppress(state: CliState, email: str, by: str | None, as_json: bool) -> None:
+        """Lift the bounce suppression of EMAIL; the updates it cancelled are queued again."""
+        result = state.engine().customers_unsuppress(email, by=by)
+
+        def human(r: dict[str, Any]) -> None:
+            if not r["changed"]:
+                click.echo(f"{_clean(r['email'])} was not suppressed; nothing changed.")
+                return
+            click.echo(
+                f"{_clean(r['email'])} is no longer suppressed (since {r['suppressed_since']}: "
+                f"{_clean(r['reason'] or 'no reason recorded')}); {r['requeued']} updates queued again; "
+                f"by {_clean(r['by'])} at {r['at']}."
+            )
+
+        emit(result, as_json, human)
+
+    @customers.command("show")
+    @click.argument("email")
+    @json_option
+    @pass_state
+    def customers_show(state: CliState, email: str, as_json: bool) -> None:
+        """One customer: contact state, who changed it and when, and their emails."""
+        emit(state.engine().customers_show(email), as_json, _customer_human)
 
     if "list" not in customers.commands:
 
@@ -286,3 +349,18 @@ def register(main: click.Group) -> None:
                     empty="(no customers)",
                 ),
             )
+
+
+def _customer_human(c: dict[str, Any]) -> None:
+    click.echo(
+        f"Customer {c['id']}: {_clean(c['email'])}" + (f" ({_clean(c['display_name'])})" if c["display_name"] else "")
+    )
+    consent = {1: "yes", 0: "no"}.get(c["consent"], "unknown")
+    click.echo(f"  {'consent:':13}{consent}")
+    click.echo(f"  {'unsubscribed:':13}{c['unsubscribed_at'] or 'no'}")
+    suppressed = f"{c['suppressed_at']} ({_clean(c['suppressed_reason'])})" if c["suppressed_at"] else "no"
+    click.echo(f"  {'suppressed:':13}{suppressed}")
+    click.echo("Contact history:")
+    print_table(c["events"], ["at", "by", "event", "detail"])
+    click.echo("Emails:")
+    print_table(c["emails"], ["id", "status", "created_at", "sent_at", "attempts", "last_error"])

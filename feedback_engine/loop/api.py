@@ -1,8 +1,9 @@
 """Engine methods of the loop stage (mixed into :class:`feedback_engine.Engine`).
 
 ``self.settings`` is a :class:`~feedback_engine.loop.settings.Settings` (read from the
-environment when None); ``self.mail_transport`` is any object with ``send(message)`` (the SMTP
-transport built from the settings when None).
+environment when None); ``self.mail_transport`` is any ``contracts.MailTransport``
+(``send(message, *, sender, recipients, before_commit=None)``; the SMTP transport built from the
+settings when None).
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from feedback_engine.errors import NotFoundError
 from feedback_engine.loop import actions as _actions
+from feedback_engine.loop.mail import InvalidAddress, clean_header_text, make_address
 from feedback_engine.loop.notify import NotifyReport, run_notify
-from feedback_engine.loop.outbox import unsubscribe_customer
+from feedback_engine.loop.outbox import (
+    contact_events,
+    resubscribe_customer,
+    unsubscribe_customer,
+    unsuppress_customer,
+)
 from feedback_engine.loop.settings import Settings
 from feedback_engine.loop.tokens import verify_token
 from feedback_engine.progress import Progress
@@ -107,18 +114,58 @@ class LoopAPI:
             progress=progress,
         )
 
-    def unsubscribe(self, email_or_token: str, *, source: str | None = None) -> dict[str, Any]:
-        """Opt a customer out, by email address or by the token of their unsubscribe link."""
+    def unsubscribe(self, email_or_token: str, *, source: str | None = None, by: str | None = None) -> dict[str, Any]:
+        """Opt a customer out, by email address or by the token of their unsubscribe link (``u1....``)."""
         value = (email_or_token or "").strip()
-        if "@" in value:
-            cid = self.store.scalar("SELECT id FROM customers WHERE email = ?", (value.lower(),))
-            if cid is None:
-                raise NotFoundError(f"No customer with email {value!r}; see `feedback-engine customers list`.")
-            return unsubscribe_customer(self.store, int(cid), source or "cli")
+        if not value.startswith("u1."):
+            return self.customers_unsubscribe(value, source=source or "cli", by=by)
         cid = verify_token(self.loop_settings().require_secret(), value)
         if self.store.scalar("SELECT 1 FROM customers WHERE id = ?", (cid,)) is None:
             raise NotFoundError("This unsubscribe link belongs to a customer who no longer exists.")
-        return unsubscribe_customer(self.store, cid, source or "web")
+        return unsubscribe_customer(self.store, cid, source or "web", by=by)
+
+    def customer_id(self, email: str) -> int:
+        """The id of the customer with this email; InvalidAddress / NotFoundError (one line) otherwise."""
+        value = (email or "").strip()
+        cid = self.store.scalar("SELECT id FROM customers WHERE email = ?", (value.lower(),)) if value else None
+        if cid is not None:
+            return int(cid)
+        shown = clean_header_text(value, 80)
+        try:
+            make_address(value)
+        except InvalidAddress:
+            raise InvalidAddress(
+                f"{shown!r} is not an email address; pass the customer's email, e.g. ann@example.com."
+            ) from None
+        raise NotFoundError(f"No customer with email {shown!r}; see `feedback-engine customers list`.")
+
+    def customers_unsubscribe(self, email: str, *, source: str = "cli", by: str | None = None) -> dict[str, Any]:
+        """Opt the customer with this email out (no secret needed); ``already`` when they were."""
+        return unsubscribe_customer(self.store, self.customer_id(email), source, by=_actions.who(by))
+
+    def customers_resubscribe(self, email: str, *, by: str | None = None) -> dict[str, Any]:
+        """Undo an opt-out (recorded with ``by``, default $USER); ``changed`` is False when there was none."""
+        return resubscribe_customer(self.store, self.customer_id(email), _actions.who(by))
+
+    def customers_unsuppress(self, email: str, *, by: str | None = None) -> dict[str, Any]:
+        """Lift a bounce suppression (recorded with ``by``); the updates it cancelled are queued again."""
+        return unsuppress_customer(self.store, self.customer_id(email), _actions.who(by))
+
+    def customers_show(self, email: str) -> dict[str, Any]:
+        """One customer's contact state, contact history (who, when) and emails."""
+        cid = self.customer_id(email)
+        row = self.store.query(
+            """SELECT id, email, display_name, platform, handle, consent, unsubscribed_at, suppressed_at,
+                      suppressed_reason FROM customers WHERE id = ?""",
+            (cid,),
+        )[0]
+        row["events"] = contact_events(self.store, cid)
+        row["emails"] = self.store.query(
+            """SELECT id, status, subject, created_at, sent_at, attempts, last_error FROM emails
+               WHERE customer_id = ? ORDER BY id""",
+            (cid,),
+        )
+        return row
 
     def customers_list(self) -> list[dict[str, Any]]:
         """Customers with their contact state (consent, unsubscribed, suppressed)."""

@@ -19,9 +19,26 @@ personal email is worse than a missed thank-you, and SMTP offers no way to ask a
 it accepted a Message-ID. The window is a few milliseconds (body transfer + final reply); the
 unconfirmed rows are listed in the report with their Message-ID for checking in the server log.
 
+The envelope is never read from the message: ``RCPT TO`` is the stored ``emails.to_address``
+(validated again before sending, and equal to the customer's current address), ``MAIL FROM``
+the address of ``FEEDBACK_ENGINE_FROM``. An email whose stored To header does not name exactly
+that address (rendered by an older version) is not sent but rebuilt by the next run; one whose
+address is no longer valid is cancelled and listed under ``invalid``.
+
 Transient failures (refused, timeout, 4xx) leave the email ``retry`` with exponential backoff
-(5 minutes doubling, at most 6 hours), tried again by later runs, forever: nothing is lost. A
-5xx for the recipient marks the email ``bounced`` and the customer suppressed, and is reported.
+(5 minutes doubling, at most 6 hours), tried again by later runs, forever: nothing is lost.
+
+Permanent rejections. A 5xx to ``RCPT TO`` rejects that one recipient: the email becomes
+``bounced`` and the customer suppressed (reported under ``bounced``; ``customers unsuppress``
+undoes it). A 5xx to ``MAIL FROM``, to ``DATA`` or after the body is a failure of the message
+or the server, not proof that the address is bad: the email is retried like a transient failure
+and nobody is suppressed. The same 5xx code for :data:`FAULT_STREAK` (3) different recipients
+in a row is a server fault: the run stops, nobody from that streak is suppressed (a RCPT
+rejection is only acted on once a success or a different reply ends its streak, or the batch
+ends), and the emails stay queued for a later run.
+
+A run that stopped early -- server unreachable, connection lost mid-batch, or a server fault --
+sets ``report.stopped``; the CLI then exits 75 (``EX_TEMPFAIL``) after printing the report.
 """
 
 from __future__ import annotations
@@ -32,14 +49,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from feedback_engine.errors import LockHeldError, NotifyError
-from feedback_engine.loop.delivery import PermanentError, TransientError
-from feedback_engine.loop.mail import POLICY
+from feedback_engine.loop.delivery import EX_TEMPFAIL, MessageRejected, PermanentError, TransientError
+from feedback_engine.loop.mail import InvalidAddress, clean_header_text, header_recipients, make_address
 from feedback_engine.loop.outbox import (
     PlanResult,
     build_emails,
@@ -50,12 +65,13 @@ from feedback_engine.loop.outbox import (
     suppress_customer,
 )
 from feedback_engine.loop.recipients import eligibility
-from feedback_engine.loop.settings import Settings
+from feedback_engine.loop.settings import Settings, sender_address
 from feedback_engine.progress import NullProgress, Progress
 from feedback_engine.store import Store
 
-__all__ = ["NotifyReport", "run_notify", "job_lock", "backoff"]
+__all__ = ["NotifyReport", "run_notify", "job_lock", "backoff", "FAULT_STREAK"]
 
+FAULT_STREAK = 3  # the same 5xx for this many different recipients in a row: the server is at fault
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
 _MEMORY_LOCKS: dict[int, threading.Lock] = {}
@@ -79,11 +95,18 @@ class NotifyReport:
     unconfirmed: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
+    invalid: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None
+    server_fault: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def exit_code(self) -> int:
+        """0, or 75 (EX_TEMPFAIL) when the run stopped early because of the SMTP server."""
+        return EX_TEMPFAIL if self.stopped else 0
+
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "exit_code": self.exit_code}
 
 
 @contextlib.contextmanager
@@ -151,6 +174,9 @@ def _plan_and_build(store: Store, settings: Settings, now: datetime, report: Not
     build_emails(conn, settings, now, result)
     report.planned, report.cancelled, report.held = result.planned, result.cancelled, result.held
     report.excluded = dict(sorted(result.excluded.items()))
+    report.invalid = [
+        {"customer_id": cid, "email": clean_header_text(addr, 100)} for cid, addr in sorted(result.invalid.items())
+    ]
     return result
 
 
@@ -200,7 +226,13 @@ def _dry_run(store: Store, settings: Settings, folder: Path, now: datetime, prog
     report = NotifyReport(mode="dry-run")
     if folder.exists() and not folder.is_dir():
         raise NotifyError(f"{folder} is a file; pass a folder to --dry-run.")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NotifyError(
+            f"Cannot create the folder {folder} ({exc.strerror or exc}); pass a folder you can write to, "
+            "e.g. --dry-run outbox/."
+        ) from None
     emails: list[dict[str, Any]] = []
     try:
         with store.transaction():
@@ -212,7 +244,10 @@ def _dry_run(store: Store, settings: Settings, folder: Path, now: datetime, prog
     progress.start(len(emails), "render")
     for n, email in enumerate(emails, 1):
         path = folder / f"{n:04d}-customer-{email['customer_id']}.eml"
-        path.write_bytes(email["raw"])
+        try:
+            path.write_bytes(email["raw"])
+        except OSError as exc:
+            raise NotifyError(f"Cannot write {path} ({exc.strerror or exc}); pass a folder you can write to.") from None
         report.files.append(str(path))
         progress.advance()
     progress.finish()
@@ -243,19 +278,28 @@ def _send(store: Store, settings: Settings, transport: Any, now: datetime | None
     def stamp() -> datetime:
         return now or _now()
 
+    sender = sender_address(settings.from_address or "").addr_spec  # MAIL FROM: from the settings only
     _resolve_interrupted(store, iso(stamp()), report)
     with store.transaction():
         _plan_and_build(store, settings, stamp(), report)
     emails = _due(store, stamp())
     report.queued = len(emails)
     hook = bool(getattr(transport, "supports_before_commit", False))
+    streak = _Streak(store, report, stamp)
     progress.start(len(emails), "send")
     try:
         for email in emails:
             progress.advance()
-            if _still_wanted(store, email, stamp()) and _deliver(store, transport, email, hook, stamp, report):
+            recipient = _ready(store, email, stamp(), report)
+            if recipient is None:
+                continue
+            outcome = _deliver(store, transport, email, sender, recipient, hook, stamp, report)
+            if streak.add(email, outcome) or outcome.stop:
                 break
+        else:
+            streak.flush()
     finally:
+        streak.release()
         progress.finish()
         close = getattr(transport, "close", None)
         if callable(close):
@@ -263,31 +307,148 @@ def _send(store: Store, settings: Settings, transport: Any, now: datetime | None
     return report
 
 
-def _still_wanted(store: Store, email: dict[str, Any], at: datetime) -> bool:
+def _requeue(store: Store, email: dict[str, Any], at: datetime, reason: str) -> None:
+    """Cancel a not-yet-sent email and put its notifications back: the next run builds a new one."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE emails SET status = 'cancelled', last_error = ? WHERE id = ?", (reason, email["id"]))
+        conn.execute(
+            "UPDATE notifications SET status = 'pending', email_id = NULL, updated_at = ? WHERE email_id = ?",
+            (iso(at), email["id"]),
+        )
+
+
+def _ready(store: Store, email: dict[str, Any], at: datetime, report: NotifyReport) -> str | None:
+    """The envelope recipient of ``email`` when it may be sent now, else None (and the row is dealt with)."""
     contact = store.query(
         "SELECT email, consent, unsubscribed_at, suppressed_at FROM customers WHERE id = ?", (email["customer_id"],)
     )
     reason = "customer deleted" if not contact else eligibility(contact[0])
-    if reason is None and contact[0]["email"] != email["to_address"]:
-        with store.transaction() as conn:  # rebuilt for the new address by the next run
-            conn.execute(
-                "UPDATE emails SET status = 'cancelled', last_error = 'address changed' WHERE id = ?", (email["id"],)
+    if reason is not None:
+        with store.transaction() as conn:
+            cancel_customer_mail(conn, email["customer_id"], reason, iso(at))
+        if reason == "invalid_email":
+            report.invalid.append(
+                {"customer_id": email["customer_id"], "email": clean_header_text(contact[0]["email"], 100)}
             )
-            conn.execute(
-                "UPDATE notifications SET status = 'pending', email_id = NULL, updated_at = ? WHERE email_id = ?",
-                (iso(at), email["id"]),
-            )
+        return None
+    try:
+        recipient = make_address(email["to_address"]).addr_spec  # the stored address, validated again
+    except InvalidAddress:
+        with store.transaction() as conn:
+            cancel_customer_mail(conn, email["customer_id"], "invalid_email", iso(at))
+        report.invalid.append(
+            {"customer_id": email["customer_id"], "email": clean_header_text(email["to_address"], 100)}
+        )
+        return None
+    if contact[0]["email"] != recipient:
+        _requeue(store, email, at, "address changed")  # rebuilt for the new address by the next run
+        return None
+    if header_recipients(email["raw"]) != [recipient]:
+        _requeue(store, email, at, "To header did not match the stored address; rebuilt")
+        report.notes.append(
+            f"Email {email['id']} was not sent: its To header does not name exactly {recipient}; "
+            "the next run sends a rebuilt one."
+        )
+        return None
+    return recipient
+
+
+@dataclass
+class _Outcome:
+    kind: str  # sent, retry, rejected (5xx to MAIL/DATA/body), refused (5xx to RCPT)
+    code: int | None = None
+    detail: str | None = None
+    error: PermanentError | None = None
+    stop: bool = False  # the connection failed: stop the batch
+
+
+class _Streak:
+    """Consecutive 5xx replies with the same code; RCPT rejections are held until the streak ends."""
+
+    def __init__(self, store: Store, report: NotifyReport, stamp: Any) -> None:
+        self.store, self.report, self.stamp = store, report, stamp
+        self.code: int | None = None
+        self.count = 0
+        self.held: list[tuple[dict[str, Any], PermanentError]] = []
+        self.recipients: list[str] = []
+
+    def add(self, email: dict[str, Any], outcome: _Outcome) -> bool:
+        """Count one outcome; True when the streak shows a server fault (stop the run)."""
+        if outcome.kind in ("refused", "rejected"):
+            if outcome.code != self.code:
+                self.flush()
+                self.code, self.count, self.recipients = outcome.code, 0, []
+            self.count += 1
+            self.recipients.append(email["to_address"])
+            if outcome.error is not None:
+                self.held.append((email, outcome.error))
+            if self.count >= FAULT_STREAK:
+                self._fault(outcome)
+                return True
+            return False
+        if not outcome.stop:  # a success or a different reply ends the streak
+            self.flush()
+            self.code, self.count, self.recipients = None, 0, []
         return False
-    if reason is None:
-        return True
+
+    def flush(self) -> None:
+        """The held RCPT rejections were real: bounce and suppress those customers."""
+        held, self.held = self.held, []
+        for email, exc in held:
+            _bounce(self.store, email, exc, self.stamp())
+            self.report.bounced.append(
+                {
+                    "customer_id": email["customer_id"],
+                    "to": email["to_address"],
+                    "code": exc.code,
+                    "reason": exc.message,
+                }
+            )
+
+    def release(self) -> None:
+        """The run stopped before the held rejections were settled: nobody is suppressed, all are retried."""
+        held, self.held = self.held, []
+        self.report.retry += len(held)
+        if held and self.report.server_fault is None:
+            self.report.notes.append(
+                f"{len(held)} rejected recipients were not suppressed because the run stopped; "
+                "they are tried again by the next run."
+            )
+
+    def _fault(self, outcome: _Outcome) -> None:
+        self.report.server_fault = {
+            "code": self.code,
+            "recipients": list(self.recipients),
+            "last_reply": outcome.detail,
+        }
+        self.report.stopped = (
+            f"The SMTP server answered {self.code} for {self.count} different recipients in a row "
+            f"(last: {outcome.detail}); that is a server fault, not bad addresses, so nobody was suppressed. "
+            "Check the SMTP server; the emails stay queued for the next run."
+        )
+
+
+def _bounce(store: Store, email: dict[str, Any], exc: PermanentError, at: datetime) -> None:
     with store.transaction() as conn:
-        cancel_customer_mail(conn, email["customer_id"], reason, iso(at))
-    return False
+        conn.execute("UPDATE emails SET status = 'bounced', last_error = ? WHERE id = ?", (exc.message, email["id"]))
+        conn.execute(
+            "UPDATE notifications SET status = 'cancelled', cancel_reason = 'bounced' WHERE email_id = ?",
+            (email["id"],),
+        )
+        suppress_customer(conn, email["customer_id"], f"smtp {exc.code}: {exc.message}", iso(at))
 
 
-def _deliver(store: Store, transport: Any, email: dict[str, Any], hook: bool, stamp: Any, report: NotifyReport) -> bool:
-    """Send one email and record the outcome; returns True when the batch should stop."""
-    message: EmailMessage = message_from_bytes(email["raw"], policy=POLICY)  # type: ignore[assignment]
+def _deliver(
+    store: Store,
+    transport: Any,
+    email: dict[str, Any],
+    sender: str,
+    recipient: str,
+    hook: bool,
+    stamp: Any,
+    report: NotifyReport,
+) -> _Outcome:
+    """Send one email to the given envelope and record the outcome."""
     state: dict[str, Any] = {"attempt": None}
 
     def mark_sending() -> None:
@@ -313,42 +474,43 @@ def _deliver(store: Store, transport: Any, email: dict[str, Any], hook: bool, st
             (iso(stamp()), outcome, code, detail, state["attempt"]),
         )
 
+    def retry_later(conn: Any, error: str) -> None:
+        attempts = conn.execute("SELECT attempts FROM emails WHERE id = ?", (email["id"],)).fetchone()[0]
+        conn.execute(
+            "UPDATE emails SET status = 'retry', next_attempt_at = ?, last_error = ? WHERE id = ?",
+            (iso(stamp() + backoff(attempts)), error, email["id"]),
+        )
+
+    envelope = {"sender": sender, "recipients": [recipient]}
     try:
         if hook:
-            transport.send(message, before_commit=mark_sending)
+            transport.send(email["raw"], **envelope, before_commit=mark_sending)
         else:
             mark_sending()
-            transport.send(message)
+            transport.send(email["raw"], **envelope)
+    except InvalidAddress as exc:  # the transport's own check of the envelope
+        with store.transaction() as conn:
+            finish(conn, "transient", None, exc.message)
+            cancel_customer_mail(conn, email["customer_id"], "invalid_email", iso(stamp()))
+            conn.execute("UPDATE emails SET status = 'cancelled' WHERE id = ? AND status = 'sending'", (email["id"],))
+        report.invalid.append({"customer_id": email["customer_id"], "email": clean_header_text(recipient, 100)})
+        return _Outcome("invalid")
     except TransientError as exc:
         with store.transaction() as conn:
             finish(conn, "transient", exc.code, exc.message)
-            attempts = conn.execute("SELECT attempts FROM emails WHERE id = ?", (email["id"],)).fetchone()[0]
-            conn.execute(
-                "UPDATE emails SET status = 'retry', next_attempt_at = ?, last_error = ? WHERE id = ?",
-                (iso(stamp() + backoff(attempts)), exc.message, email["id"]),
-            )
+            retry_later(conn, exc.message)
         report.retry += 1
         if exc.connection:
             report.stopped = exc.message
-            return True
-        return False
+        kind = "rejected" if isinstance(exc, MessageRejected) else "retry"
+        return _Outcome(kind, exc.code, exc.message, stop=exc.connection)
     except PermanentError as exc:
-        with store.transaction() as conn:
+        with store.transaction() as conn:  # held: bounced once the streak shows it was this recipient
             finish(conn, "permanent", exc.code, exc.message)
-            conn.execute(
-                "UPDATE emails SET status = 'bounced', last_error = ? WHERE id = ?", (exc.message, email["id"])
-            )
-            conn.execute(
-                "UPDATE notifications SET status = 'cancelled', cancel_reason = 'bounced' WHERE email_id = ?",
-                (email["id"],),
-            )
-            suppress_customer(conn, email["customer_id"], f"smtp {exc.code}: {exc.message}", iso(stamp()))
-        report.bounced.append(
-            {"customer_id": email["customer_id"], "to": email["to_address"], "code": exc.code, "reason": exc.message}
-        )
-        return False
+            retry_later(conn, exc.message)
+        return _Outcome("refused", exc.code, exc.message, error=exc)
     with store.transaction() as conn:
         finish(conn, "accepted", 250, None)
         conn.execute("UPDATE emails SET status = 'sent', sent_at = ? WHERE id = ?", (iso(stamp()), email["id"]))
     report.sent += 1
-    return False
+    return _Outcome("sent", 250)

@@ -8,6 +8,10 @@
    several), unless the customer got an email within the cap (default 7 days) or has one still
    waiting: then they are held and go out, together, once the cap allows.
 All three run inside the caller's transaction.
+
+Contact changes (:func:`unsubscribe_customer`, :func:`resubscribe_customer`,
+:func:`suppress_customer`, :func:`unsuppress_customer`) are recorded in ``contact_events`` with
+who and when. Unsuppressing puts the updates that the suppression cancelled back in the outbox.
 """
 
 from __future__ import annotations
@@ -17,13 +21,12 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parseaddr
 
 from feedback_engine.errors import NotFoundError
 from feedback_engine.loop.mail import build_message, make_address, message_id_for
 from feedback_engine.loop.recipients import eligibility, parse_time, recipients_for, theme_survivors
 from feedback_engine.loop.render import Update, channel_phrase, human_date, render_email, shorten
-from feedback_engine.loop.settings import Settings
+from feedback_engine.loop.settings import Settings, sender_address
 from feedback_engine.loop.tokens import make_token
 from feedback_engine.store import Store
 
@@ -33,7 +36,10 @@ __all__ = [
     "cancel_ineligible",
     "build_emails",
     "unsubscribe_customer",
+    "resubscribe_customer",
     "suppress_customer",
+    "unsuppress_customer",
+    "contact_events",
     "iso",
 ]
 
@@ -51,6 +57,7 @@ class PlanResult:
     held: int = 0
     built: list[int] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
+    invalid: dict[int, str] = field(default_factory=dict)  # customer id -> the unusable address
 
 
 def plan(conn: sqlite3.Connection, now: datetime, result: PlanResult) -> None:
@@ -61,7 +68,7 @@ def plan(conn: sqlite3.Connection, now: datetime, result: PlanResult) -> None:
         "SELECT id, shipped_at FROM actions WHERE status = 'shipped' ORDER BY shipped_at, id"
     ).fetchall()
     for action_id, shipped_at in actions:
-        recipients, excluded = recipients_for(conn, action_id, shipped_at, survivors)
+        recipients, excluded = recipients_for(conn, action_id, shipped_at, survivors, invalid=result.invalid)
         result.excluded.update(excluded)
         for rec in recipients:
             cur = conn.execute(
@@ -153,8 +160,7 @@ def build_emails(conn: sqlite3.Connection, settings: Settings, now: datetime, re
     """Turn pending notifications into queued emails (one per customer), respecting the cap."""
     assert settings.from_address and settings.base_url and settings.secret
     cap = timedelta(days=settings.frequency_days)
-    sender_name, sender_addr = parseaddr(settings.from_address)
-    sender = make_address(sender_addr, sender_name)
+    sender = sender_address(settings.from_address)
     with_analysis = _has_analysis(conn)
     customers = [
         r[0]
@@ -226,28 +232,51 @@ def cancel_customer_mail(conn: sqlite3.Connection, customer_id: int, reason: str
     )
 
 
+def record_contact_event(
+    conn: sqlite3.Connection, customer_id: int, event: str, by: str, stamp: str, detail: str | None = None
+) -> None:
+    conn.execute(
+        "INSERT INTO contact_events (customer_id, at, by, event, detail) VALUES (?, ?, ?, ?, ?)",
+        (customer_id, stamp, by[:200], event, None if detail is None else detail[:500]),
+    )
+
+
 def suppress_customer(conn: sqlite3.Connection, customer_id: int, reason: str, stamp: str) -> None:
+    already = conn.execute("SELECT suppressed_at FROM customers WHERE id = ?", (customer_id,)).fetchone()
     conn.execute(
         "UPDATE customers SET suppressed_at = coalesce(suppressed_at, ?), suppressed_reason = ?, updated_at = ? WHERE id = ?",
         (stamp, reason[:500], stamp, customer_id),
     )
+    if already is not None and already[0] is None:
+        record_contact_event(conn, customer_id, "suppressed", "notify", stamp, reason)
     cancel_customer_mail(conn, customer_id, "suppressed", stamp)
 
 
+def _email_of(conn: sqlite3.Connection, customer_id: int, columns: str) -> tuple:
+    row = conn.execute(f"SELECT email, {columns} FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"No customer with id {customer_id}.", customer_id=customer_id)
+    return tuple(row)
+
+
 def unsubscribe_customer(
-    store: Store, customer_id: int, source: str, *, now: datetime | None = None, detail: str | None = None
+    store: Store,
+    customer_id: int,
+    source: str,
+    *,
+    now: datetime | None = None,
+    detail: str | None = None,
+    by: str | None = None,
 ) -> dict:
     """Record an opt-out (idempotent: the first date is kept); returns the customer's email and date."""
     stamp = iso(now or datetime.now(UTC))
     with store.transaction() as conn:
-        row = conn.execute("SELECT email, unsubscribed_at FROM customers WHERE id = ?", (customer_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"No customer with id {customer_id}.", customer_id=customer_id)
-        email, already = row
+        email, already = _email_of(conn, customer_id, "unsubscribed_at")
         if already is None:
             conn.execute(
                 "UPDATE customers SET unsubscribed_at = ?, updated_at = ? WHERE id = ?", (stamp, stamp, customer_id)
             )
+            record_contact_event(conn, customer_id, "unsubscribed", by or source, stamp, detail or source)
         conn.execute(
             "INSERT INTO unsubscribe_events (customer_id, at, source, detail) VALUES (?, ?, ?, ?)",
             (customer_id, stamp, source, detail),
@@ -259,3 +288,60 @@ def unsubscribe_customer(
         "unsubscribed_at": already or stamp,
         "already": already is not None,
     }
+
+
+def resubscribe_customer(store: Store, customer_id: int, by: str, *, now: datetime | None = None) -> dict:
+    """Undo an opt-out (future updates only: what the opt-out cancelled stays cancelled)."""
+    stamp = iso(now or datetime.now(UTC))
+    with store.transaction() as conn:
+        email, since, consent = _email_of(conn, customer_id, "unsubscribed_at, consent")
+        if since is not None:
+            conn.execute(
+                "UPDATE customers SET unsubscribed_at = NULL, updated_at = ? WHERE id = ?", (stamp, customer_id)
+            )
+            record_contact_event(conn, customer_id, "resubscribed", by, stamp, f"unsubscribed since {since}")
+    return {
+        "customer_id": customer_id,
+        "email": email,
+        "changed": since is not None,
+        "unsubscribed_since": since,
+        "consent": consent,
+        "by": by,
+        "at": stamp,
+    }
+
+
+def unsuppress_customer(store: Store, customer_id: int, by: str, *, now: datetime | None = None) -> dict:
+    """Lift a suppression; the updates it cancelled (bounced or suppressed) are queued again."""
+    stamp = iso(now or datetime.now(UTC))
+    requeued = 0
+    with store.transaction() as conn:
+        email, since, reason = _email_of(conn, customer_id, "suppressed_at, suppressed_reason")
+        if since is not None:
+            conn.execute(
+                "UPDATE customers SET suppressed_at = NULL, suppressed_reason = NULL, updated_at = ? WHERE id = ?",
+                (stamp, customer_id),
+            )
+            cur = conn.execute(
+                "UPDATE notifications SET status = 'pending', email_id = NULL, cancel_reason = NULL, updated_at = ? "
+                "WHERE customer_id = ? AND status = 'cancelled' AND cancel_reason IN ('suppressed', 'bounced')",
+                (stamp, customer_id),
+            )
+            requeued = cur.rowcount
+            record_contact_event(conn, customer_id, "unsuppressed", by, stamp, reason or f"suppressed since {since}")
+    return {
+        "customer_id": customer_id,
+        "email": email,
+        "changed": since is not None,
+        "suppressed_since": since,
+        "reason": reason,
+        "requeued": requeued,
+        "by": by,
+        "at": stamp,
+    }
+
+
+def contact_events(store: Store, customer_id: int) -> list[dict]:
+    return store.query(
+        "SELECT at, by, event, detail FROM contact_events WHERE customer_id = ? ORDER BY id", (customer_id,)
+    )

@@ -109,9 +109,17 @@ def eligibility(row: dict[str, Any] | sqlite3.Row) -> str | None:
 
 
 def recipients_for(
-    conn: sqlite3.Connection, action_id: int, shipped_at: str, survivors: dict[int, int] | None = None
+    conn: sqlite3.Connection,
+    action_id: int,
+    shipped_at: str,
+    survivors: dict[int, int] | None = None,
+    *,
+    invalid: dict[int, str] | None = None,
 ) -> tuple[list[Recipient], Counter[str]]:
-    """The recipients of a shipped action, and how many customers were left out for each reason."""
+    """The recipients of a shipped action, and how many customers were left out for each reason.
+
+    ``invalid``, when given, collects the customers left out for an unusable address (id -> address).
+    """
     items = items_of_action(conn, action_id, survivors)
     excluded: Counter[str] = Counter()
     if not items:
@@ -141,6 +149,8 @@ def recipients_for(
             reason = eligibility(row)
             if reason is not None:
                 reasons[cid] = reason
+                if reason == "invalid_email" and invalid is not None:
+                    invalid[cid] = row["email"]
                 continue
             rec = by_customer.setdefault(cid, Recipient(cid, row["email"], row["display_name"]))
             rec.feedback_ids.append((written, int(row["feedback_id"])))  # type: ignore[arg-type]

@@ -120,18 +120,26 @@ class Settings:
 
 
 def sender_address(value: str) -> Address:
-    """Parse ``FEEDBACK_ENGINE_FROM`` (``Name <addr>`` or ``addr``) into an Address."""
-    from email.utils import parseaddr
+    """Parse ``FEEDBACK_ENGINE_FROM`` (``Name <addr>`` or ``addr``) into an Address.
+
+    Exactly one address, no CR/LF; the name is neutralised like a customer's
+    (``mail.clean_display_name``). This address is also the envelope sender (``MAIL FROM``).
+    """
+    from email.utils import getaddresses
 
     from feedback_engine.loop.mail import InvalidAddress, make_address
 
-    name, addr = parseaddr(value)
+    hint = "use Name <addr@example.com>"
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ConfigError(f"FEEDBACK_ENGINE_FROM must be one line; {hint}.")
+    parsed = getaddresses([value])
+    if len(parsed) != 1 or not parsed[0][1]:
+        raise ConfigError(f"FEEDBACK_ENGINE_FROM must hold exactly one address (got {value!r}); {hint}.")
+    name, addr = parsed[0]
     try:
         return make_address(addr, name)
     except InvalidAddress as exc:
-        raise ConfigError(
-            f"FEEDBACK_ENGINE_FROM is not a valid address ({exc}); use Name <addr@example.com>."
-        ) from None
+        raise ConfigError(f"FEEDBACK_ENGINE_FROM is not a valid address ({exc}); {hint}.") from None
 
 
 def _check_base_url(url: str) -> None:

@@ -1,12 +1,19 @@
 """Mail transports: :class:`SMTPTransport` for production, :class:`RecordingTransport` for tests.
 
-Both satisfy ``contracts.MailTransport`` (``send(message)``). ``SMTPTransport.send`` also takes
-``before_commit``: a callback run after the server said ``354`` to DATA and before the message
-body and its final ``.`` are written. The notify job records "sending" there, so the only window
-in which a kill leaves the outcome unknown is the body transfer and the server's last reply.
+Both satisfy ``contracts.MailTransport``: ``send(message, *, sender, recipients,
+before_commit=None)``, ``close()`` and ``supports_before_commit``. The envelope (``MAIL FROM``
+and ``RCPT TO``) is always given by the caller -- the sender from the settings, the recipient
+from the stored, validated address -- and is never parsed from the message's headers; both are
+checked again here with ``mail.make_address``. ``message`` is sent as is when it is bytes (the
+stored rendering), else serialised with ``mail.POLICY``.
 
-Failures map to ``delivery.TransientError`` (connection refused/reset, timeouts, 4xx) and
-``delivery.PermanentError`` (5xx for a recipient).
+``SMTPTransport`` calls ``before_commit`` after the server said ``354`` to DATA and before the
+message body and its final ``.`` are written. The notify job records "sending" there, so the only
+window in which a kill leaves the outcome unknown is the body transfer and the server's last reply.
+
+Failures map to ``delivery.TransientError`` (connection refused/reset, timeouts, 4xx),
+``delivery.MessageRejected`` (5xx to MAIL FROM, DATA or after the body) and
+``delivery.PermanentError`` (5xx to RCPT TO for that recipient).
 """
 
 from __future__ import annotations
@@ -14,17 +21,33 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email import message_from_bytes
 from email.message import EmailMessage
 
-from feedback_engine.loop.delivery import PermanentError, TransientError
-from feedback_engine.loop.mail import envelope
+from feedback_engine.loop.delivery import MessageRejected, PermanentError, TransientError
+from feedback_engine.loop.mail import POLICY, InvalidAddress, make_address
 from feedback_engine.loop.settings import Settings
 
-__all__ = ["SMTPTransport", "RecordingTransport"]
+__all__ = ["SMTPTransport", "RecordingTransport", "Sent", "checked_envelope"]
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _DISCONNECTED = (smtplib.SMTPServerDisconnected, ConnectionError)
+
+
+def checked_envelope(sender: str, recipients: Sequence[str]) -> tuple[str, list[str]]:
+    """The envelope as given, after checking every address; InvalidAddress otherwise."""
+    if isinstance(recipients, str):
+        raise TypeError("recipients must be a list of addresses, not one string")
+    rcpts = [make_address(r).addr_spec for r in recipients]
+    if not rcpts:
+        raise InvalidAddress("A message needs at least one recipient.")
+    return make_address(sender).addr_spec, rcpts
+
+
+def _as_bytes(message: EmailMessage | bytes) -> bytes:
+    return bytes(message) if isinstance(message, bytes | bytearray) else message.as_bytes(policy=POLICY)
 
 
 class SMTPTransport:
@@ -109,9 +132,17 @@ class SMTPTransport:
             smtp.close()
 
     # -- sending -------------------------------------------------------------------------
-    def send(self, message: EmailMessage, *, before_commit: Callable[[], None] | None = None) -> None:
-        sender, recipients = envelope(message)
-        data = message.as_bytes()
+    def send(
+        self,
+        message: EmailMessage | bytes,
+        *,
+        sender: str,
+        recipients: Sequence[str],
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Send ``message`` from ``sender`` to ``recipients`` (the envelope; headers are not read)."""
+        sender, rcpts = checked_envelope(sender, recipients)
+        data = _as_bytes(message)
         smtp = self._connect()
         try:
             try:
@@ -122,17 +153,17 @@ class SMTPTransport:
                 code, reply = smtp.mail(sender)
             if code != 250:
                 self._reset(smtp)
-                raise TransientError(f"SMTP server refused sender {sender} ({code} {_text(reply)}).", code=code)
-            for rcpt in recipients:
+                self._fail_message(code, reply, "mail", f"refused the sender {sender}")
+            for rcpt in rcpts:
                 code, reply = smtp.rcpt(rcpt)
                 if code not in (250, 251):
                     self._reset(smtp)
-                    self._fail(code, reply, rcpt)
+                    self._fail_recipient(code, reply, rcpt)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
             if code != 354:
                 self._reset(smtp)
-                self._fail(code, reply, recipients[0])
+                self._fail_message(code, reply, "data", f"refused DATA for {rcpts[0]}")
             if before_commit is not None:
                 before_commit()
             body = _LEADING_DOT.sub(b"..", data)
@@ -141,7 +172,7 @@ class SMTPTransport:
             smtp.send(body + b".\r\n")
             code, reply = smtp.getreply()
             if code != 250:
-                self._fail(code, reply, recipients[0])
+                self._fail_message(code, reply, "body", f"refused the message to {rcpts[0]}")
         except (TransientError, PermanentError):
             raise
         except (OSError, smtplib.SMTPException) as exc:
@@ -156,12 +187,19 @@ class SMTPTransport:
         except (OSError, smtplib.SMTPException):
             self._drop()
 
+    def _fail_message(self, code: int, reply: bytes, stage: str, what: str) -> None:
+        detail = f"{code} {_text(reply)}"
+        where = f"{self.host}:{self.port}"
+        if 500 <= code < 600:
+            raise MessageRejected(f"SMTP server {where} {what} ({detail}).", code=code, stage=stage)
+        raise TransientError(f"SMTP server {where} {what} ({detail}).", code=code, connection=code == 421, stage=stage)
+
     @staticmethod
-    def _fail(code: int, reply: bytes, recipient: str) -> None:
+    def _fail_recipient(code: int, reply: bytes, recipient: str) -> None:
         detail = f"{code} {_text(reply)}"
         if 500 <= code < 600:
             raise PermanentError(f"{recipient} rejected permanently ({detail}).", code=code, recipient=recipient)
-        raise TransientError(f"{recipient} deferred ({detail}).", code=code, connection=code == 421)
+        raise TransientError(f"{recipient} deferred ({detail}).", code=code, connection=code == 421, stage="rcpt")
 
 
 def _text(reply: bytes | str) -> str:
@@ -169,14 +207,43 @@ def _text(reply: bytes | str) -> str:
     return " ".join(text.split())[:200]
 
 
+@dataclass
+class Sent:
+    """One message a RecordingTransport accepted, with the envelope it was given."""
+
+    message: EmailMessage
+    sender: str
+    recipients: list[str]
+
+
 class RecordingTransport:
-    """Keeps sent messages in ``self.sent``; ``fail_with`` makes the next sends raise that error."""
+    """Keeps sent messages in ``self.sent``; ``fail_with`` makes the next sends raise that error.
+
+    It checks the envelope like SMTPTransport and calls ``before_commit`` before recording.
+    """
+
+    supports_before_commit = True
 
     def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
+        self.sent: list[Sent] = []
         self.fail_with: Exception | None = None
+        self.closed = 0
 
-    def send(self, message: EmailMessage) -> None:
+    def send(
+        self,
+        message: EmailMessage | bytes,
+        *,
+        sender: str,
+        recipients: Sequence[str],
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        sender, rcpts = checked_envelope(sender, recipients)
         if self.fail_with is not None:
             raise self.fail_with
-        self.sent.append(message)
+        if before_commit is not None:
+            before_commit()
+        parsed = message_from_bytes(_as_bytes(message), policy=POLICY)
+        self.sent.append(Sent(parsed, sender, rcpts))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.closed += 1

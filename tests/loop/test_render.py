@@ -189,7 +189,7 @@ def test_header_injection_through_name_subject_and_address_is_impossible():
     raw = msg.as_bytes()
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["Bcc"] is None
-    assert parsed.get_all("To") == ['"Eve Bcc: victim@evil.test" <ann@example.com>']
+    assert parsed.get_all("To") == ['"Eve Bcc victim evil.test" <ann@example.com>']
     assert [a.addr_spec for a in parsed["To"].addresses] == ["ann@example.com"]
     assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
     for bad in [

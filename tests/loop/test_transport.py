@@ -55,6 +55,9 @@ def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult
     return AuthResult(success=ok, handled=False)
 
 
+ENVELOPE = {"sender": "feedback@acme.test", "recipients": ["ann@example.com"]}
+
+
 def message():
     sender = make_address("feedback@acme.test", "Acme")
     return build_message(
@@ -95,7 +98,7 @@ def test_tls_modes_with_login(certificate, security):
         good = SMTPTransport(
             "127.0.0.1", port, security=security, user="mailer", password="s3cret", timeout=10, ssl_context=client_ctx
         )
-        good.send(message())
+        good.send(message(), **ENVELOPE)
         good.close()
         assert handler.to() == ["ann@example.com"]
         assert b"\r\n.\r\nend\r\n" in handler.messages[0].raw  # a lone dot line survives dot-stuffing
@@ -103,11 +106,11 @@ def test_tls_modes_with_login(certificate, security):
             "127.0.0.1", port, security=security, user="mailer", password="wrong", timeout=10, ssl_context=client_ctx
         )
         with pytest.raises(TransientError, match="login .* refused") as info:
-            bad.send(message())
+            bad.send(message(), **ENVELOPE)
         assert info.value.connection
         untrusted = SMTPTransport("127.0.0.1", port, security=security, user="mailer", password="s3cret", timeout=10)
         with pytest.raises(TransientError, match="Cannot reach SMTP server"):
-            untrusted.send(message())  # a certificate nobody vouches for is refused
+            untrusted.send(message(), **ENVELOPE)  # a certificate nobody vouches for is refused
     finally:
         controller.stop()
 
@@ -115,29 +118,29 @@ def test_tls_modes_with_login(certificate, security):
 def test_refused_connection_and_rejections_map_to_delivery_errors(smtp):
     transport = SMTPTransport("127.0.0.1", free_port(), timeout=5)
     with pytest.raises(TransientError, match="Cannot reach SMTP server") as info:
-        transport.send(message())
+        transport.send(message(), **ENVELOPE)
     assert info.value.connection
     smtp.handler.reject_rcpt = {"ann@example.com": "550 5.1.1 unknown user"}
     live = SMTPTransport("127.0.0.1", smtp.port, timeout=5)
     with pytest.raises(PermanentError) as perm:
-        live.send(message())
+        live.send(message(), **ENVELOPE)
     assert (perm.value.code, perm.value.recipient) == (550, "ann@example.com")
     smtp.handler.reject_rcpt = {}
     smtp.handler.data_reply = "452 4.3.1 insufficient storage"
     with pytest.raises(TransientError) as temp:
-        live.send(message())
+        live.send(message(), **ENVELOPE)
     assert temp.value.code == 452 and not temp.value.connection
     smtp.handler.data_reply = None
-    live.send(message())  # the same connection is still usable after the refusals
+    live.send(message(), **ENVELOPE)  # the same connection is still usable after the refusals
     live.close()
     assert smtp.handler.to() == ["ann@example.com"]
 
 
 def test_a_connection_closed_by_the_server_is_reopened_once(smtp):
     transport = SMTPTransport("127.0.0.1", smtp.port, timeout=5)
-    transport.send(message())
+    transport.send(message(), **ENVELOPE)
     smtp.stop()  # drops the open connection
     smtp.start()
-    transport.send(message())
+    transport.send(message(), **ENVELOPE)
     transport.close()
     assert smtp.handler.to() == ["ann@example.com", "ann@example.com"]

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from feedback_engine.errors import StoreError
-from feedback_engine.store.migrations import m001_ingest, m002_nlp, m003_themes, m004_loop, m005_ingest_owner
+from feedback_engine.store.migrations import (
+    m001_ingest,
+    m002_nlp,
+    m003_themes,
+    m004_loop,
+    m005_ingest_owner,
+    m006_contact_events,
+)
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
@@ -26,6 +33,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("003_themes", m003_themes.migrate),
     ("004_loop", m004_loop.migrate),
     ("005_ingest_owner", m005_ingest_owner.migrate),
+    ("006_contact_events", m006_contact_events.migrate),
 ]
 
 
