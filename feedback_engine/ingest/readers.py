@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import re
+import stat
 import sys
 import warnings
 from collections.abc import Iterator
@@ -24,8 +25,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from feedback_engine.errors import IngestError
+from feedback_engine.ingest.records import TOO_DEEP, HugeNumber
 
 __all__ = [
+    "BadValue",
     "DecodedLines",
     "JsonStreamError",
     "CsvTable",
@@ -69,7 +72,16 @@ def check_file(path: str | Path, what: str) -> Path:
     if p.is_dir():
         raise IngestError(f"{p} is a folder. Pass one {what} export file.", source=str(p))
     try:
-        size = p.stat().st_size
+        info = p.stat()
+    except OSError as exc:
+        raise IngestError(f"Cannot read {p} ({exc.strerror}). Check its permissions.", source=str(p)) from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise IngestError(
+            f"{p} is {kind}, not a regular file. Save the {what} export to a file and pass that.", source=str(p)
+        )
+    size = info.st_size
+    try:
         with p.open("rb"):
             pass
     except OSError as exc:
@@ -113,8 +125,8 @@ def detect_encoding(sample: bytes, path: Path | None = None) -> str:
     except UnicodeDecodeError as exc:
         if truncated and exc.start >= len(sample) - 4:
             return "utf-8"
-    # Some lines fail. Real UTF-8 elsewhere in the sample means a broken line in a UTF-8 file.
-    valid_multibyte = 0
+    # Some lines fail. Real UTF-8 anywhere in the sample -- a whole line, or a multi-byte sequence
+    # beside the bad byte on the same line -- means broken records in a UTF-8 file (quarantined).
     bad_lines = 0
     latin_like = 0
     for line in sample.splitlines()[:-1] if truncated else sample.splitlines():
@@ -122,14 +134,22 @@ def detect_encoding(sample: bytes, path: Path | None = None) -> str:
             continue
         try:
             line.decode("utf-8")
-            valid_multibyte += 1
+            return "utf-8"
         except UnicodeDecodeError:
+            if _has_utf8_sequence(line):
+                return "utf-8"
             bad_lines += 1
             if _looks_like_cp1252_text(line):
                 latin_like += 1
-    if valid_multibyte == 0 and latin_like == bad_lines and bad_lines > 0:
+    if latin_like == bad_lines and bad_lines > 0:
         return "cp1252"
     return "utf-8"
+
+
+def _has_utf8_sequence(line: bytes) -> bool:
+    """Whether the line holds at least one valid multi-byte UTF-8 sequence (text in Latin-1 almost never does)."""
+    text = line.decode("utf-8", "surrogateescape")
+    return any(ord(ch) > 0x7F and not 0xDC80 <= ord(ch) <= 0xDCFF for ch in text)
 
 
 def _looks_like_cp1252_text(line: bytes) -> bool:
@@ -203,14 +223,22 @@ class DecodedLines:
                 yield line
 
     def _iter_cp1252(self) -> Iterator[str]:
+        # Decoded per line: a line that is valid UTF-8 with multi-byte text is read as UTF-8 (an export
+        # whose first megabyte looked Latin-1 may hold UTF-8 further on; cp1252 would garble it).
         n = 0
         with self.path.open("rb", buffering=1 << 20) as fh:
             for raw in fh:
                 n += 1
-                try:
-                    line = raw.decode("cp1252")
-                except UnicodeDecodeError:
-                    line = raw.decode("latin-1")
+                if raw.isascii():
+                    line = raw.decode("ascii")
+                else:
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        try:
+                            line = raw.decode("cp1252")
+                        except UnicodeDecodeError:
+                            line = raw.decode("latin-1")
                 self.line_no = n
                 self.last = line
                 yield line
@@ -319,6 +347,111 @@ class JsonStreamError(ValueError):
         self.count = count
 
 
+# Hostile JSON: a number of 5,000 digits makes ``json`` raise ValueError (Python converts at most
+# 4,300), and 5,000 levels of nesting a RecursionError. Neither may cost the rest of the file: such
+# a number is kept as a HugeNumber string, and a value nested too deeply for the parser is cut at
+# PARSE_DEPTH levels (replaced by a marker), so that the record holding it is quarantined and the
+# others land (see ``records.value_problem``).
+PARSE_DEPTH = 200
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_STRUCT = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]', re.S)
+_SCALAR_END = re.compile(r"[,\]}\s]")
+
+
+def _huge_int(text: str) -> int | HugeNumber:
+    return int(text) if len(text) <= 4000 else HugeNumber(text)
+
+
+_PLAIN = json.JSONDecoder()
+_HUGE = json.JSONDecoder(parse_int=_huge_int)
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` that survives huge integers; RecursionError still means "nested too deeply"."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer too long to convert
+        return json.loads(text, parse_int=_huge_int)
+
+
+def raw_decode(text: str, pos: int) -> tuple[Any, int]:
+    """``JSONDecoder.raw_decode`` that survives huge integers (see :func:`loads`)."""
+    try:
+        return _PLAIN.raw_decode(text, pos)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        return _HUGE.raw_decode(text, pos)
+
+
+def value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at ``pos`` ends (brackets and strings matched, nothing parsed);
+    ``None`` when it does not end within ``text``."""
+    ch = text[pos]
+    if ch == '"':
+        m = _STRING.match(text, pos)
+        return m.end() if m else None
+    if ch not in "[{":
+        m = _SCALAR_END.search(text, pos)
+        return m.start() if m else None
+    depth = 0
+    for m in _STRUCT.finditer(text, pos):
+        token = m.group()
+        if token == '"':
+            return None  # a string that does not end
+        if token[0] == '"':
+            continue
+        depth += 1 if token in "[{" else -1
+        if depth == 0:
+            return m.end()
+    return None
+
+
+def cap_depth(text: str, limit: int = PARSE_DEPTH) -> str:
+    """``text`` with every value nested deeper than ``limit`` replaced by the TOO_DEEP marker."""
+    out: list[str] = []
+    depth = last = pos = 0
+    marker = json.dumps(TOO_DEEP)
+    while m := _STRUCT.search(text, pos):
+        token = m.group()
+        if token == '"':
+            break
+        pos = m.end()
+        if token[0] == '"':
+            continue
+        if token in "[{":
+            if depth >= limit:
+                end = value_end(text, m.start())
+                if end is None:
+                    break
+                out += [text[last : m.start()], marker]
+                last = pos = end
+                continue
+            depth += 1
+        else:
+            depth -= 1
+    out.append(text[last:])
+    return "".join(out)
+
+
+def loads_document(text: str) -> Any:
+    """Parse a whole document; values nested too deeply are cut (their records get quarantined)."""
+    try:
+        return loads(text)
+    except RecursionError:
+        return loads(cap_depth(text))
+
+
+class BadValue:
+    """An element of a JSON array that cannot be parsed on its own: why, and its text."""
+
+    def __init__(self, reason: str, raw: str) -> None:
+        self.reason = reason
+        self.raw = raw
+
+
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
     enc = "utf-8-sig" if encoding in ("utf-8", "utf-8-sig") else encoding
     return io.TextIOWrapper(path.open("rb"), encoding=enc, errors="feedback_engine.mark")
@@ -331,7 +464,6 @@ def first_json_char(sample: bytes, encoding: str) -> str:
 
 def iter_json_array(path: Path, encoding: str, chunk_chars: int = 1 << 20) -> Iterator[Any]:
     """Yield the elements of a top-level JSON array one at a time (memory: one element + a chunk)."""
-    decoder = json.JSONDecoder()
     ws = " \t\r\n"
     count = 0
     with _open_text(path, encoding) as fh:
@@ -362,7 +494,18 @@ def iter_json_array(path: Path, encoding: str, chunk_chars: int = 1 << 20) -> It
             if not expect_value:
                 raise JsonStreamError(f"expected ',' or ']' at character {pos} after element {count}", count)
             try:
-                value, end = decoder.raw_decode(buf, pos)
+                value, end = raw_decode(buf, pos)
+            except RecursionError:
+                skip = value_end(buf, pos)
+                if skip is None:
+                    if not eof:
+                        more = fh.read(chunk_chars)
+                        eof = not more
+                        buf = buf[pos:] + more
+                        pos = 0
+                        continue
+                    raise JsonStreamError(f"element {count + 1} is nested too deeply and never closed", count) from None
+                value, end = BadValue("invalid JSON: nested too deeply", buf[pos : min(skip, pos + 20_000)]), skip
             except json.JSONDecodeError as exc:
                 if not eof and len(buf) - pos < 64 * chunk_chars:
                     more = fh.read(chunk_chars)
@@ -400,7 +543,7 @@ def load_json(path: Path, encoding: str) -> Any:
     with _open_text(path, encoding) as fh:
         text = fh.read()
     try:
-        return json.loads(text)
+        return loads_document(text)
     except json.JSONDecodeError as exc:
         raise IngestError(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
@@ -412,7 +555,6 @@ def load_json(path: Path, encoding: str) -> Any:
 def iter_jsonl(path: Path, encoding: str) -> Iterator[tuple[int, Any, str | None, str]]:
     """``(line_no, value, error, raw_line)`` for each non-blank line; ``error`` set when invalid."""
     lines = DecodedLines(path, encoding)
-    loads = json.loads
     for line in lines:
         n = lines.line_no
         stripped = line.strip()
@@ -425,6 +567,8 @@ def iter_jsonl(path: Path, encoding: str) -> Iterator[tuple[int, Any, str | None
             yield n, loads(stripped), None, stripped
         except json.JSONDecodeError as exc:
             yield n, None, f"invalid JSON: {exc.msg} (column {exc.colno})", stripped
+        except RecursionError:
+            yield n, None, "invalid JSON: nested too deeply", stripped[:20_000]
 
 
 def _enc_name(encoding: str) -> str:

@@ -10,8 +10,10 @@ stars 1-5), date parsing to UTC ISO 8601, consent answers, e-mail normalisation.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -99,9 +101,14 @@ def content_hash(text: str, title: str | None, rating: int | None, nps: int | No
 
 
 def clean_text(value: Any) -> str:
-    """Text as stored: str, NUL bytes removed, outer whitespace stripped (inner kept)."""
+    """Text as stored: str, NUL bytes removed, outer whitespace stripped (inner kept).
+
+    A JSON object or array where text belongs is :class:`Invalid` (its record is quarantined).
+    """
     if value is None:
         return ""
+    if isinstance(value, (dict, list, tuple)):
+        raise Invalid(f"a JSON {json_type(value)} where text was expected")
     text = value if isinstance(value, str) else str(value)
     if "\x00" in text:
         text = text.replace("\x00", "")
@@ -251,9 +258,17 @@ _TZ_ABBREVIATIONS = {
 }  # fmt: skip
 
 
+MIN_YEAR, MAX_YEAR = 1970, 2100
+
+
 def _to_utc_text(moment: datetime) -> str:
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise Invalid(f"date out of range ({moment.isoformat()}; expected a year {MIN_YEAR}-{MAX_YEAR})")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError) as exc:
+            raise Invalid(f"date out of range ({moment.isoformat()})") from exc
     return moment.replace(microsecond=0).isoformat() + "Z"
 
 
@@ -282,11 +297,12 @@ def parse_date(value: Any, tz: tzinfo | None = None) -> str | None:
     ):
         # fast path for "2026-10-03T14:22:01Z" / "2026-10-03 14:22:01" (naive = UTC): validate, no conversion
         try:
-            datetime.fromisoformat(text[:19])
+            year = datetime.fromisoformat(text[:19]).year
         except ValueError:
             pass
         else:
-            return f"{text[:10]}T{text[11:19]}Z"
+            if MIN_YEAR <= year <= MAX_YEAR:
+                return f"{text[:10]}T{text[11:19]}Z"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -321,7 +337,7 @@ def _parse_date_slow(text: str, naive: bool = False) -> str:
             moment = date_parser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
     except (ValueError, OverflowError, TypeError) as exc:
         raise Invalid(f"unparsable date {_show(text)}") from exc
-    if not 1970 <= moment.year <= 2100:
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise Invalid(f"unparsable date {_show(text)} (year {moment.year})")
     if naive and moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
@@ -343,3 +359,123 @@ class Source:
 
     def records(self) -> Any:
         return self._records
+
+
+# -- one bad record never stops a file ----------------------------------------------------------
+MAX_DEPTH = 64
+TOO_DEEP = "\x00feedback_engine: nested too deeply\x00"
+
+
+class HugeNumber(str):
+    """A JSON integer with more digits than Python converts (4,300): kept as its text, never as a number."""
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "null" if value is None else type(value).__name__
+
+
+def expect_object(value: Any, name: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, ``{}`` if missing/null; :class:`Invalid` for any other type."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise Invalid(f"{name!r} is a JSON {json_type(value)}, expected an object")
+
+
+def expect_list(value: Any, name: str) -> list[Any]:
+    """``value`` if it is a JSON array, ``[]`` if missing/null; :class:`Invalid` for any other type."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise Invalid(f"{name!r} is a JSON {json_type(value)}, expected an array")
+
+
+def value_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """Why a parsed JSON value cannot be a record (nested too deeply, a number too long), or ``None``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            if type(node) is HugeNumber:
+                return f"a number with {len(node)} digits"
+            if node == TOO_DEEP:
+                return f"nested more than {max_depth} levels deep"
+            continue
+        if depth > max_depth:
+            return f"nested more than {max_depth} levels deep"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def safe_dump(value: Any) -> str:
+    """JSON text of a record for quarantine; never raises (deep or odd values fall back to repr)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return repr(value)[:20_000]
+
+
+UNEXPECTED_ERRORS = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+    UnicodeError,
+)
+
+
+def guarded(location: str, value: Any, build: Callable[[], Iterable[Any]], raw: str | None = None) -> Iterator[Any]:
+    """Yield what ``build()`` yields for one source record (``value``, parsed; ``raw``, its text when
+    known); a value that breaks it becomes one :class:`Quarantined` entry with the reason, so the
+    rest of the file still lands."""
+    problem = None if isinstance(value, str) else value_problem(value)
+    if problem is not None:
+        yield Quarantined(location, problem, raw if raw is not None else safe_dump(value))
+        return
+    try:
+        yield from build()
+    except Invalid as exc:
+        yield Quarantined(location, str(exc), raw if raw is not None else safe_dump(value))
+    except UNEXPECTED_ERRORS as exc:
+        detail = " ".join(str(exc).split())[:200]
+        reason = f"unexpected value types ({type(exc).__name__}: {detail})"
+        yield Quarantined(location, reason, raw if raw is not None else safe_dump(value))
+
+
+class RowKeys:
+    """Natural keys for records without an id: their content plus the occurrence of that content.
+
+    The second identical row of a file is a second item ("ok", "ok" are two answers), while
+    re-importing the file -- or a newer export that repeats its rows -- finds the same keys.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, int] = {}
+
+    def key(self, *parts: Any) -> str:
+        basis = "\x1f".join("" if p is None else str(p) for p in parts)
+        digest = hashlib.sha256(basis.encode("utf-8", "surrogatepass")).digest()
+        n = self._seen.get(digest[:16], 0) + 1
+        self._seen[digest[:16]] = n
+        return f"h{digest.hex()[:32]}" + (f"-{n}" if n > 1 else "")

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 from feedback_engine.errors import IngestError
 from feedback_engine.ingest.readers import (
+    BadValue,
     CsvTable,
     JsonStreamError,
     detect_encoding,
@@ -36,13 +35,19 @@ from feedback_engine.ingest.records import (
     FeedbackRecord,
     Invalid,
     Quarantined,
+    RowKeys,
     Skipped,
     Source,
     check_text,
     clean_text,
+    expect_list,
+    expect_object,
+    guarded,
+    json_type,
     normalise_email,
     parse_date,
     parse_score,
+    safe_dump,
 )
 
 __all__ = ["REVIEW_PLATFORMS", "ReviewSource", "open_reviews"]
@@ -153,7 +158,7 @@ class _Broken:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return safe_dump(value)
 
 
 def _label(node: Any) -> Any:
@@ -185,6 +190,7 @@ def _review(
     language: Any = None,
     url: Any = None,
     key: str | None = None,
+    row_keys: RowKeys | None = None,
 ) -> FeedbackRecord | Quarantined:
     """Validate one review and build its record (or its quarantine entry)."""
     try:
@@ -202,9 +208,8 @@ def _review(
     if key is None:
         if external_id:
             key = f"{platform}:{external_id}"
-        else:
-            basis = "\x1f".join([handle_text or "", created_at or "", head or "", body])
-            key = f"{platform}:sha256:{hashlib.sha256(basis.encode('utf-8', 'surrogatepass')).hexdigest()}"
+        else:  # no id: the whole record and its occurrence (two users' identical "!" are two reviews)
+            key = f"{platform}:{(row_keys or RowKeys()).key(safe_dump(raw))}"
     return FeedbackRecord(
         channel="review",
         platform=platform,
@@ -227,10 +232,11 @@ def _review(
 
 # -- App Store ----------------------------------------------------------------------------------
 def _appstore_rss(doc: dict[str, Any]) -> Iterator[Item]:
-    entries = (doc.get("feed") or {}).get("entry") or []
+    entries = expect_object(doc.get("feed"), "feed").get("entry") or []
     if isinstance(entries, dict):  # a feed with one entry holds it as an object
         entries = [entries]
-    for n, entry in enumerate(entries, start=1):
+    rows = RowKeys()
+    for n, entry in enumerate(expect_list(entries, "feed.entry"), start=1):
         loc = f"entry {n}"
         if not isinstance(entry, dict):
             yield Quarantined(loc, "not a JSON object", _dump(entry))
@@ -238,25 +244,41 @@ def _appstore_rss(doc: dict[str, Any]) -> Iterator[Item]:
         if "im:rating" not in entry and ("im:name" in entry or "im:image" in entry):
             yield Skipped(loc, "the app's own entry, not a review")
             continue
-        author = entry.get("author") or {}
-        link = entry.get("link") or {}
-        href = (link.get("attributes") or {}).get("href") if isinstance(link, dict) else None
-        name = _label(author.get("name")) if isinstance(author, dict) else None
-        uri = _label(author.get("uri")) if isinstance(author, dict) else None
-        external = _label(entry.get("id"))
-        yield _review(
-            "appstore",
-            loc if not external else f"{loc} (id {external})",
-            entry,
-            external_id=str(external) if external else None,
-            text=_label(entry.get("content")),
-            title=_label(entry.get("title")),
-            rating=_label(entry.get("im:rating")),
-            created=_label(entry.get("updated")),
-            handle=_appstore_user(uri) or name,
-            name=name,
-            url=href,
-        )
+        yield from guarded(loc, entry, lambda e=entry, loc=loc: [_appstore_entry(e, loc, rows)])
+
+
+def _appstore_entry(entry: dict[str, Any], loc: str, rows: RowKeys) -> FeedbackRecord | Quarantined:
+    author = expect_object(entry.get("author"), "author")
+    link = entry.get("link") or {}
+    href = (
+        _label(expect_object(link.get("attributes"), "link.attributes").get("href")) if isinstance(link, dict) else None
+    )
+    name = _label(author.get("name"))
+    uri = _label(author.get("uri"))
+    external = _scalar(_label(entry.get("id")), "id")
+    return _review(
+        "appstore",
+        loc if not external else f"{loc} (id {external})",
+        entry,
+        external_id=external,
+        text=_label(entry.get("content")),
+        title=_label(entry.get("title")),
+        rating=_label(entry.get("im:rating")),
+        created=_label(entry.get("updated")),
+        handle=_appstore_user(uri) or name,
+        name=name,
+        url=href,
+        row_keys=rows,
+    )
+
+
+def _scalar(value: Any, name: str) -> str | None:
+    """An id as text (``None`` when missing); :class:`Invalid` for an object or array."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list)):
+        raise Invalid(f"{name!r} is a JSON {json_type(value)}, expected a string or number")
+    return str(value).strip() or None
 
 
 def _appstore_user(uri: Any) -> str | None:
@@ -265,25 +287,31 @@ def _appstore_user(uri: Any) -> str | None:
 
 
 def _appstore_connect(doc: dict[str, Any]) -> Iterator[Item]:
-    for n, item in enumerate(doc.get("data") or [], start=1):
+    rows = RowKeys()
+    for n, item in enumerate(expect_list(doc.get("data"), "data"), start=1):
         loc = f"record {n}"
         if not isinstance(item, dict) or item.get("type") != "customerReviews":
             yield Quarantined(loc, "not a customerReviews resource", _dump(item))
             continue
-        attrs = item.get("attributes") or {}
-        external = item.get("id")
-        yield _review(
-            "appstore",
-            f"{loc} (id {external})" if external else loc,
-            item,
-            external_id=str(external) if external else None,
-            text=attrs.get("body"),
-            title=attrs.get("title"),
-            rating=attrs.get("rating"),
-            created=attrs.get("createdDate"),
-            handle=attrs.get("reviewerNickname"),
-            name=attrs.get("reviewerNickname"),
-        )
+        yield from guarded(loc, item, lambda i=item, loc=loc: [_connect_review(i, loc, rows)])
+
+
+def _connect_review(item: dict[str, Any], loc: str, rows: RowKeys) -> FeedbackRecord | Quarantined:
+    attrs = expect_object(item.get("attributes"), "attributes")
+    external = _scalar(item.get("id"), "id")
+    return _review(
+        "appstore",
+        f"{loc} (id {external})" if external else loc,
+        item,
+        external_id=external,
+        text=attrs.get("body"),
+        title=attrs.get("title"),
+        rating=attrs.get("rating"),
+        created=attrs.get("createdDate"),
+        handle=attrs.get("reviewerNickname"),
+        name=attrs.get("reviewerNickname"),
+        row_keys=rows,
+    )
 
 
 # -- Google Play -------------------------------------------------------------------------------
@@ -338,36 +366,42 @@ def _googleplay(
 
 # -- Trustpilot -------------------------------------------------------------------------------
 def _trustpilot(doc: dict[str, Any]) -> Iterator[Item]:
-    for n, review in enumerate(doc.get("reviews") or [], start=1):
+    rows = RowKeys()
+    for n, review in enumerate(expect_list(doc.get("reviews"), "reviews"), start=1):
         loc = f"review {n}"
         if not isinstance(review, dict):
             yield Quarantined(loc, "not a JSON object", _dump(review))
             continue
-        consumer = review.get("consumer") or {}
-        external = review.get("id")
-        url = None
-        for link in review.get("links") or []:
-            if isinstance(link, dict) and link.get("rel") in ("reviews", "self", "public") and link.get("href"):
-                url = link["href"]
-                break
-        if url is None and external:
-            url = f"https://www.trustpilot.com/reviews/{external}"
-        yield _review(
-            "trustpilot",
-            f"{loc} (id {external})" if external else loc,
-            review,
-            external_id=str(external) if external else None,
-            text=review.get("text"),
-            title=review.get("title"),
-            rating=review.get("stars"),
-            created=review.get("createdAt"),
-            updated=review.get("updatedAt"),
-            handle=consumer.get("id") or consumer.get("displayName"),
-            name=consumer.get("displayName"),
-            email=review.get("referralEmail") or consumer.get("email"),
-            language=review.get("language"),
-            url=url,
-        )
+        yield from guarded(loc, review, lambda r=review, loc=loc: [_trustpilot_review(r, loc, rows)])
+
+
+def _trustpilot_review(review: dict[str, Any], loc: str, rows: RowKeys) -> FeedbackRecord | Quarantined:
+    consumer = expect_object(review.get("consumer"), "consumer")
+    external = _scalar(review.get("id"), "id")
+    url = None
+    for link in expect_list(review.get("links"), "links"):
+        if isinstance(link, dict) and link.get("rel") in ("reviews", "self", "public") and link.get("href"):
+            url = link["href"]
+            break
+    if url is None and external:
+        url = f"https://www.trustpilot.com/reviews/{external}"
+    return _review(
+        "trustpilot",
+        f"{loc} (id {external})" if external else loc,
+        review,
+        external_id=external,
+        text=review.get("text"),
+        title=review.get("title"),
+        rating=review.get("stars"),
+        created=review.get("createdAt"),
+        updated=review.get("updatedAt"),
+        handle=consumer.get("id") or consumer.get("displayName"),
+        name=consumer.get("displayName"),
+        email=review.get("referralEmail") or consumer.get("email"),
+        language=review.get("language"),
+        url=url,
+        row_keys=rows,
+    )
 
 
 # -- generic ----------------------------------------------------------------------------------
@@ -396,7 +430,9 @@ def _generic_columns(names: list[str]) -> dict[str, str]:
     return found
 
 
-def _generic_record(cols: dict[str, str], item: dict[str, Any], loc: str) -> FeedbackRecord | Quarantined:
+def _generic_record(
+    cols: dict[str, str], item: dict[str, Any], loc: str, rows: RowKeys
+) -> FeedbackRecord | Quarantined:
     def get(field: str) -> Any:
         name = cols.get(field)
         return item.get(name) if name else None
@@ -404,12 +440,11 @@ def _generic_record(cols: dict[str, str], item: dict[str, Any], loc: str) -> Fee
     author = get("author")
     if isinstance(author, dict):
         author = author.get("name") or author.get("displayName") or author.get("id")
-    external = get("id")
     return _review(
         "generic",
         loc,
         item,
-        external_id=str(external).strip() if external not in (None, "") else None,
+        external_id=_scalar(get("id"), cols.get("id", "id")),
         text=get("text"),
         title=get("title"),
         rating=get("rating"),
@@ -420,6 +455,7 @@ def _generic_record(cols: dict[str, str], item: dict[str, Any], loc: str) -> Fee
         email=get("email"),
         language=get("language"),
         url=get("url"),
+        row_keys=rows,
     )
 
 
@@ -439,6 +475,7 @@ def _generic_csv_rows(
     cols: dict[str, str], header: list[str], rows: Iterator[tuple[int, int, list[str], str | None]]
 ) -> Iterator[Item]:
     width = len(header)
+    keys = RowKeys()
     for start, end, fields, bad in rows:
         loc = f"line {start}" if start == end else f"lines {start}-{end}"
         if bad:
@@ -446,22 +483,27 @@ def _generic_csv_rows(
         elif len(fields) != width:
             yield Quarantined(loc, f"wrong column count: {len(fields)} fields, expected {width}", _dump(fields))
         else:
-            yield _generic_record(cols, dict(zip(header, fields, strict=False)), loc)
+            item = dict(zip(header, fields, strict=False))
+            yield from guarded(loc, item, lambda i=item, loc=loc: [_generic_record(cols, i, loc, keys)])
 
 
 def _generic_json(items: Iterator[Any]) -> Iterator[Item]:
-    cols: dict[str, str] | None = None
+    cols: dict[str, str] = {}
+    keys = RowKeys()
     for n, item in enumerate(items, start=1):
         loc = f"record {n}"
         if isinstance(item, _Broken):
             yield Quarantined(loc, f"invalid JSON: {item.message}", "")
             return
+        if isinstance(item, BadValue):
+            yield Quarantined(loc, item.reason, item.raw)
+            continue
         if not isinstance(item, dict):
             yield Quarantined(loc, "not a JSON object", _dump(item))
             continue
-        if cols is None or any(k not in cols.values() for k in item if k.lower() in _ALL_GENERIC):
+        if not cols or any(k not in cols.values() for k in item if k.lower() in _ALL_GENERIC):
             cols = _generic_columns(list(item))
-        yield _generic_record(cols, item, loc)
+        yield from guarded(loc, item, lambda i=item, loc=loc, c=cols: [_generic_record(c, i, loc, keys)])
 
 
 _ALL_GENERIC = {option for options in _GENERIC.values() for option in options}

@@ -19,6 +19,7 @@ from typing import Any
 
 from feedback_engine.errors import IngestError
 from feedback_engine.ingest.readers import (
+    BadValue,
     JsonStreamError,
     detect_encoding,
     first_json_char,
@@ -35,7 +36,12 @@ from feedback_engine.ingest.records import (
     Source,
     check_text,
     clean_text,
+    expect_list,
+    expect_object,
+    guarded,
+    json_type,
     parse_date,
+    safe_dump,
 )
 
 __all__ = ["SOCIAL_PLATFORMS", "SocialSource", "open_social"]
@@ -108,37 +114,44 @@ def _twitter(path: Path, encoding: str) -> Iterator[Item]:
         if not isinstance(value, dict):
             yield Quarantined(loc, "not an X API v2 response object", raw)
             continue
-        if "data" not in value and "id" in value and "text" in value:
-            tweets: Any = [value]
-            users = {}
-        else:
-            tweets = value.get("data")
-            if tweets is None:
-                if value.get("meta", {}).get("result_count") == 0 or "errors" in value:
-                    continue  # an empty page or an error page: no tweets on this line
-                yield Quarantined(loc, "no 'data' in this X API response", raw)
-                continue
-            if isinstance(tweets, dict):
-                tweets = [tweets]
-            includes = value.get("includes") or {}
-            users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
-        for n, tweet in enumerate(tweets, start=1):
-            where = f"{loc}, tweet {n}" if len(tweets) > 1 else loc
-            if not isinstance(tweet, dict):
-                yield Quarantined(where, "not a tweet object", json.dumps(tweet, ensure_ascii=False, default=str))
-                continue
-            yield _tweet(tweet, users, where)
+        yield from guarded(loc, value, lambda v=value, loc=loc, raw=raw: _twitter_page(v, loc, raw), raw)
+
+
+def _twitter_page(value: dict[str, Any], loc: str, raw: str) -> Iterator[Item]:
+    """The tweets of one line: a response page (``data`` + ``includes``) or a single tweet."""
+    if "data" not in value and "id" in value and "text" in value:
+        tweets: list[Any] = [value]
+        users: dict[str, Any] = {}
+    else:
+        data = value.get("data")
+        if data is None:
+            meta = value.get("meta")
+            if (isinstance(meta, dict) and meta.get("result_count") == 0) or "errors" in value:
+                return  # an empty page or an error page: no tweets on this line
+            yield Quarantined(loc, "no 'data' in this X API response", raw)
+            return
+        tweets = [data] if isinstance(data, dict) else expect_list(data, "data")
+        includes = expect_object(value.get("includes"), "includes")
+        users = {
+            str(u.get("id")): u for u in expect_list(includes.get("users"), "includes.users") if isinstance(u, dict)
+        }
+    for n, tweet in enumerate(tweets, start=1):
+        where = f"{loc}, tweet {n}" if len(tweets) > 1 else loc
+        if not isinstance(tweet, dict):
+            yield Quarantined(where, "not a tweet object", safe_dump(tweet))
+            continue
+        yield from guarded(where, tweet, lambda t=tweet, where=where: [_tweet(t, users, where)])
 
 
 def _tweet(tweet: dict[str, Any], users: dict[str, Any], loc: str) -> Item:
     tid = tweet.get("id")
     if tid is not None:
         loc = f"{loc} (id {tid})"
-    refs = tweet.get("referenced_tweets") or []
+    refs = expect_list(tweet.get("referenced_tweets"), "referenced_tweets")
     if any(isinstance(r, dict) and r.get("type") == "retweeted" for r in refs):
         return Skipped(loc, "retweet")
     raw = json.dumps(tweet, ensure_ascii=False, default=str)
-    if not tid:
+    if not tid or isinstance(tid, (dict, list)):
         return Quarantined(loc, "tweet without an id", raw)
     note = tweet.get("note_tweet")
     text = clean_text(note.get("text") if isinstance(note, dict) and note.get("text") else tweet.get("text"))
@@ -151,8 +164,8 @@ def _tweet(tweet: dict[str, Any], users: dict[str, Any], loc: str) -> Item:
             edited = created
     except Invalid as exc:
         return Quarantined(loc, str(exc), raw)
-    author_id = str(tweet.get("author_id") or "")
-    user = users.get(author_id) or (tweet.get("author") if isinstance(tweet.get("author"), dict) else {}) or {}
+    author_id = clean_text(tweet.get("author_id"))
+    user = users.get(author_id) or expect_object(tweet.get("author"), "author")
     username = clean_text(user.get("username")) or None
     handle = username or (f"id:{author_id}" if author_id else None)
     url = f"https://x.com/{username or 'i/web'}/status/{tid}"
@@ -184,28 +197,40 @@ def _reddit(path: Path, encoding: str, sample: bytes) -> Iterator[Item]:
         if isinstance(listing, _Broken):
             yield Quarantined(f"listing {n}", f"invalid JSON: {listing.message}", "")
             return
-        if not isinstance(listing, dict) or listing.get("kind") != "Listing":
-            yield Quarantined(f"listing {n}", "not a Reddit Listing", json.dumps(listing, ensure_ascii=False)[:2000])
+        if isinstance(listing, BadValue):
+            yield Quarantined(f"listing {n}", listing.reason, listing.raw)
             continue
-        yield from _walk(listing, counter, None)
+        if not isinstance(listing, dict) or listing.get("kind") != "Listing":
+            yield Quarantined(f"listing {n}", "not a Reddit Listing", safe_dump(listing)[:2000])
+            continue
+        yield from guarded(f"listing {n}", {}, lambda listing=listing: _walk(listing, counter, None))
 
 
 def _walk(listing: dict[str, Any], counter: list[int], post: dict[str, Any] | None) -> Iterator[Item]:
-    for child in (listing.get("data") or {}).get("children") or []:
+    data = expect_object(listing.get("data"), "data")
+    for child in expect_list(data.get("children"), "data.children"):
         if not isinstance(child, dict):
             continue
         kind = child.get("kind")
-        data = child.get("data") or {}
-        if kind not in ("t1", "t3") or not isinstance(data, dict):
+        if kind not in ("t1", "t3"):
             continue  # "more" stubs and other things carry no text
         counter[0] += 1
         loc = f"{'post' if kind == 't3' else 'comment'} {counter[0]}"
-        if data.get("id"):
-            loc += f" (id {data['id']})"
-        yield _reddit_item(kind, data, loc, post)
-        replies = data.get("replies")
+        item = child.get("data")
+        if not isinstance(item, dict):
+            yield Quarantined(
+                loc, f"'data' of a {kind} is a JSON {json_type(item)}, expected an object", safe_dump(child)
+            )
+            continue
+        if item.get("id"):
+            loc += f" (id {clean_text(str(item['id']))})"
+        slim = {k: v for k, v in item.items() if k != "replies"}
+        yield from guarded(loc, slim, lambda k=kind, d=item, loc=loc: [_reddit_item(k, d, loc, post)])
+        replies = item.get("replies")
         if isinstance(replies, dict) and replies.get("kind") == "Listing":
-            yield from _walk(replies, counter, post if kind == "t1" else data)
+            yield from guarded(
+                f"replies of {loc}", {}, lambda r=replies, k=kind, d=item: _walk(r, counter, post if k == "t1" else d)
+            )
 
 
 _GONE = {"[removed]", "[deleted]"}

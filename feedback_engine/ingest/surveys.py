@@ -17,7 +17,6 @@ and customer; the response's NPS/CSAT and consent go with each of them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 
 from feedback_engine.errors import IngestError
 from feedback_engine.ingest.readers import (
+    BadValue,
     JsonStreamError,
     escape_undecodable,
     first_json_char,
@@ -39,14 +39,20 @@ from feedback_engine.ingest.readers import (
 )
 from feedback_engine.ingest.records import (
     MAX_TEXT_CHARS,
+    UNEXPECTED_ERRORS,
     FeedbackRecord,
     Invalid,
     Quarantined,
+    RowKeys,
     clean_text,
+    expect_list,
+    expect_object,
     normalise_email,
     parse_consent,
     parse_date,
     parse_score,
+    safe_dump,
+    value_problem,
 )
 
 __all__ = ["SurveyOptions", "SurveySource", "open_survey"]
@@ -325,8 +331,15 @@ def _open_json(path: Path, sample: bytes, opts: SurveyOptions) -> SurveySource:
             if isinstance(item, _StreamBroken):
                 yield f"record {n}", [item.message], "invalid JSON"
                 return
+            if isinstance(item, BadValue):
+                yield f"record {n}", [item.raw], item.reason
+                continue
             if not isinstance(item, dict):
                 yield f"record {n}", [item], "not a JSON object"
+                continue
+            problem = value_problem(item)
+            if problem is not None:
+                yield f"record {n}", [safe_dump(item)], problem
                 continue
             flat = _flatten(item)  # fields first seen after the sample are not mapped (kept nowhere else)
             yield f"record {n}", [_flat(flat.get(k)) for k in keys], None
@@ -370,6 +383,23 @@ def _flat(value: Any) -> Any:
     return value
 
 
+def _typeform_row(item: dict[str, Any], refs: list[str]) -> list[Any]:
+    values: dict[str, Any] = {}
+    for answer in expect_list(item.get("answers"), "answers"):
+        if not isinstance(answer, dict):
+            continue
+        f = expect_object(answer.get("field"), "answers.field")
+        ref = str(f.get("ref") or f.get("id") or "")
+        kind = answer.get("type")
+        value = answer.get(kind) if isinstance(kind, str) else None
+        if isinstance(value, dict):
+            value = value.get("label") or value.get("labels") or value.get("other")
+        values[ref] = _flat(value)
+    for k, v in expect_object(item.get("hidden"), "hidden").items():
+        values[f"hidden.{k}"] = v
+    return [item.get("response_id") or item.get("token"), item.get("submitted_at")] + [values.get(r) for r in refs]
+
+
 def _typeform_api(path: Path, items: Iterable[Any], opts: SurveyOptions) -> SurveySource:
     """Typeform Responses API pages -> one flat row per response (answers become columns)."""
     items = list(items) if not isinstance(items, list) else items
@@ -377,14 +407,16 @@ def _typeform_api(path: Path, items: Iterable[Any], opts: SurveyOptions) -> Surv
     for item in items:
         if not isinstance(item, dict):
             continue
-        for answer in item.get("answers") or []:
-            if not isinstance(answer, dict):
+        answers = item.get("answers")
+        for answer in answers if isinstance(answers, list) else []:
+            f = answer.get("field") if isinstance(answer, dict) else None
+            if not isinstance(f, dict):
                 continue
-            f = answer.get("field") or {}
             ref = str(f.get("ref") or f.get("id") or "")
             if ref and ref not in fields:
                 fields[ref] = (str(f.get("title") or ref), str(f.get("type") or answer.get("type") or ""))
-        for hidden in item.get("hidden") or {}:
+        hidden_fields = item.get("hidden")
+        for hidden in hidden_fields if isinstance(hidden_fields, dict) else {}:
             fields.setdefault(f"hidden.{hidden}", (str(hidden), "hidden"))
     columns = [Column("response_id", "response_id"), Column("submitted_at", "submitted_at")]
     for ref, (label, kind) in fields.items():
@@ -399,25 +431,16 @@ def _typeform_api(path: Path, items: Iterable[Any], opts: SurveyOptions) -> Surv
             if not isinstance(item, dict):
                 yield f"record {n}", [item], "not a JSON object"
                 continue
-            values: dict[str, Any] = {}
-            for answer in item.get("answers") or []:
-                if not isinstance(answer, dict):
+            problem = value_problem(item)
+            if problem is None:
+                try:
+                    yield f"record {n}", _typeform_row(item, refs), None
                     continue
-                f = answer.get("field") or {}
-                ref = str(f.get("ref") or f.get("id") or "")
-                kind = answer.get("type")
-                value = answer.get(kind) if kind else None
-                if isinstance(value, dict):
-                    value = value.get("label") or value.get("labels") or value.get("other")
-                values[ref] = _flat(value)
-            for k, v in (item.get("hidden") or {}).items():
-                values[f"hidden.{k}"] = v
-            yield (
-                f"record {n}",
-                [item.get("response_id") or item.get("token"), item.get("submitted_at")]
-                + [values.get(r) for r in refs],
-                None,
-            )
+                except Invalid as exc:
+                    problem = str(exc)
+                except UNEXPECTED_ERRORS as exc:
+                    problem = f"unexpected value types ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+            yield f"record {n}", [safe_dump(item)], problem
 
     return SurveySource(path, "typeform", columns, rows(), opts)
 
@@ -591,88 +614,95 @@ def _records(src: SurveySource) -> Iterator[FeedbackRecord | Quarantined]:
     emails: dict[str, str | None] = {}
     date_tz = _zone(columns[date_i].tz) if date_i is not None else None
     pad_short = src.path.suffix.lower() in (".xlsx", ".xlsm")  # read-only openpyxl drops trailing empty cells
+    row_keys = RowKeys()
     for loc, values, error in src._rows:
-        n = len(values)
-        if error is not None:
-            yield Quarantined(loc, error, encode(values))
-            continue
-        if n != width:
-            if n < width and pad_short:
-                values = list(values) + [None] * (width - n)
-            else:
-                yield Quarantined(
-                    loc,
-                    f"wrong column count: {n} fields, expected {width}",
-                    encode(values),
-                )
-                continue
         try:
-            created = parse_date(values[date_i], date_tz) if date_i is not None else None
-            nps = parse_score(values[nps_i], 0, 10, "NPS") if nps_i is not None else None
-            csat = parse_score(values[csat_i], 1, 5, "CSAT") if csat_i is not None else None
-        except Invalid as exc:
-            reason = str(exc)
-            if reason.startswith("unparsable date") and date_i is not None:
-                reason += f" in column {columns[date_i].key!r}"
-            yield Quarantined(loc, reason, encode(dict(zip(keys, values, strict=False))))
-            continue
-        try:  # CSV values are all str: escape each one (C speed) instead of building a dict to encode
-            raw = "{" + ", ".join([p + escape(v) for p, v in zip(prefixes, values, strict=True)]) + "}"
-        except TypeError:
-            raw = encode(dict(zip(keys, values, strict=False)))
-        email = None
-        if email_i is not None:
-            value = values[email_i]
-            if value:
-                value = str(value)
-                email = emails.get(value, "")
-                if email == "":
-                    email = normalise_email(value)
-                    if len(emails) < 100_000:
-                        emails[value] = email
-        response = str(values[id_i]).strip() if id_i is not None and values[id_i] not in (None, "") else None
-        external = response
-        if response is None:
-            response = "h" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        consent = parse_consent(values[consent_i]) if consent_i is not None else None
-        name = " ".join(str(values[i]).strip() for i in names if values[i]) or None if names else None
-        language = str(values[lang_i]).strip() or None if lang_i is not None and values[lang_i] else None
-        produced = 0
-        for i, key, label in texts:
-            text = values[i]
-            if text is None or text == "":
+            n = len(values)
+            if error is not None:
+                yield Quarantined(loc, error, encode(values))
                 continue
-            text = clean_text(text)
-            if not text:
+            if n != width:
+                if n < width and pad_short:
+                    values = list(values) + [None] * (width - n)
+                else:
+                    yield Quarantined(
+                        loc,
+                        f"wrong column count: {n} fields, expected {width}",
+                        encode(values),
+                    )
+                    continue
+            try:
+                created = parse_date(values[date_i], date_tz) if date_i is not None else None
+                nps = parse_score(values[nps_i], 0, 10, "NPS") if nps_i is not None else None
+                csat = parse_score(values[csat_i], 1, 5, "CSAT") if csat_i is not None else None
+            except Invalid as exc:
+                reason = str(exc)
+                if reason.startswith(("unparsable date", "date out of range")) and date_i is not None:
+                    reason += f" in column {columns[date_i].key!r}"
+                yield Quarantined(loc, reason, encode(dict(zip(keys, values, strict=False))))
                 continue
-            if len(text) > MAX_TEXT_CHARS:
-                yield Quarantined(f"{loc}, column {key!r}", f"text over {MAX_TEXT_CHARS} characters ({len(text)})", raw)
+            try:  # CSV values are all str: escape each one (C speed) instead of building a dict to encode
+                raw = "{" + ", ".join([p + escape(v) for p, v in zip(prefixes, values, strict=True)]) + "}"
+            except TypeError:
+                raw = encode(dict(zip(keys, values, strict=False)))
+            email = None
+            if email_i is not None:
+                value = values[email_i]
+                if value:
+                    value = str(value)
+                    email = emails.get(value, "")
+                    if email == "":
+                        email = normalise_email(value)
+                        if len(emails) < 100_000:
+                            emails[value] = email
+            response = str(values[id_i]).strip() if id_i is not None and values[id_i] not in (None, "") else None
+            external = response
+            if response is None:  # no id: the row's content and its occurrence ("ok", "ok" are two answers)
+                response = row_keys.key(raw)
+            consent = parse_consent(values[consent_i]) if consent_i is not None else None
+            name = " ".join(str(values[i]).strip() for i in names if values[i]) or None if names else None
+            language = str(values[lang_i]).strip() or None if lang_i is not None and values[lang_i] else None
+            produced = 0
+            for i, key, label in texts:
+                text = values[i]
+                if text is None or text == "":
+                    continue
+                text = clean_text(text)
+                if not text:
+                    continue
+                if len(text) > MAX_TEXT_CHARS:
+                    yield Quarantined(
+                        f"{loc}, column {key!r}", f"text over {MAX_TEXT_CHARS} characters ({len(text)})", raw
+                    )
+                    produced += 1
+                    continue
                 produced += 1
-                continue
-            produced += 1
-            yield FeedbackRecord(
-                "survey",
-                platform,
-                f"{platform}:{response}:{key}",
-                text,
-                raw,
-                external,
-                response,
-                label,
-                None,
-                None,
-                nps,
-                csat,
-                language,
-                None,
-                created,
-                None,
-                email,
-                None,
-                name,
-                consent,
-                loc,
-            )
-        if not produced:
-            names_ = ", ".join(repr(t[1]) for t in texts[:5])
-            yield Quarantined(loc, f"empty text (no answer in {names_})", raw)
+                yield FeedbackRecord(
+                    "survey",
+                    platform,
+                    f"{platform}:{response}:{key}",
+                    text,
+                    raw,
+                    external,
+                    response,
+                    label,
+                    None,
+                    None,
+                    nps,
+                    csat,
+                    language,
+                    None,
+                    created,
+                    None,
+                    email,
+                    None,
+                    name,
+                    consent,
+                    loc,
+                )
+            if not produced:
+                names_ = ", ".join(repr(t[1]) for t in texts[:5])
+                yield Quarantined(loc, f"empty text (no answer in {names_})", raw)
+        except UNEXPECTED_ERRORS as exc:  # a value of a type nothing expected: this row only
+            detail = " ".join(str(exc).split())[:200]
+            yield Quarantined(loc, f"unexpected value types ({type(exc).__name__}: {detail})", safe_dump(values))

@@ -49,11 +49,32 @@ def test_edited_survey_answer_updates_row_and_keeps_history(engine, tmp_path):
     assert engine.store.scalar("SELECT count(*) FROM feedback") == 3
 
 
-def test_rows_without_id_use_a_content_hash(engine, tmp_path):
+def test_rows_without_id_are_distinct_items_and_reimport_stays_idempotent(engine, tmp_path):
     path = _csv(tmp_path, "noid.csv", "comment,score\nFast and simple,9\nFast and simple,9\nNeeds dark mode,7\n")
     report = engine.ingest_surveys(path, text_columns=["comment"], nps_column="score")
-    assert counts(report) == (2, 0, 1, 0, 0)  # the identical row is the same item
+    assert counts(report) == (3, 0, 0, 0, 0)  # two people wrote the same answer: two items
     assert counts(engine.ingest_surveys(path, text_columns=["comment"], nps_column="score")) == (0, 0, 3, 0, 0)
+    # a newer export that repeats these rows and adds one identical answer more adds exactly that one
+    newer = _csv(
+        tmp_path,
+        "noid2.csv",
+        "comment,score\nFast and simple,9\nFast and simple,9\nNeeds dark mode,7\nFast and simple,9\n",
+    )
+    assert counts(engine.ingest_surveys(newer, text_columns=["comment"], nps_column="score")) == (1, 0, 3, 0, 0)
+    assert engine.store.scalar("SELECT count(*) FROM feedback WHERE text = 'Fast and simple'") == 3
+
+
+def test_identical_ok_answers_without_ids_are_not_merged(engine, tmp_path):
+    path = _csv(tmp_path, "ok.csv", "text\nok\nok\n")
+    assert counts(engine.ingest_surveys(path, text_columns=["text"])) == (2, 0, 0, 0, 0)
+
+
+def test_generic_reviews_without_ids_by_different_users_are_not_edits_of_each_other(engine, tmp_path):
+    path = _csv(tmp_path, "r.csv", "rating,text\n5,!\n1,!\n5,!\n")
+    report = engine.ingest_reviews(path, "generic")
+    assert counts(report) == (3, 0, 0, 0, 0)
+    assert engine.store.scalar("SELECT count(*) FROM feedback_history") == 0
+    assert counts(engine.ingest_reviews(path, "generic")) == (0, 0, 3, 0, 0)
 
 
 def test_status_and_runs(engine):
