@@ -1,4 +1,17 @@
-"""Shared CLI plumbing: the engine per invocation, JSON/table output, error handling."""
+"""Shared CLI plumbing: the engine per invocation, JSON/table output, error handling.
+
+``--db`` and missing files: only the commands in :data:`CREATES_DATABASE` (the imports and
+``demo``) may create the database file. Every other command needs an existing one, so a typo in
+``--db`` or ``FEEDBACK_ENGINE_DB`` gets one line and exit status 1 instead of a new empty
+database::
+
+    Error: No database at PATH; check --db or FEEDBACK_ENGINE_DB, or run `feedback-engine ingest ...` first to create one.
+
+:meth:`CliState.database` applies this rule for the command that is running (``CliState.engine``
+and ``serve`` go through it). Every command is listed in exactly one of :data:`CREATES_DATABASE`,
+:data:`NEEDS_DATABASE` and :data:`NO_DATABASE`; ``tests/test_cli_common.py`` walks the command
+tree, so a new command fails the tests until it is classified (an unlisted one needs a database).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +24,55 @@ from typing import Any
 
 import click
 
-from feedback_engine.errors import FeedbackEngineError
+from feedback_engine.errors import FeedbackEngineError, StoreError
 from feedback_engine.progress import Progress, terminal_progress
+
+# Command paths below the root, as typed after `feedback-engine`.
+CREATES_DATABASE = frozenset({"ingest surveys", "ingest reviews", "ingest social", "ingest auto", "demo"})
+NEEDS_DATABASE = frozenset(
+    {
+        # read only
+        "status",
+        "quarantine list",
+        "export feedback",
+        "themes list",
+        "themes show",
+        "actions list",
+        "actions show",
+        "customers list",
+        "customers show",
+        "serve",
+        # change what is there (nothing to do in an empty database)
+        "analyze",
+        "themes rename",
+        "themes merge",
+        "themes seed",
+        "actions add",
+        "actions update",
+        "customers unsubscribe",
+        "customers resubscribe",
+        "customers unsuppress",
+        "notify",
+    }
+)
+NO_DATABASE = frozenset({"train-sentiment"})
+
+
+def command_key(ctx: click.Context) -> str:
+    """``"themes list"`` for ``feedback-engine --db x themes list``: the command names below the root."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.command.name or ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def missing_database_error(path: Path) -> StoreError:
+    return StoreError(
+        f"No database at {path}; check --db or FEEDBACK_ENGINE_DB, or run `feedback-engine ingest ...` first"
+        " to create one.",
+        path=str(path),
+    )
 
 
 @dataclass
@@ -20,12 +80,18 @@ class CliState:
     db_path: Path
     _engine: Any = field(default=None, repr=False)
 
+    def database(self) -> Path:
+        """``--db``, refused when the file does not exist, unless the running command creates databases."""
+        if not self.db_path.exists() and command_key(click.get_current_context()) not in CREATES_DATABASE:
+            raise missing_database_error(self.db_path)
+        return self.db_path
+
     def engine(self, **kwargs: Any) -> Any:
         """The Engine for this invocation (opened once, closed when the command ends)."""
         if self._engine is None:
             from feedback_engine.engine import Engine
 
-            self._engine = Engine(self.db_path, **kwargs)
+            self._engine = Engine(self.database(), **kwargs)
             click.get_current_context().call_on_close(self.close)
         return self._engine
 

@@ -235,15 +235,16 @@ def _notify_human(r: dict[str, Any]) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @pass_state
 def serve(state: CliState, host: str, port: int) -> None:
-    """Serve unsubscribe links (GET confirm page, one-click POST) and /healthz."""
-    from feedback_engine.web.server import make_server
+    """Serve unsubscribe links (GET confirm page, one-click POST) and /healthz.
 
-    server = make_server(state.db_path, host=host, port=port)
+    Ctrl+C (SIGINT) or SIGTERM stops it: it prints "Stopped serving." and exits with status 0.
+    """
+    from feedback_engine.web.server import make_server, run_until_stopped
+
+    server = make_server(state.database(), host=host, port=port)
     click.echo(f"Serving on http://{host}:{server.server_address[1]} (Ctrl+C to stop)", err=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    run_until_stopped(server)
+    click.echo("Stopped serving.", err=True)
 
 
 def _customers_group(main: click.Group) -> click.Group:

@@ -7,6 +7,8 @@ before analysis (analysis fields are ``None``) and after it (``analysis``, ``sen
 CSV cells pass through :func:`csv_safe` (also used by ``actions list --format csv``): a text cell
 that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, tab or CR)
 gets a leading ``'``. Numbers (ids, scores, a sentiment score of ``-0.5``) are written as they are.
+Rows end in CRLF (RFC 4180, as Excel writes them), so a text holding a lone CR is quoted and
+stays inside its cell.
 """
 
 from __future__ import annotations
@@ -179,7 +181,7 @@ def export_feedback(store: Store, fmt: str, out: str | Path | IO[str] | None) ->
 def _write_text(store: Store, fmt: str, fh: IO[str]) -> int:
     count = 0
     if fmt == "csv":
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = csv.writer(fh)  # CRLF rows (RFC 4180): a cell holding a CR or LF is then always quoted
         writer.writerow(EXPORT_COLUMNS)
         for row in feedback_rows(store):
             writer.writerow(["" if row[c] is None else csv_safe(row[c]) for c in EXPORT_COLUMNS])
