@@ -122,8 +122,13 @@ def ingest_social(state: Any, path: Path, platform: str | None, as_json: bool) -
 @json_option
 @pass_state
 def ingest_auto(state: Any, path: Path, as_json: bool) -> None:
-    """Import a file, or every export under a folder, detecting surveys / reviews / social per file."""
+    """Import a file, or every export under a folder, detecting surveys / reviews / social per file.
+
+    One file's failure never stops the others; the exit code is 1 when any file failed (each is
+    listed with its whole reason), 0 when every file was imported.
+    """
     reports = state.engine().ingest_any(path, progress=progress_for(as_json, "records"))
+    failed = [r for r in reports if r.error]
 
     def human(_data: Any) -> None:
         rows = [
@@ -136,16 +141,23 @@ def ingest_auto(state: Any, path: Path, as_json: bool) -> None:
                 "unchanged": r.unchanged,
                 "quarantined": r.quarantined,
                 "skipped": r.skipped,
-                "error": r.error or "",
+                "result": "FAILED" if r.error else "ok",
             }
             for r in reports
         ]
-        columns = ["source", "kind", "platform", "added", "updated", "unchanged", "quarantined", "skipped", "error"]
+        columns = ["source", "kind", "platform", "added", "updated", "unchanged", "quarantined", "skipped", "result"]
         print_table(rows, columns, empty="(no export files found)")
 
     emit([r.to_dict() for r in reports], as_json, human)
-    if reports and all(r.error for r in reports):
+    for r in failed:
+        click.echo(f"Error: {_printable(r.error or '')}", err=True)
+    if failed:
+        click.echo(f"{len(failed)} of {len(reports)} files failed; the others were imported.", err=True)
         raise SystemExit(1)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def print_status(d: dict[str, Any]) -> None:

@@ -7,15 +7,16 @@ the kind from a folder name (``surveys/``, ``reviews/``, ``social/``) or from th
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from feedback_engine.errors import IngestError
+from feedback_engine.errors import FeedbackEngineError, IngestError
 from feedback_engine.ingest import export as _export
 from feedback_engine.ingest.loader import IngestReport, Loader, mark_interrupted_runs
-from feedback_engine.ingest.readers import check_file, detect_encoding, first_json_char, read_sample
+from feedback_engine.ingest.readers import check_file, detect_encoding, first_json_char, read_sample, sniff_delimiter
 from feedback_engine.ingest.reviews import open_reviews
 from feedback_engine.ingest.social import detect_social, open_social
 from feedback_engine.ingest.surveys import SurveyOptions, open_survey
@@ -79,16 +80,18 @@ class IngestAPI:
     def ingest_any(self, path: str | Path, *, progress: Progress | None = None) -> list[IngestReport]:
         """Import a file or every export under a folder, picking surveys/reviews/social per file.
 
-        A file that cannot be read at all gives a report with ``error`` set; the others go on.
+        In a folder, files with other extensions (README.md, .DS_Store) are left alone, and a file
+        that cannot be imported -- unreadable, of a kind not recognised with confidence, or failing
+        in any other way -- gives a report with ``error`` set while the other files go on. A single
+        file that fails raises its error.
         """
         root = Path(path)
         if not root.exists():
             raise IngestError(f"{root} does not exist. Pass an export file or a folder of exports.")
-        files = (
-            sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in _EXTENSIONS)
-            if root.is_dir()
-            else [root]
-        )
+        if root.is_dir():
+            files = sorted(f for f in root.rglob("*") if f.suffix.lower() in _EXTENSIONS and not f.is_dir())
+        else:
+            files = [root]
         reports = []
         for f in files:
             try:
@@ -99,12 +102,14 @@ class IngestAPI:
                     reports.append(self.ingest_reviews(f, progress=progress))
                 else:
                     reports.append(self.ingest_social(f, progress=progress))
-            except IngestError as exc:
+            except FeedbackEngineError as exc:
                 if not root.is_dir():
                     raise
-                reports.append(
-                    IngestReport(kind=_kind_hint(f) or "unknown", platform=None, source=str(f), error=str(exc))
-                )
+                reports.append(_failed(f, exc.message))
+            except Exception as exc:  # a defect of ours on one file must not cost the other files
+                if not root.is_dir():
+                    raise
+                reports.append(_failed(f, f"unexpected error ({type(exc).__name__}: {exc}); please report this file"))
         return reports
 
     def _load(
@@ -220,8 +225,42 @@ def _kind_hint(path: Path) -> str | None:
     return None
 
 
+def _failed(path: Path, reason: str) -> IngestReport:
+    return IngestReport(kind=_kind_hint(path) or "unknown", platform=None, source=str(path), error=reason)
+
+
+def _refuse(path: Path, why: str) -> IngestError:
+    return IngestError(
+        f"{path}: {why}. Pass it to `feedback-engine ingest surveys|reviews|social` to say what it is.",
+        source=str(path),
+    )
+
+
+def _tabular(text: str) -> bool:
+    """Whether the sample reads as a table: a header of 2+ columns and rows of the same width."""
+    lines = text.splitlines(keepends=True)[:60]
+    if len(lines) > 2:
+        lines = lines[:-1]  # the sample may end inside a line
+    delimiter = sniff_delimiter("".join(lines))
+    try:
+        rows = [r for r in csv.reader(lines, delimiter=delimiter, strict=False) if r]
+    except csv.Error:
+        return False
+    if not rows or len(rows[0]) < 2:
+        return False
+    width = len(rows[0])
+    return sum(1 for r in rows if len(r) == width) >= 0.8 * len(rows)
+
+
 def detect_kind(path: Path) -> str:
-    """``survey``, ``review`` or ``social`` for one file: its folder name, else its content."""
+    """``survey``, ``review`` or ``social`` for one file: its folder name, else its content.
+
+    :class:`IngestError` when the file is not an export format we read, or its content is not
+    recognised with confidence (prose, a one-column list): guessing would import junk items.
+    """
+    if path.suffix.lower() not in _EXTENSIONS:
+        known = ", ".join(sorted(_EXTENSIONS))
+        raise _refuse(path, f"not an export file we read (expected one of {known})")
     hint = _kind_hint(path)
     if hint:
         return hint
@@ -240,14 +279,19 @@ def detect_kind(path: Path) -> str:
         if any(marker in text for marker in ('"feed"', '"customerReviews"', '"stars"', '"consumer"', '"reviews"')):
             return "review"
         return "survey"
+    if start == "[":
+        first_obj = text[:4096]
+        if '"rating"' in first_obj or '"stars"' in first_obj:
+            return "review"
+        return "survey"
+    if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
+        raise _refuse(path, "JSON that is not an export we recognise")
+    if not _tabular(text):
+        raise _refuse(path, "not a table with a header row (it reads like prose or a one-column list)")
     header = text.splitlines()[0].lower() if text else ""
     if "package name" in header and "star rating" in header:
         return "review"
     fields = {f.strip().strip('"') for f in header.replace("\t", ",").split(",")}
     if fields & {"rating", "stars", "star_rating"} and fields & {"title", "review", "body", "author"}:
         return "review"
-    if start == "[":
-        first_obj = text[:4096]
-        if '"rating"' in first_obj or '"stars"' in first_obj:
-            return "review"
     return "survey"

@@ -125,8 +125,11 @@ def detect_encoding(sample: bytes, path: Path | None = None) -> str:
     except UnicodeDecodeError as exc:
         if truncated and exc.start >= len(sample) - 4:
             return "utf-8"
-    # Some lines fail. Real UTF-8 anywhere in the sample -- a whole line, or a multi-byte sequence
-    # beside the bad byte on the same line -- means broken records in a UTF-8 file (quarantined).
+    # Some lines fail. A line with real UTF-8 in it -- the whole line, or a multi-byte sequence
+    # beside the bad byte -- is evidence of UTF-8; a failing line that reads as Windows-1252 text is
+    # evidence of Latin-1. The majority wins (UTF-8 on a tie). In a UTF-8 file the failing lines are
+    # quarantined; in a Latin-1 file, lines that are valid UTF-8 are still read as UTF-8 (per line).
+    utf8_lines = 0
     bad_lines = 0
     latin_like = 0
     for line in sample.splitlines()[:-1] if truncated else sample.splitlines():
@@ -134,14 +137,15 @@ def detect_encoding(sample: bytes, path: Path | None = None) -> str:
             continue
         try:
             line.decode("utf-8")
-            return "utf-8"
+            utf8_lines += 1
         except UnicodeDecodeError:
             if _has_utf8_sequence(line):
-                return "utf-8"
+                utf8_lines += 1
+                continue
             bad_lines += 1
             if _looks_like_cp1252_text(line):
                 latin_like += 1
-    if latin_like == bad_lines and bad_lines > 0:
+    if bad_lines > 0 and latin_like == bad_lines and latin_like > utf8_lines:
         return "cp1252"
     return "utf-8"
 
@@ -193,6 +197,22 @@ class DecodedLines:
         self.bad: set[int] = set()
         self.line_no = 0
         self.last = ""
+        head = read_sample(path, 1 << 16)
+        # Excel for Mac writes CR-only line endings ("Comma Separated Values (.csv)" on older versions)
+        self.cr_only = b"\r" in head and b"\n" not in head
+
+    def _raw_lines(self, fh: BinaryIO) -> Iterator[bytes]:
+        if not self.cr_only:
+            yield from fh
+            return
+        rest = b""
+        while chunk := fh.read(1 << 20):
+            parts = (rest + chunk).split(b"\r")
+            rest = parts.pop()
+            for part in parts:
+                yield part + b"\r"
+        if rest:
+            yield rest
 
     def __iter__(self) -> Iterator[str]:
         if self.encoding.startswith("utf-16"):
@@ -207,7 +227,7 @@ class DecodedLines:
         n = 0
         with self.path.open("rb", buffering=1 << 20) as fh:
             first = True
-            for raw in fh:
+            for raw in self._raw_lines(fh):
                 n += 1
                 if first:
                     first = False
@@ -227,7 +247,7 @@ class DecodedLines:
         # whose first megabyte looked Latin-1 may hold UTF-8 further on; cp1252 would garble it).
         n = 0
         with self.path.open("rb", buffering=1 << 20) as fh:
-            for raw in fh:
+            for raw in self._raw_lines(fh):
                 n += 1
                 if raw.isascii():
                     line = raw.decode("ascii")

@@ -363,6 +363,7 @@ class Source:
 
 # -- one bad record never stops a file ----------------------------------------------------------
 MAX_DEPTH = 64
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # how readers mark bytes they could not decode
 TOO_DEEP = "\x00feedback_engine: nested too deeply\x00"
 
 
@@ -412,10 +413,13 @@ def value_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
         elif isinstance(node, list):
             children = node
         else:
-            if type(node) is HugeNumber:
-                return f"a number with {len(node)} digits"
-            if node == TOO_DEEP:
-                return f"nested more than {max_depth} levels deep"
+            if isinstance(node, str):
+                if type(node) is HugeNumber:
+                    return f"a number with {len(node)} digits"
+                if node == TOO_DEEP:
+                    return f"nested more than {max_depth} levels deep"
+                if _UNDECODABLE.search(node):
+                    return "undecodable bytes (not valid in the file's encoding)"
             continue
         if depth > max_depth:
             return f"nested more than {max_depth} levels deep"

@@ -203,7 +203,9 @@ def _reddit(path: Path, encoding: str, sample: bytes) -> Iterator[Item]:
         if not isinstance(listing, dict) or listing.get("kind") != "Listing":
             yield Quarantined(f"listing {n}", "not a Reddit Listing", safe_dump(listing)[:2000])
             continue
-        yield from guarded(f"listing {n}", {}, lambda listing=listing: _walk(listing, counter, None))
+        yield from guarded(
+            f"listing {n}", {}, lambda listing=listing: _walk(listing, counter, None), safe_dump(listing)[:2000]
+        )
 
 
 def _walk(listing: dict[str, Any], counter: list[int], post: dict[str, Any] | None) -> Iterator[Item]:
@@ -229,7 +231,10 @@ def _walk(listing: dict[str, Any], counter: list[int], post: dict[str, Any] | No
         replies = item.get("replies")
         if isinstance(replies, dict) and replies.get("kind") == "Listing":
             yield from guarded(
-                f"replies of {loc}", {}, lambda r=replies, k=kind, d=item: _walk(r, counter, post if k == "t1" else d)
+                f"replies of {loc}",
+                {},
+                lambda r=replies, k=kind, d=item: _walk(r, counter, post if k == "t1" else d),
+                "(the replies listing; its readable comments were kept)",
             )
 
 
