@@ -201,7 +201,8 @@ def notify(state: CliState, dry_run: Path | None, send: bool, as_json: bool) -> 
     if report.stopped:
         from feedback_engine.loop.delivery import DeliveryDeferred
 
-        raise DeliveryDeferred(f"Stopped early: {_clean(report.stopped)} The emails stay queued for the next run.")
+        advice = "" if report.server_fault else " The emails stay queued for the next run."
+        raise DeliveryDeferred(f"Stopped early: {_clean(report.stopped)}{advice}")
 
 
 def _notify_human(r: dict[str, Any]) -> None:
@@ -357,10 +358,10 @@ def _customer_human(c: dict[str, Any]) -> None:
         f"Customer {c['id']}: {_clean(c['email'])}" + (f" ({_clean(c['display_name'])})" if c["display_name"] else "")
     )
     consent = {1: "yes", 0: "no"}.get(c["consent"], "unknown")
-    click.echo(f"  {'consent:':13}{consent}")
-    click.echo(f"  {'unsubscribed:':13}{c['unsubscribed_at'] or 'no'}")
+    click.echo(f"  {'consent:':14}{consent}")
+    click.echo(f"  {'unsubscribed:':14}{c['unsubscribed_at'] or 'no'}")
     suppressed = f"{c['suppressed_at']} ({_clean(c['suppressed_reason'])})" if c["suppressed_at"] else "no"
-    click.echo(f"  {'suppressed:':13}{suppressed}")
+    click.echo(f"  {'suppressed:':14}{suppressed}")
     click.echo("Contact history:")
     print_table(c["events"], ["at", "by", "event", "detail"])
     click.echo("Emails:")

@@ -423,7 +423,7 @@ class _Streak:
         }
         self.report.stopped = (
             f"The SMTP server answered {self.code} for {self.count} different recipients in a row "
-            f"(last: {outcome.detail}); that is a server fault, not bad addresses, so nobody was suppressed. "
+            f"(last: {(outcome.detail or '').rstrip('.')}); that is a server fault, not bad addresses, so nobody was suppressed. "
             "Check the SMTP server; the emails stay queued for the next run."
         )
 

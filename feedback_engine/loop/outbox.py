@@ -185,7 +185,11 @@ def build_emails(conn: sqlite3.Connection, settings: Settings, now: datetime, re
             customer_name=contact["display_name"], updates=updates, unsubscribe_url=url, sender_name=sender.display_name
         )
         to = make_address(contact["email"], contact["display_name"])
-        message_id = message_id_for([r[1] for r in rows] + [f"to:{to.addr_spec}"], sender)
+        keys = [r[1] for r in rows] + [f"to:{to.addr_spec}"]
+        message_id, rebuild = message_id_for(keys, sender), 0
+        while conn.execute("SELECT 1 FROM emails WHERE message_id = ?", (message_id,)).fetchone():
+            rebuild += 1  # the same updates again after a cancelled or bounced email (never accepted)
+            message_id = message_id_for([*keys, f"rebuild:{rebuild}"], sender)
         message = build_message(
             sender=sender,
             to=to,

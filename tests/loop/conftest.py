@@ -50,17 +50,41 @@ class Received:
 
 @dataclass
 class RecordingHandler:
-    """Records accepted messages; can reject recipients, defer data, or stall before replying."""
+    """Records accepted messages; can reject senders/recipients, refuse data, drop or stall the connection.
+
+    ``rcpts`` and ``senders`` keep every envelope address the server was given, accepted or not.
+    """
 
     messages: list[Received] = field(default_factory=list)
+    rcpts: list[str] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
     reject_rcpt: dict[str, str] = field(default_factory=dict)  # address -> "550 ..." / "450 ..."
-    data_reply: str | None = None  # e.g. "451 try later": DATA refused, nothing recorded
+    reject_all_rcpt: str | None = None  # e.g. "550 5.7.1 relaying denied": every RCPT refused
+    mail_reply: str | None = None  # e.g. "553 sender not allowed": MAIL FROM refused
+    data_reply: str | None = None  # e.g. "451 try later": the message (after its body) refused, nothing recorded
+    data_reply_for: dict[str, str] = field(default_factory=dict)  # recipient -> reply after that message's body
+    drop_at_rcpt: set[str] = field(default_factory=set)  # addresses whose RCPT closes the connection (once)
     stall_after_data: float = 0.0  # seconds to wait after recording, before answering 250 (once)
     stall_at_rcpt: dict[str, float] = field(default_factory=dict)  # address -> seconds before answering RCPT (once)
     accepted: threading.Event = field(default_factory=threading.Event)
     rcpt_seen: threading.Event = field(default_factory=threading.Event)
 
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:
+        self.senders.append(address)
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:
+        self.rcpts.append(address)
+        if address in self.drop_at_rcpt:
+            self.drop_at_rcpt.discard(address)
+            server.transport.close()
+            return "421 closing"
+        if self.reject_all_rcpt:
+            return self.reject_all_rcpt
         if address in self.reject_rcpt:
             return self.reject_rcpt[address]
         if address in self.stall_at_rcpt:  # once per address
@@ -72,6 +96,9 @@ class RecordingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data_reply:
             return self.data_reply
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.data_reply_for:
+                return self.data_reply_for[rcpt]
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
         self.accepted.set()
         if self.stall_after_data:  # once
