@@ -525,7 +525,10 @@ def iter_json_array(path: Path, encoding: str, chunk_chars: int = 1 << 20) -> It
                         pos = 0
                         continue
                     raise JsonStreamError(f"element {count + 1} is nested too deeply and never closed", count) from None
-                value, end = BadValue("invalid JSON: nested too deeply", buf[pos : min(skip, pos + 20_000)]), skip
+                try:  # cut what is too deep: the records inside that hold it are quarantined, not the others
+                    value, end = loads(cap_depth(buf[pos:skip])), skip
+                except (json.JSONDecodeError, RecursionError):
+                    value, end = BadValue("invalid JSON: nested too deeply", buf[pos : min(skip, pos + 20_000)]), skip
             except json.JSONDecodeError as exc:
                 if not eof and len(buf) - pos < 64 * chunk_chars:
                     more = fh.read(chunk_chars)

@@ -26,6 +26,7 @@ from feedback_engine.ingest.readers import (
     iter_json_array,
     iter_jsonl,
     load_json,
+    loads,
     read_sample,
 )
 from feedback_engine.ingest.records import (
@@ -87,8 +88,8 @@ def detect_social(path: Path, sample: bytes, encoding: str) -> str | None:
         return None
     first_line = text.split("\n", 1)[0]
     try:
-        value = json.loads(first_line)
-    except json.JSONDecodeError:
+        value = loads(first_line)
+    except (json.JSONDecodeError, RecursionError):
         value = None
     if isinstance(value, dict):
         if value.get("kind") == "Listing":

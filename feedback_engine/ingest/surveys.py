@@ -270,7 +270,7 @@ def _cell(values: Sequence[Any], i: int) -> str:
 def _import_id(text: str) -> tuple[str, str | None]:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # not JSON, a huge integer, nested too deeply
         return "", None
     if not isinstance(data, dict):
         return "", None
