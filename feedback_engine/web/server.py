@@ -100,6 +100,15 @@ def _loggable(text: str | None, limit: int = 200) -> str:
     return out + ("..." if len(text) > limit else "")
 
 
+def _log(line: str) -> None:
+    """Write one log line; a closed or broken stderr never breaks a response."""
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "feedback-engine"
     sys_version = ""
@@ -168,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._fail(HTTPStatus.SERVICE_UNAVAILABLE)
         except Exception:  # a bug: answer, and show it in the log
             self._fail(HTTPStatus.INTERNAL_SERVER_ERROR)
-            sys.stderr.write(f"Error while answering {self.command} {_loggable(url.path)}:\n{traceback.format_exc()}")
+            _log(f"Error while answering {self.command} {_loggable(url.path)}:\n{traceback.format_exc()}")
 
     def _url(self) -> SplitResult | None:
         try:
@@ -202,7 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status = code.value if isinstance(code, HTTPStatus) else code
         path = (self.path or "").split("?", 1)[0].split("#", 1)[0]  # never log query strings: they hold tokens
-        sys.stderr.write(f"{self.address_string()} {_loggable(self.command, 20)} {_loggable(path)} {status}\n")
+        _log(f"{self.address_string()} {_loggable(self.command, 20)} {_loggable(path)} {status}\n")
 
     def log_error(self, format: str, *args: Any) -> None:
         """Unused: ``http.server``'s error details quote the request line; the status is logged instead."""
@@ -370,7 +379,7 @@ class _Server(ThreadingHTTPServer):
         """A dropped connection is one log line; anything else (a bug) keeps socketserver's traceback."""
         if isinstance(sys.exc_info()[1], OSError):
             if not self.quiet:
-                sys.stderr.write(f"{client_address[0]} connection error: {sys.exc_info()[1]}\n")
+                _log(f"{client_address[0]} connection error: {sys.exc_info()[1]}\n")
             return
         super().handle_error(request, client_address)
 

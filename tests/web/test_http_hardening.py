@@ -272,3 +272,16 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path, signum):
     assert err.endswith("Stopped serving.\n"), err
     assert "Interrupted" not in err and "Traceback" not in err and TOKEN not in err
     assert "GET /healthz 200\n" in err and " 414\n" in err and " 505\n" in err
+
+
+def test_a_broken_stderr_never_breaks_an_answer(port, monkeypatch):
+    class BrokenPipe:
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stderr", BrokenPipe())  # e.g. `feedback-engine serve 2>&1 | head`
+    assert status_of(raw(port, b"GET /healthz HTTP/1.1\r\n\r\n")) == 200
+    assert status_of(raw(port, b"GARBAGE\r\n\r\n")) == 400
