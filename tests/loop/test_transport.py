@@ -144,3 +144,28 @@ def test_a_connection_closed_by_the_server_is_reopened_once(smtp):
     transport.send(message(), **ENVELOPE)
     transport.close()
     assert smtp.handler.to() == ["ann@example.com", "ann@example.com"]
+
+
+def test_both_transports_satisfy_the_contract_and_recording_keeps_the_envelope(store):
+    from feedback_engine import Engine
+    from feedback_engine.contracts import MailTransport
+    from feedback_engine.loop.actions import update_action
+    from feedback_engine.loop.transport import RecordingTransport
+
+    from .conftest import add_customer, add_feedback, add_theme, at, make_settings
+
+    assert isinstance(SMTPTransport("127.0.0.1", 25), MailTransport)
+    recording = RecordingTransport()
+    assert isinstance(recording, MailTransport)
+    theme = add_theme(store, "Login")
+    cid = add_customer(store, "ann@example.com", name="Ann")
+    add_feedback(store, cid, "x", themes=[theme])
+    engine = Engine(store, settings=make_settings(free_port()), mail_transport=recording)
+    aid = engine.actions_add(themes=[theme], title="Fixed", description="Done.", by="lead")
+    update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
+    report = engine.notify(send=True, now=at("2025-03-02T08:00:00Z"))
+    assert report.sent == 1 and recording.closed == 1
+    [sent] = recording.sent
+    assert (sent.sender, sent.recipients) == ("feedback@acme.test", ["ann@example.com"])
+    assert sent.message["To"] == "Ann <ann@example.com>"
+    assert store.scalar("SELECT sending_at FROM emails") is not None  # before_commit was called
