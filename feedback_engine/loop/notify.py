@@ -317,6 +317,11 @@ def _requeue(store: Store, email: dict[str, Any], at: datetime, reason: str) -> 
         )
 
 
+def _report_invalid(report: NotifyReport, customer_id: int, address: str) -> None:
+    if all(i["customer_id"] != customer_id for i in report.invalid):
+        report.invalid.append({"customer_id": customer_id, "email": clean_header_text(address, 100)})
+
+
 def _ready(store: Store, email: dict[str, Any], at: datetime, report: NotifyReport) -> str | None:
     """The envelope recipient of ``email`` when it may be sent now, else None (and the row is dealt with)."""
     contact = store.query(
@@ -327,18 +332,14 @@ def _ready(store: Store, email: dict[str, Any], at: datetime, report: NotifyRepo
         with store.transaction() as conn:
             cancel_customer_mail(conn, email["customer_id"], reason, iso(at))
         if reason == "invalid_email":
-            report.invalid.append(
-                {"customer_id": email["customer_id"], "email": clean_header_text(contact[0]["email"], 100)}
-            )
+            _report_invalid(report, email["customer_id"], contact[0]["email"])
         return None
     try:
         recipient = make_address(email["to_address"]).addr_spec  # the stored address, validated again
     except InvalidAddress:
         with store.transaction() as conn:
             cancel_customer_mail(conn, email["customer_id"], "invalid_email", iso(at))
-        report.invalid.append(
-            {"customer_id": email["customer_id"], "email": clean_header_text(email["to_address"], 100)}
-        )
+        _report_invalid(report, email["customer_id"], email["to_address"])
         return None
     if contact[0]["email"] != recipient:
         _requeue(store, email, at, "address changed")  # rebuilt for the new address by the next run
@@ -493,7 +494,7 @@ def _deliver(
             finish(conn, "transient", None, exc.message)
             cancel_customer_mail(conn, email["customer_id"], "invalid_email", iso(stamp()))
             conn.execute("UPDATE emails SET status = 'cancelled' WHERE id = ? AND status = 'sending'", (email["id"],))
-        report.invalid.append({"customer_id": email["customer_id"], "email": clean_header_text(recipient, 100)})
+        _report_invalid(report, email["customer_id"], recipient)
         return _Outcome("invalid")
     except TransientError as exc:
         with store.transaction() as conn:

@@ -350,3 +350,24 @@ def test_the_transport_sends_to_the_given_envelope_never_to_the_headers(smtp):
     transport.close()
     assert smtp.handler.rcpts == ["victim9@example.com"] and smtp.handler.senders == ["feedback@acme.test"]
     assert smtp.handler.messages[0].raw.rstrip(b"\r\n") == forged.rstrip(b"\r\n")  # stored bytes, sent as is
+
+
+@pytest.mark.parametrize("tampered", ["victim9@example.com, victim@example.org", "victim9@example.com\r\nBcc: x@y.org"])
+def test_a_stored_recipient_is_validated_again_before_sending(store, smtp, tampered):
+    theme = add_theme(store, "Login")
+    cid = add_customer(store, "victim9@example.com")
+    add_feedback(store, cid, "x", themes=[theme])
+    engine = Engine(store, settings=make_settings(smtp.port))
+    aid = engine.actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
+    smtp.stop()
+    engine.notify(send=True, now=at("2025-03-02T08:00:00Z"))
+    with store.transaction() as conn:
+        conn.execute("UPDATE emails SET to_address = ?", (tampered,))
+    smtp.start()
+    report = engine.notify(send=True, now=at("2025-03-02T09:00:00Z"))
+    assert report.sent == 0 and smtp.handler.rcpts == []
+    assert [i["customer_id"] for i in report.invalid] == [cid]
+    assert store.query("SELECT status, last_error FROM emails") == [
+        {"status": "cancelled", "last_error": "invalid_email"}
+    ]
