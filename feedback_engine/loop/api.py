@@ -124,7 +124,7 @@ class LoopAPI:
             raise NotFoundError("This unsubscribe link belongs to a customer who no longer exists.")
         return unsubscribe_customer(self.store, cid, source or "web", by=by)
 
-    def customer_id(self, email: str) -> int:
+    def customer_by_email(self, email: str) -> int:
         """The id of the customer with this email; InvalidAddress / NotFoundError (one line) otherwise."""
         value = (email or "").strip()
         cid = self.store.scalar("SELECT id FROM customers WHERE email = ?", (value.lower(),)) if value else None
@@ -141,19 +141,19 @@ class LoopAPI:
 
     def customers_unsubscribe(self, email: str, *, source: str = "cli", by: str | None = None) -> dict[str, Any]:
         """Opt the customer with this email out (no secret needed); ``already`` when they were."""
-        return unsubscribe_customer(self.store, self.customer_id(email), source, by=_actions.who(by))
+        return unsubscribe_customer(self.store, self.customer_by_email(email), source, by=_actions.who(by))
 
     def customers_resubscribe(self, email: str, *, by: str | None = None) -> dict[str, Any]:
         """Undo an opt-out (recorded with ``by``, default $USER); ``changed`` is False when there was none."""
-        return resubscribe_customer(self.store, self.customer_id(email), _actions.who(by))
+        return resubscribe_customer(self.store, self.customer_by_email(email), _actions.who(by))
 
     def customers_unsuppress(self, email: str, *, by: str | None = None) -> dict[str, Any]:
         """Lift a bounce suppression (recorded with ``by``); the updates it cancelled are queued again."""
-        return unsuppress_customer(self.store, self.customer_id(email), _actions.who(by))
+        return unsuppress_customer(self.store, self.customer_by_email(email), _actions.who(by))
 
     def customers_show(self, email: str) -> dict[str, Any]:
         """One customer's contact state, contact history (who, when) and emails."""
-        cid = self.customer_id(email)
+        cid = self.customer_by_email(email)
         row = self.store.query(
             """SELECT id, email, display_name, platform, handle, consent, unsubscribed_at, suppressed_at,
                       suppressed_reason FROM customers WHERE id = ?""",
