@@ -176,6 +176,7 @@ def test_cli_list_show_rename_merge(built):
 
 
 def test_cli_before_analyze(tmp_path: Path):
+    Store(tmp_path / "new.db").close()  # an existing database with nothing analysed yet
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "new.db"), "themes", "list"])
     assert result.exit_code == 1
     assert "Run `feedback-engine analyze` first" in result.output
