@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -449,16 +449,23 @@ UNEXPECTED_ERRORS = (
 )
 
 
-def guarded(location: str, value: Any, build: Callable[[], Iterable[Any]], raw: str | None = None) -> Iterator[Any]:
-    """Yield what ``build()`` yields for one source record (``value``, parsed; ``raw``, its text when
-    known); a value that breaks it becomes one :class:`Quarantined` entry with the reason, so the
-    rest of the file still lands."""
+def guarded(
+    location: str, value: Any, build: Callable[..., Any], *args: Any, raw: str | None = None
+) -> Iterator[FeedbackRecord | Quarantined | Skipped]:
+    """What ``build(*args)`` returns for one source record (one item, or an iterable of items);
+    a value that breaks it becomes one :class:`Quarantined` entry with the reason, so the rest of
+    the file still lands. ``value`` is the parsed record (checked first, see :func:`value_problem`),
+    ``raw`` its text when known (what quarantine keeps)."""
     problem = None if isinstance(value, str) else value_problem(value)
     if problem is not None:
         yield Quarantined(location, problem, raw if raw is not None else safe_dump(value))
         return
     try:
-        yield from build()
+        out = build(*args)
+        if isinstance(out, (FeedbackRecord, Quarantined, Skipped)):
+            yield out
+        else:
+            yield from out
     except Invalid as exc:
         yield Quarantined(location, str(exc), raw if raw is not None else safe_dump(value))
     except UNEXPECTED_ERRORS as exc:

@@ -244,7 +244,7 @@ def _appstore_rss(doc: dict[str, Any]) -> Iterator[Item]:
         if "im:rating" not in entry and ("im:name" in entry or "im:image" in entry):
             yield Skipped(loc, "the app's own entry, not a review")
             continue
-        yield from guarded(loc, entry, lambda e=entry, loc=loc: [_appstore_entry(e, loc, rows)])
+        yield from guarded(loc, entry, _appstore_entry, entry, loc, rows)
 
 
 def _appstore_entry(entry: dict[str, Any], loc: str, rows: RowKeys) -> FeedbackRecord | Quarantined:
@@ -293,7 +293,7 @@ def _appstore_connect(doc: dict[str, Any]) -> Iterator[Item]:
         if not isinstance(item, dict) or item.get("type") != "customerReviews":
             yield Quarantined(loc, "not a customerReviews resource", _dump(item))
             continue
-        yield from guarded(loc, item, lambda i=item, loc=loc: [_connect_review(i, loc, rows)])
+        yield from guarded(loc, item, _connect_review, item, loc, rows)
 
 
 def _connect_review(item: dict[str, Any], loc: str, rows: RowKeys) -> FeedbackRecord | Quarantined:
@@ -340,6 +340,8 @@ def _googleplay(
         link = get(fields, "Review Link") or ""
         match = _REVIEW_ID.search(link)
         package = get(fields, "Package Name") or ""
+        key: str | None
+        external: str | None
         if match:
             key = f"googleplay:{match.group(1)}"
             external = match.group(1)
@@ -372,7 +374,7 @@ def _trustpilot(doc: dict[str, Any]) -> Iterator[Item]:
         if not isinstance(review, dict):
             yield Quarantined(loc, "not a JSON object", _dump(review))
             continue
-        yield from guarded(loc, review, lambda r=review, loc=loc: [_trustpilot_review(r, loc, rows)])
+        yield from guarded(loc, review, _trustpilot_review, review, loc, rows)
 
 
 def _trustpilot_review(review: dict[str, Any], loc: str, rows: RowKeys) -> FeedbackRecord | Quarantined:
@@ -484,7 +486,7 @@ def _generic_csv_rows(
             yield Quarantined(loc, f"wrong column count: {len(fields)} fields, expected {width}", _dump(fields))
         else:
             item = dict(zip(header, fields, strict=False))
-            yield from guarded(loc, item, lambda i=item, loc=loc: [_generic_record(cols, i, loc, keys)])
+            yield from guarded(loc, item, _generic_record, cols, item, loc, keys)
 
 
 def _generic_json(items: Iterator[Any]) -> Iterator[Item]:
@@ -503,7 +505,7 @@ def _generic_json(items: Iterator[Any]) -> Iterator[Item]:
             continue
         if not cols or any(k not in cols.values() for k in item if k.lower() in _ALL_GENERIC):
             cols = _generic_columns(list(item))
-        yield from guarded(loc, item, lambda i=item, loc=loc, c=cols: [_generic_record(c, i, loc, keys)])
+        yield from guarded(loc, item, _generic_record, cols, item, loc, keys)
 
 
 _ALL_GENERIC = {option for options in _GENERIC.values() for option in options}

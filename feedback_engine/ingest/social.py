@@ -115,7 +115,7 @@ def _twitter(path: Path, encoding: str) -> Iterator[Item]:
         if not isinstance(value, dict):
             yield Quarantined(loc, "not an X API v2 response object", raw)
             continue
-        yield from guarded(loc, value, lambda v=value, loc=loc, raw=raw: _twitter_page(v, loc, raw), raw)
+        yield from guarded(loc, value, _twitter_page, value, loc, raw, raw=raw)
 
 
 def _twitter_page(value: dict[str, Any], loc: str, raw: str) -> Iterator[Item]:
@@ -141,7 +141,7 @@ def _twitter_page(value: dict[str, Any], loc: str, raw: str) -> Iterator[Item]:
         if not isinstance(tweet, dict):
             yield Quarantined(where, "not a tweet object", safe_dump(tweet))
             continue
-        yield from guarded(where, tweet, lambda t=tweet, where=where: [_tweet(t, users, where)])
+        yield from guarded(where, tweet, _tweet, tweet, users, where)
 
 
 def _tweet(tweet: dict[str, Any], users: dict[str, Any], loc: str) -> Item:
@@ -204,9 +204,7 @@ def _reddit(path: Path, encoding: str, sample: bytes) -> Iterator[Item]:
         if not isinstance(listing, dict) or listing.get("kind") != "Listing":
             yield Quarantined(f"listing {n}", "not a Reddit Listing", safe_dump(listing)[:2000])
             continue
-        yield from guarded(
-            f"listing {n}", {}, lambda listing=listing: _walk(listing, counter, None), safe_dump(listing)[:2000]
-        )
+        yield from guarded(f"listing {n}", {}, _walk, listing, counter, None, raw=safe_dump(listing)[:2000])
 
 
 def _walk(listing: dict[str, Any], counter: list[int], post: dict[str, Any] | None) -> Iterator[Item]:
@@ -228,14 +226,17 @@ def _walk(listing: dict[str, Any], counter: list[int], post: dict[str, Any] | No
         if item.get("id"):
             loc += f" (id {clean_text(str(item['id']))})"
         slim = {k: v for k, v in item.items() if k != "replies"}
-        yield from guarded(loc, slim, lambda k=kind, d=item, loc=loc: [_reddit_item(k, d, loc, post)])
+        yield from guarded(loc, slim, _reddit_item, kind, item, loc, post)
         replies = item.get("replies")
         if isinstance(replies, dict) and replies.get("kind") == "Listing":
             yield from guarded(
                 f"replies of {loc}",
                 {},
-                lambda r=replies, k=kind, d=item: _walk(r, counter, post if k == "t1" else d),
-                "(the replies listing; its readable comments were kept)",
+                _walk,
+                replies,
+                counter,
+                post if kind == "t1" else item,
+                raw="(the replies listing; its readable comments were kept)",
             )
 
 

@@ -642,6 +642,8 @@ def _records(src: SurveySource) -> Iterator[FeedbackRecord | Quarantined]:
                 yield Quarantined(loc, reason, encode(dict(zip(keys, values, strict=False))))
                 continue
             try:  # CSV values are all str: escape each one (C speed) instead of building a dict to encode
+                if prefixes is None:
+                    raise TypeError("duplicate column names")
                 raw = "{" + ", ".join([p + escape(v) for p, v in zip(prefixes, values, strict=True)]) + "}"
             except TypeError:
                 raw = encode(dict(zip(keys, values, strict=False)))
