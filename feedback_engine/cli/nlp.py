@@ -66,7 +66,7 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("models/sentiment-minilm"),
+    default=Path("feedback_engine/nlp/models/sentiment-minilm"),
     show_default=True,
 )
 @click.option("--seed", type=int, default=13, show_default=True, help="Random seed (split and training).")

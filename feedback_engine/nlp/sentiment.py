@@ -2,15 +2,15 @@
 
 Both classes share one contract (:class:`feedback_engine.contracts.SentimentModel`)::
 
-    model = TransformerSentiment()            # models/sentiment-minilm/, int8 on CPU
+    model = TransformerSentiment()            # nlp/models/sentiment-minilm/ (package data), int8 on CPU
     model.predict(["The app crashes every time I open it"])
     # [SentimentResult(label='negative', score=-0.97, probs={'negative': 0.98, ...})]
 
 The model is chosen by, in order: the ``model_path_or_id`` argument, the environment variable
 ``FEEDBACK_ENGINE_SENTIMENT_MODEL`` (a folder or any Hugging Face sequence-classification model id),
-then the model committed in ``models/sentiment-minilm/``. A foreign model's labels are mapped onto
-negative / neutral / positive (``LABEL_0..2``, ``1 star..5 stars``, names containing neg/neu/pos);
-a two-class model never predicts neutral.
+then the model shipped in the package (``feedback_engine/nlp/models/sentiment-minilm/``). A foreign
+model's labels are mapped onto negative / neutral / positive (``LABEL_0..2``, ``1 star..5 stars``,
+names containing neg/neu/pos); a two-class model never predicts neutral.
 
 Speed levers (the analyze stage needs hundreds of texts per second on 2 CPU cores): texts are
 sorted by token length and batched so that padding is small, long texts keep their first and last
@@ -37,7 +37,7 @@ from feedback_engine.errors import ModelError
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 MODEL_ENV_VAR = "FEEDBACK_ENGINE_SENTIMENT_MODEL"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "sentiment-minilm"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "sentiment-minilm"  # package data
 CALIBRATION_FILE = "calibration.json"
 _THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "FEEDBACK_ENGINE_TORCH_THREADS")
 _threads_configured = False
@@ -282,8 +282,8 @@ def _missing_model_error(location: str) -> ModelError:
     return ModelError(
         f"Sentiment model folder {location} does not exist. Make sure to run "
         f"`python -m feedback_engine.nlp.train_sentiment ../shared/data/sentiment --out {location}` "
-        f"(or restore models/sentiment-minilm/ from the repository), or set {MODEL_ENV_VAR} "
-        f"to a model folder or a Hugging Face model id.",
+        f"(or reinstall feedback_engine, which ships feedback_engine/nlp/models/sentiment-minilm/), "
+        f"or set {MODEL_ENV_VAR} to a model folder or a Hugging Face model id.",
         path=location,
     )
 

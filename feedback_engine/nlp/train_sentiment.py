@@ -726,7 +726,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fine-tune all-MiniLM-L6-v2 into a calibrated negative/neutral/positive classifier.",
     )
     parser.add_argument("data_dir", help="folder of labelled data (e.g. ../shared/data/sentiment)")
-    parser.add_argument("--out", default="models/sentiment-minilm", help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--out", default="feedback_engine/nlp/models/sentiment-minilm", help="output folder (default: %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=13, help="random seed for split and training (default: 13)")
     parser.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
     parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate, help="peak learning rate")
