@@ -116,7 +116,7 @@ def baseline_run(items: list[Item], models: dict[str, Any]) -> dict[str, Any]:
     hf_logging.disable_progress_bar()
     if (DEFAULT_MODEL_DIR / "config.json").is_file():
         classifier = pipeline("text-classification", model=str(DEFAULT_MODEL_DIR), device="cpu", dtype="float32")
-        model_name = "models/sentiment-minilm (fp32)"
+        model_name = "nlp/models/sentiment-minilm (fp32)"
     else:  # same architecture and size: the base MiniLM with an untrained 3-class head
         from feedback_engine.nlp.embed import default_model_path
 

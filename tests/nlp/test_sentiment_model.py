@@ -1,4 +1,4 @@
-"""The committed sentiment model (models/sentiment-minilm/) and the sentiment contract.
+"""The committed sentiment model (feedback_engine/nlp/models/sentiment-minilm/) and the sentiment contract.
 
 Model-tier tests load the real model once per module; the label-mapping and error tests need no model.
 """
