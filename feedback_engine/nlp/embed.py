@@ -65,6 +65,10 @@ def from_blob(blob: bytes | None) -> np.ndarray | None:
 class Int8Linear(torch.nn.Module):
     """An ``nn.Linear`` in int8: per-row (token) activation scales, per-output-channel weight scales."""
 
+    qweight: torch.Tensor
+    wscale: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, linear: Any) -> None:
         super().__init__()
         weight = linear.weight.detach().float()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -28,6 +28,10 @@ def to_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
+@overload
+def from_blob(blob: bytes) -> np.ndarray: ...
+@overload
+def from_blob(blob: None) -> None: ...
 def from_blob(blob: bytes | None) -> np.ndarray | None:
     if blob is None:
         return None
@@ -213,7 +217,7 @@ def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[s
     weights = [max(1, int(rows[t]["size"])) for t in ids]
     vectors = [from_blob(rows[t]["centroid"]) for t in ids]
     pairs = [(w, v) for w, v in zip(weights, vectors, strict=True) if v is not None]
-    centroid = unit(sum(w * v for w, v in pairs)) if pairs else None
+    centroid = unit(np.sum([w * v for w, v in pairs], axis=0)) if pairs else None
     terms = merge_terms([json.loads(rows[t]["terms"] or "[]") for t in ids])
     quotes: list[int] = []
     for t in [survivor, *losers]:

@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -441,7 +441,7 @@ class ThemeStage:
                         "VALUES (?, 'discovered', 'active', ?, ?, ?, 0, ?, ?)",
                         (make_label(t_terms), json.dumps(t_terms), json.dumps(quotes), ts.to_blob(centroid), now, now),
                     )
-                    final[g] = int(cur.lastrowid)
+                    final[g] = int(cast(int, cur.lastrowid))
                     new_ids.append(final[g])
             kept = set(final.values())
             retired = [
@@ -629,7 +629,7 @@ class ThemeStage:
                 "0, ?, ?)",
                 (name, description or None, ts.to_blob(vec), ts.to_blob(vec), now, now),
             )
-            theme_id = int(cur.lastrowid)
+            theme_id = int(cast(int, cur.lastrowid))
             moved = 0
             if ts.has_analysis(store):
                 for units in (ts.load_items(store), ts.load_sentences(store)):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 class ThemesAPI:
     store: Store
     topic_model: Any
+    embedder: Any  # the nlp stage's lazy default (NLPAPI.embedder)
 
     def theme_stage(self) -> ThemeStage:
         """The engine's :class:`ThemeStage` (one per engine, so its centroid cache is reused).
