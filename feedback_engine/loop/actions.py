@@ -263,7 +263,8 @@ def list_actions(
     today = today or date.today().isoformat()
     conn = store.conn
     survivors = theme_survivors(conn)
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if status and status.lower() == "all":
         pass
     elif status:

@@ -24,10 +24,11 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from email import message_from_bytes
-from email.headerregistry import Address
+from email.headerregistry import Address, AddressHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import cast
 
 from feedback_engine.errors import NotifyError
 
@@ -151,7 +152,7 @@ def header_recipients(raw: bytes) -> list[str]:
     try:
         message = message_from_bytes(raw, policy=POLICY)
         headers = message.get_all("To") or []
-        return [a.addr_spec for header in headers for a in header.addresses]
+        return [a.addr_spec for header in headers for a in cast(AddressHeader, header).addresses]
     except Exception:  # noqa: BLE001 - an unreadable header counts as "does not match"
         return []
 

@@ -26,6 +26,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.headerregistry import Address
+from typing import cast
 
 from feedback_engine.errors import ConfigError
 
@@ -66,7 +67,7 @@ class Settings:
             raise ConfigError(f"FEEDBACK_ENGINE_SMTP_SECURITY must be one of none, starttls, tls (got {security!r}).")
         return cls(
             smtp_host=get("SMTP_HOST"),
-            smtp_port=_number(get("SMTP_PORT"), "SMTP_PORT", int),
+            smtp_port=cast("int | None", _number(get("SMTP_PORT"), "SMTP_PORT", int)),
             smtp_user=get("SMTP_USER"),
             smtp_password=env.get(PREFIX + "SMTP_PASSWORD") or None,
             smtp_security=security,

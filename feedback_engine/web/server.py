@@ -117,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout  # StreamRequestHandler.setup puts it on the socket
+        self.timeout = self.server.request_timeout  # type: ignore[misc]  # StreamRequestHandler.setup puts it on the socket
         self._responded = False
         self._linger = False
         super().setup()
