@@ -609,7 +609,7 @@ def _records(src: SurveySource) -> Iterator[FeedbackRecord | Quarantined]:
     texts = [(i, columns[i].key, columns[i].label) for i in m.texts]
     keys = [c.key for c in columns]
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    escape = json.encoder.encode_basestring  # type: ignore[attr-defined]
+    escape = json.encoder.encode_basestring
     prefixes = [escape(k) + ": " for k in keys] if len(set(keys)) == len(keys) else None
     emails: dict[str, str | None] = {}
     date_tz = _zone(columns[date_i].tz) if date_i is not None else None
