@@ -60,7 +60,7 @@ def run_demo(
     report = DemoReport()
     for folder in folders:
         for r in engine.ingest_any(folder, progress=progress):
-            report.ingest.append(r.as_dict() if hasattr(r, "as_dict") else dict(r.__dict__))
+            report.ingest.append(r.to_dict())
     report.status = engine.status()
     if not analyze:
         return report

@@ -77,21 +77,3 @@ class LockHeldError(NotifyError):
 
 class TokenError(FeedbackEngineError):
     """An unsubscribe token is invalid, expired or tampered with."""
-
-
-class NotInstalled:
-    """Stand-in for an optional dependency that is missing: fails on use with the pip line to run."""
-
-    def __init__(self, package: str, extra: str | None = None) -> None:
-        self.package = package
-        self.extra = extra
-
-    def _fail(self) -> ModelError:
-        hint = f"pip install 'feedback_engine[{self.extra}]'" if self.extra else f"pip install {self.package}"
-        return ModelError(f"{self.package} is not installed. Make sure to run: {hint}")
-
-    def __getattr__(self, name: str) -> object:
-        raise self._fail()
-
-    def __call__(self, *args: object, **kwargs: object) -> object:
-        raise self._fail()

@@ -68,6 +68,7 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("feedback_engine/nlp/models/sentiment-minilm"),
     show_default=True,
+    help="Folder to write the model to (the packaged default model lives here in a checkout).",
 )
 @click.option("--seed", type=int, default=13, show_default=True, help="Random seed (split and training).")
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs.")
@@ -88,6 +89,10 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
     default=None,
     help="Skip stage 1 and continue from this stage-1 model folder (same data and --seed).",
 )
+@click.option("--imdb-reviews", type=click.IntRange(min=0), default=None, help="IMDB reviews used (default 2500).")
+@click.option(
+    "--evaluate-only", is_flag=True, help="Recalibrate and re-score the model already in --out (no training)."
+)
 @json_option
 def train_sentiment(
     data_dir: Path,
@@ -101,13 +106,26 @@ def train_sentiment(
     device: str | None,
     adapt_epochs: int | None,
     init_from: Path | None,
+    imdb_reviews: int | None,
+    evaluate_only: bool,
     as_json: bool,
 ) -> None:
     """Fine-tune the sentiment model on DATA_DIR (e.g. ../shared/data/sentiment) and write it to --out."""
-    from feedback_engine.nlp.train_sentiment import format_table, train
+    from feedback_engine.nlp.train_sentiment import format_table, reevaluate, train
 
-    settings = {
-        k: v for k, v in (("learning_rate", learning_rate), ("batch_size", batch_size), ("max_length", max_length)) if v
+    if evaluate_only:
+        metrics = reevaluate(out, data_dir, device)
+        emit(metrics, as_json, lambda m: click.echo(format_table(m)))
+        return
+    settings: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("learning_rate", learning_rate),
+            ("batch_size", batch_size),
+            ("max_length", max_length),
+            ("imdb_reviews", imdb_reviews),
+        )
+        if v is not None
     }
     if adapt_epochs is not None:
         settings["adapt_epochs"] = adapt_epochs

@@ -85,10 +85,6 @@ class IngestReport:
         data["nothing_new"] = self.nothing_new
         return data
 
-    def as_dict(self) -> dict[str, Any]:
-        """Same as :meth:`to_dict`."""
-        return self.to_dict()
-
     def summary(self) -> str:
         """One line for people: what arrived, and the 'nothing new' note on a re-import."""
         if self.error:

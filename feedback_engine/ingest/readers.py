@@ -641,7 +641,3 @@ def xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         raise unreadable(exc) from exc
     finally:
         workbook.close()
-
-
-def open_binary(path: Path) -> BinaryIO:
-    return path.open("rb")

@@ -281,7 +281,7 @@ def read_temperature(folder: Path) -> float:
 def _missing_model_error(location: str) -> ModelError:
     return ModelError(
         f"Sentiment model folder {location} does not exist. Make sure to run "
-        f"`python -m feedback_engine.nlp.train_sentiment ../shared/data/sentiment --out {location}` "
+        f"`feedback-engine train-sentiment ../shared/data/sentiment --out {location}` "
         f"(or reinstall feedback_engine, which ships feedback_engine/nlp/models/sentiment-minilm/), "
         f"or set {MODEL_ENV_VAR} to a model folder or a Hugging Face model id.",
         path=location,

