@@ -18,7 +18,8 @@ from typing import Any
 
 from feedback_engine.errors import ActionError, NotFoundError
 from feedback_engine.ingest.export import csv_safe as _csv_safe
-from feedback_engine.loop.recipients import items_of_themes, member_themes, survivor_of, theme_survivors
+from feedback_engine.loop.recipients import action_members, action_themes, member_themes, survivor_of, theme_survivors
+from feedback_engine.nlp import theme_queries as tq
 from feedback_engine.store import Store, utcnow
 
 __all__ = ["STATUSES", "OPEN_STATUSES", "add_action", "update_action", "get_action", "list_actions", "export_actions"]
@@ -199,54 +200,31 @@ def update_action(
     return {"id": action_id, "changed": changed, "status": final}
 
 
-# -- reading ---------------------------------------------------------------------------
-def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
-    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))  # names are ours, not input
-
-
+# -- reading: figures come from nlp.theme_queries, the one definition themes list also uses ----
 def theme_stats(conn: sqlite3.Connection, survivors: dict[int, int], theme_id: int) -> dict[str, Any]:
-    """A (resolved) theme's label, status, volume (distinct items) and mean sentiment score."""
+    """A (resolved) theme's label, status, volume and mean sentiment, as ``themes list`` gives them
+    (one definition: :mod:`feedback_engine.nlp.theme_queries`)."""
     surv = survivor_of(survivors, theme_id)
     row = conn.execute("SELECT label, status FROM themes WHERE id = ?", (surv,)).fetchone()
-    items = items_of_themes(conn, member_themes(survivors, [surv]))
+    figures = tq.theme_figures(conn, [surv], survivors=survivors)[surv]
     return {
         "id": surv,
         "label": row[0] if row else None,
         "status": row[1] if row else None,
-        "volume": len(items),
-        "sentiment": _mean_sentiment(conn, items),
+        "volume": figures["volume"],
+        "sentiment": figures["mean_sentiment"],
     }
-
-
-def _mean_sentiment(conn: sqlite3.Connection, items: set[int]) -> float | None:
-    if not items or not _has_column(conn, "analysis", "sentiment_score"):
-        return None
-    ids = sorted(items)
-    total, count = 0.0, 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        s, n = conn.execute(
-            f"SELECT sum(sentiment_score), count(sentiment_score) FROM analysis WHERE feedback_id IN ({marks})", chunk
-        ).fetchone()
-        total, count = total + (s or 0.0), count + (n or 0)
-    return round(total / count, 3) if count else None
 
 
 def _summary(conn: sqlite3.Connection, row: dict[str, Any], survivors: dict[int, int], today: str) -> dict[str, Any]:
     aid = row["id"]
-    raw_themes = [
-        r[0] for r in conn.execute("SELECT theme_id FROM action_themes WHERE action_id = ? ORDER BY theme_id", (aid,))
-    ]
-    resolved = sorted({survivor_of(survivors, t) for t in raw_themes})
-    themes = [theme_stats(conn, survivors, t) for t in resolved]
-    items = items_of_themes(conn, member_themes(survivors, resolved))
-    items |= {int(r[0]) for r in conn.execute("SELECT feedback_id FROM action_items WHERE action_id = ?", (aid,))}
+    resolved = sorted({survivor_of(survivors, t) for t in action_themes(conn, aid)})
+    figures = tq.figures(action_members(conn, aid, survivors).values())
     out = dict(row)
     out["overdue"] = bool(row["status"] in OPEN_STATUSES and row["due_date"] and row["due_date"] < today)
-    out["themes"] = themes
-    out["items"] = len(items)
-    out["sentiment"] = _mean_sentiment(conn, items)
+    out["themes"] = [theme_stats(conn, survivors, t) for t in resolved]
+    out["items"] = figures["volume"]
+    out["sentiment"] = figures["mean_sentiment"]
     return out
 
 

@@ -1,7 +1,8 @@
 """Who hears back about an action: themes resolved through merges, items, eligible customers.
 
 An item belongs to a theme when any of its ``theme_assignments`` rows (the whole item or one
-sentence) points at that theme or at a theme merged into it (through chains of merges). The
+sentence) points at that theme or at a theme merged into it (through chains of merges): the one
+definition of :mod:`feedback_engine.nlp.theme_queries`, which ``themes list`` also reads. The
 recipients of a shipped action are the customers behind its items whose feedback was written
 before it shipped (``created_at``, or ``ingested_at`` when the source gave no date), who said
 yes to contact (``consent = 1``; NULL means unknown and is never contacted), have a usable
@@ -13,14 +14,23 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from feedback_engine.loop.mail import InvalidAddress, make_address
+from feedback_engine.nlp import theme_queries as tq
+from feedback_engine.nlp.theme_queries import member_themes, survivor_of
 
-__all__ = ["Recipient", "theme_survivors", "survivor_of", "member_themes", "items_of_action", "recipients_for"]
+__all__ = [
+    "Recipient",
+    "theme_survivors",
+    "survivor_of",
+    "member_themes",
+    "action_members",
+    "items_of_action",
+    "recipients_for",
+]
 
 
 @dataclass
@@ -45,50 +55,35 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def theme_survivors(conn: sqlite3.Connection) -> dict[int, int]:
-    """Every theme id mapped to the theme that survives it (itself unless merged); cycle-safe."""
-    parent: dict[int, int | None] = {
-        int(tid): (int(into) if into is not None else None)
-        for tid, into in conn.execute("SELECT id, merged_into FROM themes")
-    }
-    survivors: dict[int, int] = {}
-    for tid in parent:
-        seen = {tid}
-        current = tid
-        nxt = parent[current]
-        while nxt is not None and nxt in parent and nxt not in seen:
-            current = nxt
-            seen.add(current)
-            nxt = parent[current]
-        survivors[tid] = current
-    return survivors
+    """Every theme id mapped to the theme that survives it (see :mod:`feedback_engine.nlp.theme_queries`)."""
+    return tq.resolve_survivors(conn)
 
 
-def survivor_of(survivors: dict[int, int], theme_id: int) -> int:
-    return survivors.get(theme_id, theme_id)
+def action_themes(conn: sqlite3.Connection, action_id: int) -> list[int]:
+    """The theme ids an action was tied to, as stored (not resolved)."""
+    sql = "SELECT theme_id FROM action_themes WHERE action_id = ? ORDER BY theme_id"
+    return [int(r[0]) for r in conn.execute(sql, (action_id,))]
 
 
-def member_themes(survivors: dict[int, int], theme_ids: Iterable[int]) -> set[int]:
-    """All theme ids whose items count for the (resolved) themes given."""
-    targets = {survivor_of(survivors, t) for t in theme_ids}
-    return {tid for tid, surv in survivors.items() if surv in targets} | targets
+def linked_items(conn: sqlite3.Connection, action_id: int) -> set[int]:
+    """The items tied to an action by hand (``action_items``)."""
+    return {int(r[0]) for r in conn.execute("SELECT feedback_id FROM action_items WHERE action_id = ?", (action_id,))}
 
 
-def items_of_themes(conn: sqlite3.Connection, members: set[int]) -> set[int]:
-    if not members:
-        return set()
-    marks = ",".join("?" * len(members))
-    rows = conn.execute(
-        f"SELECT DISTINCT feedback_id FROM theme_assignments WHERE theme_id IN ({marks})", sorted(members)
-    )
-    return {int(r[0]) for r in rows}
+def action_members(
+    conn: sqlite3.Connection, action_id: int, survivors: dict[int, int] | None = None
+) -> dict[int, tq.Member]:
+    """The items an action is about: members of its (resolved) themes, each once with its sentences in
+    any of them, plus the items linked by hand (with their own sentiment when in none of the themes)."""
+    survivors = theme_survivors(conn) if survivors is None else survivors
+    members = tq.union_members(tq.theme_members(conn, action_themes(conn, action_id), survivors).values())
+    extra = linked_items(conn, action_id) - set(members)
+    members.update(tq.item_members(conn, extra))
+    return members
 
 
 def items_of_action(conn: sqlite3.Connection, action_id: int, survivors: dict[int, int] | None = None) -> set[int]:
-    survivors = theme_survivors(conn) if survivors is None else survivors
-    theme_ids = [r[0] for r in conn.execute("SELECT theme_id FROM action_themes WHERE action_id = ?", (action_id,))]
-    items = items_of_themes(conn, member_themes(survivors, theme_ids))
-    items |= {int(r[0]) for r in conn.execute("SELECT feedback_id FROM action_items WHERE action_id = ?", (action_id,))}
-    return items
+    return set(action_members(conn, action_id, survivors))
 
 
 def eligibility(row: dict[str, Any] | sqlite3.Row) -> str | None:

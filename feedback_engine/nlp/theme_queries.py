@@ -1,0 +1,279 @@
+"""Theme membership and figures: the one definition that ``themes list/show``, ``actions
+list/show`` and the recipients of an action all read.
+
+Survivors: a theme merged into another (``themes.merged_into``, through chains of any length,
+cycle-safe) counts for the theme at the end of its chain, its survivor.
+
+Membership: an item is a member of a theme when any of its ``theme_assignments`` rows -- the
+item as a whole (``sentence_idx = -1``) or one of its sentences -- points at the theme or at a
+theme merged into it. A theme's **volume** is the number of distinct member items; an item
+counts for every theme it touches, so volumes add up to more than the item count.
+
+Sentiment of a member: what the item says *about that theme*. When sentences of the item are
+assigned to the theme (or to themes merged into it), the member's score is the mean of those
+sentences' scores and its label their majority label (ties go to the strongest sentence);
+otherwise (the item is in the theme as a whole only) the item's own sentiment. The **mean
+sentiment** of a theme is the mean of its members' scores; ``share_negative`` / ``share_positive``
+are shares of its members' labels. For a set of themes (an action on several themes) a member's
+sentences are those in any of the themes, so an item is counted once; an item linked to an
+action by hand but in none of its themes counts with its own sentiment.
+
+Why sentences: a mixed review ("Support was great. Price is too high.") is neutral as a whole,
+but what it says about pricing is negative; averaging the item-level score would pull every
+theme of a mixed item towards neutral. (Until this module, ``actions list`` averaged the
+item-level score over the same items while ``themes list`` used the sentences, so one theme had
+two mean sentiments.)
+
+Figures also give NPS (mean and score), CSAT, rating, top channels and, given ``now``, the
+change over 7 and 30 days by ``feedback.created_at``: (now-7d, now] against (now-14d, now-7d];
+``pct`` is ``None`` when the earlier window is empty.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+__all__ = [
+    "Member",
+    "resolve_survivors",
+    "survivor_of",
+    "member_themes",
+    "theme_members",
+    "theme_items",
+    "item_members",
+    "union_members",
+    "figures",
+    "theme_figures",
+    "sentiment_by_channel",
+    "parse_time",
+]
+
+MEMBER_SQL = """
+SELECT t.feedback_id, t.sentence_idx, t.theme_id, f.channel, f.created_at, f.nps, f.csat, f.rating,
+       a.sentiment, a.sentiment_score, s.sentiment, s.sentiment_score
+FROM theme_assignments t
+JOIN feedback f ON f.id = t.feedback_id
+LEFT JOIN analysis a ON a.feedback_id = t.feedback_id
+LEFT JOIN sentences s ON s.feedback_id = t.feedback_id AND s.idx = t.sentence_idx
+"""
+
+ITEM_SQL = """
+SELECT f.id, f.channel, f.created_at, f.nps, f.csat, f.rating, a.sentiment, a.sentiment_score
+FROM feedback f LEFT JOIN analysis a ON a.feedback_id = f.id
+WHERE f.id IN ({marks})
+"""
+
+CHUNK = 500
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    """ISO 8601 text (``Z`` or offset, or a bare date) or a datetime, as an aware datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@dataclass
+class Member:
+    """One member item of a theme (or of a set of themes) and what it says about it."""
+
+    feedback_id: int
+    channel: str
+    created: datetime | None
+    nps: int | None
+    csat: int | None
+    rating: int | None
+    item_label: str | None = None
+    item_score: float | None = None
+    sentences: dict[int, tuple[str, float]] = field(default_factory=dict)  # idx -> (label, score), in the theme
+
+    def sentiment(self) -> tuple[str | None, float | None]:
+        """(label, score) of what the item says about the theme: its sentences there, else itself."""
+        if self.sentences:
+            found = [self.sentences[i] for i in sorted(self.sentences)]
+            counts = Counter(label for label, _ in found if label)
+            top = max(counts.values()) if counts else 0
+            tied = {label for label, c in counts.items() if c == top}
+            strongest = max((s for s in found if s[0] in tied), key=lambda s: abs(s[1] or 0.0), default=None)
+            scores = [s for _, s in found if s is not None]
+            return (strongest[0] if strongest else None), (sum(scores) / len(scores) if scores else None)
+        return self.item_label, self.item_score
+
+
+# -- membership ------------------------------------------------------------------------------
+
+
+def resolve_survivors(conn: sqlite3.Connection) -> dict[int, int]:
+    """Every theme id mapped to the theme that survives it (itself unless merged); cycle-safe."""
+    parent: dict[int, int | None] = {
+        int(tid): (int(into) if into is not None else None)
+        for tid, into in conn.execute("SELECT id, merged_into FROM themes")
+    }
+    survivors: dict[int, int] = {}
+    for tid in parent:
+        seen = {tid}
+        current = tid
+        nxt = parent[current]
+        while nxt is not None and nxt in parent and nxt not in seen:
+            current = nxt
+            seen.add(current)
+            nxt = parent[current]
+        survivors[tid] = current
+    return survivors
+
+
+def survivor_of(survivors: dict[int, int], theme_id: int) -> int:
+    return survivors.get(int(theme_id), int(theme_id))
+
+
+def member_themes(survivors: dict[int, int], theme_ids: Iterable[int]) -> set[int]:
+    """All theme ids whose assignments count for the (resolved) themes given."""
+    targets = {survivor_of(survivors, t) for t in theme_ids}
+    return {tid for tid, surv in survivors.items() if surv in targets} | targets
+
+
+def _add_row(out: dict[int, dict[int, Member]], theme: int, row: tuple[Any, ...]) -> None:
+    fid, sidx, _tid, channel, created, nps, csat, rating, a_lab, a_score, s_lab, s_score = row
+    member = out[theme].get(fid)
+    if member is None:
+        member = out[theme][fid] = Member(int(fid), channel, parse_time(created), nps, csat, rating, a_lab, a_score)
+    if sidx >= 0 and s_lab is not None:
+        member.sentences[int(sidx)] = (s_lab, s_score if s_score is not None else 0.0)
+
+
+def theme_members(
+    conn: sqlite3.Connection, theme_ids: Iterable[int] | None = None, survivors: dict[int, int] | None = None
+) -> dict[int, dict[int, Member]]:
+    """Surviving theme id -> feedback id -> :class:`Member`: for the survivors of ``theme_ids``
+    (every theme when None). A requested theme without members maps to ``{}``."""
+    survivors = resolve_survivors(conn) if survivors is None else survivors
+    out: dict[int, dict[int, Member]] = defaultdict(dict)
+    if theme_ids is None:
+        for row in conn.execute(MEMBER_SQL):
+            _add_row(out, survivor_of(survivors, row[2]), row)
+        return dict(out)
+    targets = {survivor_of(survivors, t) for t in theme_ids}
+    members = sorted(member_themes(survivors, targets))
+    for start in range(0, len(members), CHUNK):
+        chunk = members[start : start + CHUNK]
+        sql = MEMBER_SQL + f"WHERE t.theme_id IN ({','.join('?' * len(chunk))})"
+        for row in conn.execute(sql, chunk):
+            _add_row(out, survivor_of(survivors, row[2]), row)
+    return {t: out.get(t, {}) for t in sorted(targets)}
+
+
+def theme_items(
+    conn: sqlite3.Connection, theme_ids: Iterable[int], survivors: dict[int, int] | None = None
+) -> set[int]:
+    """The member items of the themes given (and of the themes merged into them)."""
+    return {fid for group in theme_members(conn, theme_ids, survivors).values() for fid in group}
+
+
+def item_members(conn: sqlite3.Connection, feedback_ids: Iterable[int]) -> dict[int, Member]:
+    """Items as members in their own right (their item-level sentiment), e.g. items linked to an action."""
+    ids = sorted({int(f) for f in feedback_ids})
+    out: dict[int, Member] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for fid, channel, created, nps, csat, rating, lab, score in conn.execute(
+            ITEM_SQL.format(marks=",".join("?" * len(chunk))), chunk
+        ):
+            out[int(fid)] = Member(int(fid), channel, parse_time(created), nps, csat, rating, lab, score)
+    return out
+
+
+def union_members(groups: Iterable[dict[int, Member]]) -> dict[int, Member]:
+    """Members of several themes, each item once, with its sentences in any of them."""
+    out: dict[int, Member] = {}
+    for group in groups:
+        for fid, member in group.items():
+            seen = out.get(fid)
+            if seen is None:
+                out[fid] = replace(member, sentences=dict(member.sentences))
+            else:
+                seen.sentences.update(member.sentences)
+    return out
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def _change(members: list[Member], now: datetime, days: int) -> dict[str, Any]:
+    cur_start, prev_start = now - timedelta(days=days), now - timedelta(days=2 * days)
+    current = sum(1 for m in members if m.created and cur_start < m.created <= now)
+    previous = sum(1 for m in members if m.created and prev_start < m.created <= cur_start)
+    pct = round((current - previous) / previous, 3) if previous else None
+    return {"current": current, "previous": previous, "change": current - previous, "pct": pct}
+
+
+def figures(members: Iterable[Member], now: datetime | None = None) -> dict[str, Any]:
+    """Volume, sentiment, scores, channels (and, given ``now``, the 7- and 30-day change) of members."""
+    group = list(members)
+    sentiments = [m.sentiment() for m in group]
+    labelled = [lab for lab, _ in sentiments if lab]
+    nps = [m.nps for m in group if m.nps is not None]
+    stats: dict[str, Any] = {
+        "volume": len(group),
+        "share_negative": round(labelled.count("negative") / len(labelled), 3) if labelled else None,
+        "share_positive": round(labelled.count("positive") / len(labelled), 3) if labelled else None,
+        "mean_sentiment": _mean([s for _, s in sentiments if s is not None]),
+        "mean_nps": _mean([float(v) for v in nps]),
+        "nps": round(100 * (sum(v >= 9 for v in nps) - sum(v <= 6 for v in nps)) / len(nps), 1) if nps else None,
+        "nps_responses": len(nps),
+        "mean_csat": _mean([float(m.csat) for m in group if m.csat is not None]),
+        "mean_rating": _mean([float(m.rating) for m in group if m.rating is not None]),
+        "top_channels": [{"channel": c, "items": n} for c, n in Counter(m.channel for m in group).most_common(3)],
+    }
+    if now is not None:
+        stats["change_7d"] = _change(group, now, 7)
+        stats["change_30d"] = _change(group, now, 30)
+    return stats
+
+
+def theme_figures(
+    conn: sqlite3.Connection,
+    theme_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+    survivors: dict[int, int] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Surviving theme id -> :func:`figures` of its members, for the survivors of ``theme_ids``
+    (every theme with members when None)."""
+    groups = theme_members(conn, theme_ids, survivors)
+    return {tid: figures(group.values(), now) for tid, group in groups.items()}
+
+
+def sentiment_by_channel(members: Iterable[Member]) -> list[dict[str, Any]]:
+    groups: dict[str, list[Member]] = defaultdict(list)
+    for m in members:
+        groups[m.channel].append(m)
+    rows = []
+    for channel, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        sentiments = [m.sentiment() for m in group]
+        labels = Counter(lab for lab, _ in sentiments)
+        rows.append(
+            {
+                "channel": channel,
+                "items": len(group),
+                "negative": labels.get("negative", 0),
+                "neutral": labels.get("neutral", 0),
+                "positive": labels.get("positive", 0),
+                "mean_sentiment": _mean([s for _, s in sentiments if s is not None]),
+            }
+        )
+    return rows
