@@ -156,7 +156,7 @@ def test_missing_model_folder_raises_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as info:
         TransformerSentiment(missing)
     assert str(missing) in str(info.value)
-    assert "train_sentiment" in str(info.value)
+    assert "feedback-engine train-sentiment" in str(info.value)
     assert MODEL_ENV_VAR in str(info.value)
 
 
