@@ -13,6 +13,7 @@ import pytest
 
 from feedback_engine.errors import ModelError
 from feedback_engine.nlp.sentiment import (
+    DEFAULT_MODEL_DIR,
     LABELS,
     MODEL_ENV_VAR,
     SentimentResult,
@@ -32,7 +33,7 @@ from feedback_engine.nlp.train_sentiment import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL_DIR = REPO / "models" / "sentiment-minilm"
+MODEL_DIR = DEFAULT_MODEL_DIR  # feedback_engine/nlp/models/sentiment-minilm/, shipped as package data
 DATA_DIR = REPO.parent / "shared" / "data" / "sentiment"
 MARGIN = 0.03
 
