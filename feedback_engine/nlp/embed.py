@@ -124,9 +124,10 @@ class MiniLMEmbedder:
         if quantize not in (True, False, "bf16", "per-token", "dynamic"):
             raise ModelError(f"quantize must be True, False, 'bf16', 'per-token' or 'dynamic' (got {quantize!r}).")
         if quantize is True:
-            from feedback_engine.nlp.sentiment import cpu_has_native_bf16
+            from feedback_engine.nlp.sentiment import cpu_has_native_bf16, cpu_int8_is_fast
 
-            quantize = "bf16" if cpu_has_native_bf16() else "per-token"
+            # int8 only where its kernels are fast (VNNI); elsewhere fp32 is many times faster
+            quantize = "bf16" if cpu_has_native_bf16() else "per-token" if cpu_int8_is_fast() else False
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         if not (self.model_path / "config.json").is_file():
             raise ModelError(

@@ -145,11 +145,12 @@ def test_batch_order_is_preserved(model: TransformerSentiment) -> None:
 
 
 @pytest.mark.models
-def test_fp32_and_int8_agree(model: TransformerSentiment) -> None:
+def test_fp32_and_int8_agree() -> None:
     fp32 = TransformerSentiment(MODEL_DIR, quantize=False)
+    int8 = TransformerSentiment(MODEL_DIR, precision="int8")  # explicit: the CPU default may be fp32 here
     texts = [t for t, _ in OBVIOUS]
-    assert [r.label for r in fp32.predict(texts)] == [r.label for r in model.predict(texts)]
-    assert fp32.temperature == model.temperature != 1.0
+    assert [r.label for r in fp32.predict(texts)] == [r.label for r in int8.predict(texts)]
+    assert fp32.temperature == int8.temperature != 1.0
 
 
 def test_missing_model_folder_raises_model_error(tmp_path: Path) -> None:
@@ -208,3 +209,18 @@ def test_vader_baseline_follows_the_contract() -> None:
     for result in results:
         assert -1.0 <= result.score <= 1.0
         assert math.isclose(sum(result.probs.values()), 1.0, abs_tol=1e-9)
+
+
+def test_cpu_default_precision_is_int8_only_where_int8_is_fast(monkeypatch) -> None:
+    from feedback_engine.nlp import sentiment
+
+    for forced, expected in (("1", "int8"), ("0", "fp32")):
+        monkeypatch.setenv(sentiment.INT8_ENV_VAR, forced)
+        sentiment.cpu_int8_is_fast.cache_clear()
+        assert sentiment.choose_precision(None, True, "cpu") == expected
+        assert sentiment.choose_precision("int8", True, "cpu") == "int8"  # an explicit choice always wins
+        assert sentiment.choose_precision(None, False, "cpu") == "fp32"
+    monkeypatch.delenv(sentiment.INT8_ENV_VAR)
+    sentiment.cpu_int8_is_fast.cache_clear()
+    assert isinstance(sentiment.cpu_int8_is_fast(), bool)  # measured on this CPU
+    sentiment.cpu_int8_is_fast.cache_clear()
