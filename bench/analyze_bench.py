@@ -86,10 +86,10 @@ def fast_run(items: list[Item], warmup: list[Item], models: dict[str, Any], batc
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Path(tmp) / "bench.db", **models)
         insert(engine.store, warmup, "warmup")
-        engine.analyze(batch_size=batch_size)  # fits themes on the warm-up set (not timed)
+        engine.analysis.run(batch_size=batch_size)  # fits themes on the warm-up set (not timed)
         insert(engine.store, items, "bench")
         started = time.perf_counter()
-        report = engine.analyze(batch_size=batch_size)
+        report = engine.analysis.run(batch_size=batch_size)
         elapsed = time.perf_counter() - started
         engine.close()
     themes = report.themes or {}
@@ -223,7 +223,7 @@ def memory_run(n: int, models: dict[str, Any], batch_size: int) -> dict[str, Any
         insert(engine.store, items, "mem")
         del items
         started = time.perf_counter()
-        report = engine.analyze(batch_size=batch_size)
+        report = engine.analysis.run(batch_size=batch_size)
         elapsed = time.perf_counter() - started
         engine.close()
     return {

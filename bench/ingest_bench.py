@@ -56,7 +56,7 @@ def child_ingest(csv_path: Path, db_path: Path) -> dict[str, float]:
 
     with Engine(db_path) as engine:
         started = time.perf_counter()
-        report = engine.ingest_surveys(csv_path)
+        report = engine.ingest.surveys(csv_path)
         seconds = time.perf_counter() - started
     return {"rows": report.added, "seconds": seconds, "quarantined": report.quarantined}
 

@@ -4,7 +4,7 @@
     python bench/sentiment_eval.py --per-corpus 300      # the fixed slice the tests use
     python bench/sentiment_eval.py --skip-quality --runs 7
 
-Quality is measured on the held-out split that ``feedback_engine.nlp.train_sentiment`` built for the
+Quality is measured on the held-out split that ``feedback_engine.nlp.sentiment.train`` built for the
 model (settings read from the model's ``metrics.json``). Throughput is texts per second for
 ``predict`` on held-out sentences (movie and editorial snippets, about 25 tokens, like survey
 answers) and on review documents (IMDB and patient reviews, cut to 128 tokens; a quarter as many), the median of
@@ -32,7 +32,7 @@ from feedback_engine.nlp.sentiment import (  # noqa: E402
     VaderSentiment,
     cpu_has_native_bf16,
 )
-from feedback_engine.nlp.train_sentiment import TrainConfig, evaluate_frames, fixed_slice, load_splits  # noqa: E402
+from feedback_engine.nlp.sentiment.train import TrainConfig, evaluate_frames, fixed_slice, load_splits  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from theme_data import load
 
-from feedback_engine.nlp.themes import ThemeStage
+from feedback_engine.themes.stage import ThemeStage
 
 PROBES = [
     "I was charged twice this month",

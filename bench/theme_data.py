@@ -1,6 +1,6 @@
 """Shared by the theme benchmarks: 10,000 generated feedback items, embedded once and cached.
 
-The texts come from ``tests/nlp/themes_corpus.py`` (10 themes, slot fillers, mixed items); the
+The texts come from ``tests/themes/themes_corpus.py`` (10 themes, slot fillers, mixed items); the
 embeddings (items and sentences, int8 MiniLM) are cached in ``/tmp`` so that only the theme work
 is timed. ``build_store`` writes them as analysed feedback into a fresh SQLite file.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "nlp"))
+sys.path.insert(0, str(ROOT / "tests" / "themes"))
 
 from themes_corpus import Item, generate  # noqa: E402
 from themes_helpers import embed_corpus, insert_items  # noqa: E402

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 from theme_data import load
 
-from feedback_engine.nlp.themes import ThemeStage
+from feedback_engine.themes.stage import ThemeStage
 
 
 def main() -> None:

@@ -1,17 +1,35 @@
 """The small contracts between stages, in one place (typing.Protocol).
 
-- an ingestor turns a file into :class:`~feedback_engine.ingest.records.FeedbackRecord` items
-  or quarantined records;
-- a sentiment model maps texts to labelled, calibrated scores;
-- an embedder maps texts to unit vectors;
-- a mail transport sends one message to an envelope given by the caller.
+Each appears in the signatures that take the part (the Engine, the services, the stages), and
+``tests/test_contracts.py`` checks every shipped part against its Protocol with ``isinstance``:
+
+- :class:`Source`: an opened export (a file reader; later an API connector) yielding
+  ``FeedbackRecord`` / ``Quarantined`` / ``Skipped`` records;
+- :class:`SentimentModel`: texts -> labelled, calibrated scores (``TransformerSentiment``, ``VaderSentiment``);
+- :class:`Embedder`: texts -> unit vectors (``MiniLMEmbedder``);
+- :class:`TopicModel`: a configured BERTopic (``themes.discovery.default_topic_model``);
+- :class:`AnalysisBackend`: runs analyze's pure per-batch computation (``nlp.pipeline.LocalBackend``);
+- :class:`ThemeUpdater`: what analyze calls at its end (``themes.service.ThemeService``);
+- :class:`MailTransport`: sends one message to an envelope given by the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from email.message import EmailMessage
 from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Source(Protocol):
+    """An opened export: ``platform``, ``options`` (recorded with the run) and its lazy ``records()``."""
+
+    platform: str
+
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+    def records(self) -> Iterable[Any]: ...
 
 
 @runtime_checkable
@@ -26,6 +44,40 @@ class Embedder(Protocol):
     """Maps texts to an (n, dim) float32 array of L2-normalised vectors."""
 
     def encode(self, texts: Sequence[str]) -> Any: ...
+
+
+@runtime_checkable
+class TopicModel(Protocol):
+    """A configured, unfitted BERTopic-like model: clusters documents given their embeddings."""
+
+    def fit_transform(self, documents: list[str], embeddings: Any = None) -> tuple[Any, Any]: ...
+
+    def reduce_outliers(self, documents: list[str], topics: list[int], **kwargs: Any) -> list[int]: ...
+
+    def update_topics(self, docs: list[str], topics: Any = None, **kwargs: Any) -> None: ...
+
+    def get_topic(self, topic: int) -> Any: ...
+
+
+@runtime_checkable
+class AnalysisBackend(Protocol):
+    """Computes analyze's batches (pure: rows in, results out); the caller is the one writer.
+
+    ``run`` yields one ``nlp.pipeline.Computed`` per batch of ``(id, text, language,
+    content_hash, title)`` rows, in order; ``model_version`` names the models it runs.
+    """
+
+    name: str
+    model_version: str
+
+    def run(self, batches: Iterable[Sequence[tuple[Any, ...]]]) -> Iterator[Any]: ...
+
+
+@runtime_checkable
+class ThemeUpdater(Protocol):
+    """Fits or assigns themes over the analysed items; returns a JSON-able report."""
+
+    def update(self, refit: bool = False, progress: Any = None) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -59,20 +59,20 @@ def run_demo(
         )
     report = DemoReport()
     for folder in folders:
-        for r in engine.ingest_any(folder, progress=progress):
+        for r in engine.ingest.files(folder, progress=progress):
             report.ingest.append(r.to_dict())
     report.status = engine.status()
     if not analyze:
         return report
-    analysis = engine.analyze(progress=progress)
+    analysis = engine.analysis.run(progress=progress)
     report.analysis = analysis.as_dict() if hasattr(analysis, "as_dict") else dict(analysis.__dict__)
-    report.themes = [dict(t) for t in engine.themes_list()]
+    report.themes = [dict(t) for t in engine.themes.list()]
     theme_id = _theme_for_demo(engine)
     if theme_id is None:
         return report
     report.action = _ship_demo_action(engine, theme_id)
     out = Path(emails_dir)
-    notify = engine.notify(dry_run_dir=out, progress=progress)
+    notify = engine.outbox.notify(dry_run_dir=out, progress=progress)
     report.notify = notify.as_dict()
     report.emails_dir = str(out.resolve())
     return report
@@ -80,26 +80,14 @@ def run_demo(
 
 def _theme_for_demo(engine: Engine) -> int | None:
     """The active theme whose items come from the most contactable customers."""
-    row = engine.store.conn.execute(
-        """
-        SELECT ta.theme_id, count(DISTINCT c.id) AS reachable
-        FROM theme_assignments ta
-        JOIN themes t ON t.id = ta.theme_id AND t.status = 'active'
-        JOIN feedback f ON f.id = ta.feedback_id
-        JOIN customers c ON c.id = f.customer_id
-        WHERE ta.sentence_idx = -1 AND c.consent = 1 AND c.email IS NOT NULL
-          AND c.unsubscribed_at IS NULL AND c.suppressed_at IS NULL
-        GROUP BY ta.theme_id ORDER BY reachable DESC, ta.theme_id LIMIT 1
-        """
-    ).fetchone()
-    return None if row is None else int(row[0])
+    return engine.actions.most_reachable_theme()
 
 
 def _ship_demo_action(engine: Engine, theme_id: int) -> dict[str, Any]:
-    label = engine.store.scalar("SELECT label FROM themes WHERE id = ?", (theme_id,))
-    existing = engine.store.scalar("SELECT id FROM actions WHERE title = ?", (DEMO_ACTION_TITLE,))
+    label = engine.themes.label(theme_id)
+    existing = engine.actions.find(DEMO_ACTION_TITLE)
     if existing is None:
-        action_id = engine.actions_add(
+        action_id = engine.actions.add(
             themes=[theme_id],
             title=DEMO_ACTION_TITLE,
             description=f"We worked through what you told us about {label} and shipped an improvement.",
@@ -109,5 +97,5 @@ def _ship_demo_action(engine: Engine, theme_id: int) -> dict[str, Any]:
     else:
         action_id = int(existing)
     with contextlib.suppress(FeedbackEngineError):  # already shipped on an earlier run
-        engine.actions_update(action_id, status="shipped", note="shipped by the demo", by="demo")
-    return engine.actions_show(action_id)
+        engine.actions.update(action_id, status="shipped", note="shipped by the demo", by="demo")
+    return engine.actions.show(action_id)

@@ -1,9 +1,19 @@
-"""The Python API: :class:`Engine`, one object per database.
+"""The Python API: :class:`Engine`, one object per database, composed of one service per stage.
 
-``Engine("feedback.db").ingest_surveys("responses.csv")`` -- each stage contributes its methods
-through a small mixin that lives in the stage's own package (``ingest.api``, ``nlp.api``,
-``loop.api``); the CLI calls exactly these methods. Models are passed in as objects; a default
-is built (lazily, offline) only when an argument is ``None``.
+::
+
+    with Engine("feedback.db") as engine:
+        engine.ingest.files("fixtures/")            # IngestService
+        engine.analysis.run()                       # AnalysisService: sentiment, PII, embeddings, then themes
+        engine.themes.list()                        # ThemeService: volume, sentiment, trend per theme
+        engine.actions.add(themes=[3], title="Fix refunds", description="...")
+        engine.outbox.notify(send=True)             # OutboxService: "you said, we did"
+        engine.customers.unsubscribe("ann@example.com")
+
+The engine builds one shared set of parts (the :class:`Store`, the lazily built models, the loop
+settings and mail transport) and hands each service only the parts it needs; the CLI and the web
+app call these services and never open SQL themselves. Every part is swappable (BERTopic style):
+a part passed in is used as is, a part left ``None`` gets the offline default on first use.
 """
 
 from __future__ import annotations
@@ -11,19 +21,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from feedback_engine.ingest.api import IngestAPI
-from feedback_engine.loop.api import LoopAPI
-from feedback_engine.nlp.api import AnalysisAPI
-from feedback_engine.nlp.themes_api import ThemesAPI
+from feedback_engine.contracts import AnalysisBackend, Embedder, MailTransport, SentimentModel, TopicModel
+from feedback_engine.ingest.service import IngestService
+from feedback_engine.loop.service import ActionService, CustomerService, OutboxService
+from feedback_engine.loop.settings import Settings
+from feedback_engine.nlp.models import Models
+from feedback_engine.nlp.service import AnalysisService
 from feedback_engine.store import Store
+from feedback_engine.themes.service import ThemeService
+
+__all__ = ["Engine"]
 
 
-class Engine(IngestAPI, AnalysisAPI, ThemesAPI, LoopAPI):
-    """Everything feedback_engine does, on one database.
+class Engine:
+    """Everything feedback_engine does, on one database (see the module docstring).
 
-    Parameters are the swappable parts: ``sentiment_model`` (``predict(texts)``), ``embedder``
-    (``encode(texts)``), ``spacy_nlp`` (a spaCy ``Language``), ``topic_model`` (a configured
-    ``BERTopic``), ``mail_transport`` (``send(message)``) and ``settings`` (loop settings).
+    Parameters are the swappable parts: ``sentiment_model`` (:class:`~feedback_engine.contracts.SentimentModel`),
+    ``embedder`` (:class:`~feedback_engine.contracts.Embedder`), ``spacy_nlp`` (a spaCy ``Language``),
+    ``topic_model`` (:class:`~feedback_engine.contracts.TopicModel`, a configured BERTopic),
+    ``backend`` (:class:`~feedback_engine.contracts.AnalysisBackend`; default: this process),
+    ``mail_transport`` (:class:`~feedback_engine.contracts.MailTransport`) and ``settings`` (loop
+    :class:`~feedback_engine.loop.settings.Settings`; default: read from the environment).
     """
 
     def __init__(
@@ -31,25 +49,36 @@ class Engine(IngestAPI, AnalysisAPI, ThemesAPI, LoopAPI):
         db: str | Path | Store = "feedback.db",
         *,
         memory: bool = False,
-        sentiment_model: Any = None,
-        embedder: Any = None,
+        migrate: bool = True,
+        sentiment_model: SentimentModel | None = None,
+        embedder: Embedder | None = None,
         spacy_nlp: Any = None,
-        topic_model: Any = None,
-        mail_transport: Any = None,
-        settings: Any = None,
+        topic_model: TopicModel | None = None,
+        backend: AnalysisBackend | None = None,
+        mail_transport: MailTransport | None = None,
+        settings: Settings | None = None,
     ) -> None:
         if isinstance(db, Store):
             self.store = db
         elif memory:
             self.store = Store(memory=True)
         else:
-            self.store = Store(db)
-        self.sentiment_model = sentiment_model
-        self.embedder = embedder
-        self.spacy_nlp = spacy_nlp
-        self.topic_model = topic_model
-        self.mail_transport = mail_transport
-        self.settings = settings
+            self.store = Store(db, migrate=migrate)
+        self.models = Models(sentiment=sentiment_model, embedder=embedder, spacy=spacy_nlp)
+        self.ingest = IngestService(self.store)
+        self.themes = ThemeService(self.store, self.models, topic_model=topic_model)
+        self.analysis = AnalysisService(self.store, self.models, themes=self.themes, backend=backend)
+        self.actions = ActionService(self.store)
+        self.outbox = OutboxService(self.store, settings, mail_transport)
+        self.customers = CustomerService(self.store, settings)
+
+    def status(self) -> dict[str, Any]:
+        """What the database holds: items per channel, customers, quarantine, runs, the last import."""
+        return self.ingest.status()
+
+    def ping(self) -> None:
+        """Raise :class:`~feedback_engine.errors.StoreError` unless the database answers a query."""
+        self.store.ping()
 
     def close(self) -> None:
         self.store.close()

@@ -14,6 +14,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ ROOT = TESTS.parent
 FIXTURES = ROOT / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-# Session fixtures (tests/nlp/conftest.py) that load a real model.
+# Session fixtures (below) that load a real model.
 MODEL_FIXTURES = frozenset({"spacy_nlp", "embedder", "embedder_fp32", "sentiment_model"})
 # Tests that reach a real model without asking for a model fixture: (file under tests/, test name).
 # The CLI's `analyze` builds the default models; training fine-tunes the real MiniLM. (tests/test_demo.py
@@ -138,3 +139,32 @@ def store(db_path: Path):
     s = Store(db_path)
     yield s
     s.close()
+
+
+# -- the real small models, loaded once per session (tests/nlp, tests/themes) -------------------
+@pytest.fixture(scope="session")
+def spacy_nlp() -> Any:
+    from feedback_engine.nlp.text import load_spacy
+
+    return load_spacy()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    from feedback_engine.nlp.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="session")
+def embedder_fp32() -> Any:
+    from feedback_engine.nlp.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder(quantize=False)
+
+
+@pytest.fixture(scope="session")
+def sentiment_model() -> Any:
+    from feedback_engine.nlp.sentiment import TransformerSentiment, VaderSentiment
+
+    return TransformerSentiment() if (DEFAULT_MODEL_DIR / "config.json").is_file() else VaderSentiment()

@@ -73,7 +73,7 @@ def ingest_surveys(
     as_json: bool,
 ) -> None:
     """Import a survey export (Typeform, SurveyMonkey, Google Forms, Qualtrics, generic CSV/TSV/XLSX/JSON)."""
-    report = state.engine().ingest_surveys(
+    report = state.engine().ingest.surveys(
         path,
         text_columns=list(text_columns) or None,
         id_column=id_column,
@@ -98,7 +98,7 @@ def ingest_surveys(
 @pass_state
 def ingest_reviews(state: Any, path: Path, platform: str | None, as_json: bool) -> None:
     """Import reviews: App Store RSS/Connect JSON, Google Play CSV, Trustpilot JSON, generic CSV/JSON."""
-    report = state.engine().ingest_reviews(path, platform, progress=progress_for(as_json, "records"))
+    report = state.engine().ingest.reviews(path, platform, progress=progress_for(as_json, "records"))
     _emit_report(report, as_json)
 
 
@@ -113,7 +113,7 @@ def ingest_reviews(state: Any, path: Path, platform: str | None, as_json: bool) 
 @pass_state
 def ingest_social(state: Any, path: Path, platform: str | None, as_json: bool) -> None:
     """Import social mentions: X/Twitter API v2 JSON Lines, Reddit JSON listings."""
-    report = state.engine().ingest_social(path, platform, progress=progress_for(as_json, "records"))
+    report = state.engine().ingest.social(path, platform, progress=progress_for(as_json, "records"))
     _emit_report(report, as_json)
 
 
@@ -127,7 +127,7 @@ def ingest_auto(state: Any, path: Path, as_json: bool) -> None:
     One file's failure never stops the others; the exit code is 1 when any file failed (each is
     listed with its whole reason), 0 when every file was imported.
     """
-    reports = state.engine().ingest_any(path, progress=progress_for(as_json, "records"))
+    reports = state.engine().ingest.files(path, progress=progress_for(as_json, "records"))
     failed = [r for r in reports if r.error]
 
     def human(_data: Any) -> None:
@@ -199,7 +199,7 @@ def quarantine() -> None:
 @pass_state
 def quarantine_list(state: Any, run_id: int | None, limit: int | None, as_json: bool) -> None:
     """List quarantined records (newest run first)."""
-    rows = state.engine().quarantine_list(run_id, limit=limit)
+    rows = state.engine().ingest.quarantine(run_id, limit=limit)
     emit(
         rows,
         as_json,
@@ -222,7 +222,7 @@ def export_feedback(state: Any, fmt: str, out: Path | None) -> None:
     """One row per feedback item with customer, scores and (when analysed) sentiment and theme."""
     engine = state.engine()
     if out is None:
-        engine.export_feedback(fmt, sys.stdout if fmt != "parquet" else None)
+        engine.ingest.export(fmt, sys.stdout if fmt != "parquet" else None)
         return
-    count = engine.export_feedback(fmt, out)
+    count = engine.ingest.export(fmt, out)
     click.echo(f"Wrote {count} items to {out}", err=True)

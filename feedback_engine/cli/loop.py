@@ -59,7 +59,7 @@ def actions_add(
     as_json: bool,
 ) -> None:
     """Create an action tied to one or more themes; prints its id."""
-    action_id = state.engine().actions_add(
+    action_id = state.engine().actions.add(
         themes=list(themes), items=list(items), title=title, description=description, owner=owner, due=due, by=by
     )
     emit({"id": action_id}, as_json, lambda d: click.echo(d["id"]))
@@ -90,10 +90,10 @@ def actions_list(
     if output is not None or fmt is not None:
         if output is None or fmt is None:
             raise click.UsageError("Pass both --format csv|jsonl and -o PATH to export.")
-        n = engine.actions_export(output, fmt, **filters)
+        n = engine.actions.export(output, fmt, **filters)
         emit({"exported": n, "path": str(output)}, as_json, lambda d: click.echo(f"Wrote {n} actions to {output}"))
         return
-    rows = engine.actions_list(**filters)
+    rows = engine.actions.list(**filters)
     emit(
         rows,
         as_json,
@@ -144,7 +144,7 @@ def _clean(text: str | None) -> str:
 @pass_state
 def actions_show(state: CliState, action_id: int, as_json: bool) -> None:
     """One action with its themes, history and notifications."""
-    emit(state.engine().actions_show(action_id), as_json, _show)
+    emit(state.engine().actions.show(action_id), as_json, _show)
 
 
 @actions_group.command("update")
@@ -167,7 +167,7 @@ def actions_update(
     as_json: bool,
 ) -> None:
     """Change an action's status, owner or due date (history is kept)."""
-    result = state.engine().actions_update(action_id, status=status, owner=owner, due=due, note=note, by=by)
+    result = state.engine().actions.update(action_id, status=status, owner=owner, due=due, note=note, by=by)
 
     def human(r: dict[str, Any]) -> None:
         if r["changed"]:
@@ -196,7 +196,7 @@ def notify(state: CliState, dry_run: Path | None, send: bool, as_json: bool) -> 
     """
     if (dry_run is None) == (not send):
         raise click.UsageError("Pass either --dry-run DIR or --send.")
-    report = state.engine().notify(dry_run_dir=dry_run, send=send, progress=progress_for(as_json, "emails"))
+    report = state.engine().outbox.notify(dry_run_dir=dry_run, send=send, progress=progress_for(as_json, "emails"))
     emit(report.as_dict(), as_json, _notify_human)
     if report.stopped:
         from feedback_engine.loop.delivery import DeliveryDeferred
@@ -276,7 +276,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def customers_unsubscribe(state: CliState, email: str, by: str | None, as_json: bool) -> None:
         """Stop all "you said, we did" emails to EMAIL."""
-        result = state.engine().customers_unsubscribe(email, source="cli", by=by)
+        result = state.engine().customers.unsubscribe(email, source="cli", by=by)
         emit(
             result,
             as_json,
@@ -293,7 +293,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def customers_resubscribe(state: CliState, email: str, by: str | None, as_json: bool) -> None:
         """Undo an unsubscribe of EMAIL: later updates reach them again (recorded with who and when)."""
-        result = state.engine().customers_resubscribe(email, by=by)
+        result = state.engine().customers.resubscribe(email, by=by)
 
         def human(r: dict[str, Any]) -> None:
             if not r["changed"]:
@@ -312,7 +312,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def customers_unsuppress(state: CliState, email: str, by: str | None, as_json: bool) -> None:
         """Lift the bounce suppression of EMAIL; the updates it cancelled are queued again."""
-        result = state.engine().customers_unsuppress(email, by=by)
+        result = state.engine().customers.unsuppress(email, by=by)
 
         def human(r: dict[str, Any]) -> None:
             if not r["changed"]:
@@ -332,7 +332,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def customers_show(state: CliState, email: str, as_json: bool) -> None:
         """One customer: contact state, who changed it and when, and their emails."""
-        emit(state.engine().customers_show(email), as_json, _customer_human)
+        emit(state.engine().customers.show(email), as_json, _customer_human)
 
     if "list" not in customers.commands:
 
@@ -341,7 +341,7 @@ def register(main: click.Group) -> None:
         @pass_state
         def customers_list(state: CliState, as_json: bool) -> None:
             """Customers with consent, unsubscribe and suppression state."""
-            rows = state.engine().customers_list()
+            rows = state.engine().customers.list()
             emit(
                 rows,
                 as_json,

@@ -55,7 +55,7 @@ def analyze(state: Any, refit: bool, batch_size: int, limit: int | None, as_json
 
     Work is committed batch by batch: interrupted, a rerun continues where it stopped.
     """
-    report = state.engine().analyze(
+    report = state.engine().analysis.run(
         refit=refit, batch_size=batch_size, limit=limit, progress=progress_for(as_json, unit="items")
     )
     emit(report.to_dict(), as_json, _print_analyze)
@@ -111,7 +111,7 @@ def train_sentiment(
     as_json: bool,
 ) -> None:
     """Fine-tune the sentiment model on DATA_DIR (e.g. ../shared/data/sentiment) and write it to --out."""
-    from feedback_engine.nlp.train_sentiment import format_table, reevaluate, train
+    from feedback_engine.nlp.sentiment.train import format_table, reevaluate, train
 
     if evaluate_only:
         metrics = reevaluate(out, data_dir, device)

@@ -77,7 +77,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def list_cmd(state: Any, as_json: bool) -> None:
         """Themes by volume: id, label, volume, % negative, mean sentiment, 7-day trend."""
-        emit(state.engine().themes_list(), as_json, print_theme_table)
+        emit(state.engine().themes.list(), as_json, print_theme_table)
 
     @themes.command("show")
     @click.argument("theme_id", type=int)
@@ -85,7 +85,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def show_cmd(state: Any, theme_id: int, as_json: bool) -> None:
         """One theme: terms, redacted quotes, stats and sentiment by channel."""
-        emit(state.engine().theme_show(theme_id), as_json, _show_text)
+        emit(state.engine().themes.show(theme_id), as_json, _show_text)
 
     @themes.command("rename")
     @click.argument("theme_id", type=int)
@@ -94,7 +94,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def rename_cmd(state: Any, theme_id: int, name: str, as_json: bool) -> None:
         """Rename a theme; refits keep the new name."""
-        row = state.engine().theme_rename(theme_id, name)
+        row = state.engine().themes.rename(theme_id, name)
         emit(row, as_json, lambda r: click.echo(f"Theme {r['id']} renamed to {_cell(r['label'], 120)}."))
 
     @themes.command("merge")
@@ -104,7 +104,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def merge_cmd(state: Any, theme_ids: tuple[int, ...], into: int | None, as_json: bool) -> None:
         """Merge themes into one; their items and links move to the survivor."""
-        row = state.engine().theme_merge(list(theme_ids), into=into)
+        row = state.engine().themes.merge(list(theme_ids), into=into)
         merged = ", ".join(str(t) for t in row["merged"])
         emit(
             row,
@@ -121,7 +121,7 @@ def register(main: click.Group) -> None:
     @pass_state
     def seed_cmd(state: Any, name: str, description: str, as_json: bool) -> None:
         """Create a guided theme; matching items go there now and on every analyze."""
-        row = state.engine().theme_seed(name, description)
+        row = state.engine().themes.seed(name, description)
         emit(
             row,
             as_json,

@@ -9,6 +9,7 @@ Where a record goes, module by module:
 - ``loader``  records -> SQLite in batched transactions: dedupe by natural key, edits to history,
   customers by normalised e-mail or platform handle, quarantine rows, one ``ingest_runs`` row.
 - ``export``  feedback rows (+ analysis fields when present) -> CSV / JSONL / Parquet.
-- ``api``  the :class:`~feedback_engine.Engine` methods: ``ingest_surveys``, ``ingest_reviews``,
-  ``ingest_social``, ``ingest_any``, ``status``, ``quarantine_list``, ``export_feedback``.
+- ``service``  ``engine.ingest`` (:class:`service.IngestService`): ``surveys``, ``reviews``,
+  ``social``, ``files``, ``load`` (any :class:`~feedback_engine.contracts.Source`), ``status``,
+  ``quarantine``, ``rows``, ``export``.
 """

@@ -19,8 +19,8 @@ from typing import Any
 from feedback_engine.errors import ActionError, NotFoundError
 from feedback_engine.ingest.export import csv_safe as _csv_safe
 from feedback_engine.loop.recipients import action_members, action_themes, member_themes, survivor_of, theme_survivors
-from feedback_engine.nlp import theme_queries as tq
 from feedback_engine.store import Store, utcnow
+from feedback_engine.themes import queries as tq
 
 __all__ = ["STATUSES", "OPEN_STATUSES", "add_action", "update_action", "get_action", "list_actions", "export_actions"]
 
@@ -200,10 +200,10 @@ def update_action(
     return {"id": action_id, "changed": changed, "status": final}
 
 
-# -- reading: figures come from nlp.theme_queries, the one definition themes list also uses ----
+# -- reading: figures come from themes.queries, the one definition themes list also uses ----
 def theme_stats(conn: sqlite3.Connection, survivors: dict[int, int], theme_id: int) -> dict[str, Any]:
     """A (resolved) theme's label, status, volume and mean sentiment, as ``themes list`` gives them
-    (one definition: :mod:`feedback_engine.nlp.theme_queries`)."""
+    (one definition: :mod:`feedback_engine.themes.queries`)."""
     surv = survivor_of(survivors, theme_id)
     row = conn.execute("SELECT label, status FROM themes WHERE id = ?", (surv,)).fetchone()
     figures = tq.theme_figures(conn, [surv], survivors=survivors)[surv]
@@ -313,3 +313,9 @@ def export_actions(rows: list[dict[str, Any]], fmt: str, path: str | Path) -> in
                 flat["themes"] = "; ".join(f"{t['id']}:{t['label']}" for t in row.get("themes", []))
                 writer.writerow({k: _csv_safe(v) for k, v in flat.items()})
     return len(rows)
+
+
+def action_by_title(store: Store, title: str) -> int | None:
+    """The id of the (oldest) action with exactly this title, or None."""
+    found = store.scalar("SELECT id FROM actions WHERE title = ? ORDER BY id LIMIT 1", (title,))
+    return None if found is None else int(found)

@@ -349,3 +349,34 @@ def contact_events(store: Store, customer_id: int) -> list[dict]:
     return store.query(
         "SELECT at, by, event, detail FROM contact_events WHERE customer_id = ? ORDER BY id", (customer_id,)
     )
+
+
+CUSTOMER_COLUMNS = (
+    "id, email, display_name, platform, handle, consent, unsubscribed_at, suppressed_at, suppressed_reason"
+)
+
+
+def customer_id_by_email(store: Store, email: str) -> int | None:
+    """The id of the customer whose (normalised, lower-case) email this is, or None."""
+    cid = store.scalar("SELECT id FROM customers WHERE email = ?", (email.lower(),))
+    return None if cid is None else int(cid)
+
+
+def customer_exists(store: Store, customer_id: int) -> bool:
+    return store.scalar("SELECT 1 FROM customers WHERE id = ?", (customer_id,)) is not None
+
+
+def customer_rows(store: Store, customer_id: int | None = None) -> list[dict]:
+    """Customers (one, or all by id) with their contact state (consent, unsubscribed, suppressed)."""
+    if customer_id is None:
+        return store.query(f"SELECT {CUSTOMER_COLUMNS} FROM customers ORDER BY id")
+    return store.query(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
+
+
+def customer_emails(store: Store, customer_id: int) -> list[dict]:
+    """Every email to this customer, oldest first, with its delivery state."""
+    return store.query(
+        """SELECT id, status, subject, created_at, sent_at, attempts, last_error FROM emails
+           WHERE customer_id = ? ORDER BY id""",
+        (customer_id,),
+    )

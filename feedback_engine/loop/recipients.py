@@ -2,7 +2,7 @@
 
 An item belongs to a theme when any of its ``theme_assignments`` rows (the whole item or one
 sentence) points at that theme or at a theme merged into it (through chains of merges): the one
-definition of :mod:`feedback_engine.nlp.theme_queries`, which ``themes list`` also reads. The
+definition of :mod:`feedback_engine.themes.queries`, which ``themes list`` also reads. The
 recipients of a shipped action are the customers behind its items whose feedback was written
 before it shipped (``created_at``, or ``ingested_at`` when the source gave no date), who said
 yes to contact (``consent = 1``; NULL means unknown and is never contacted), have a usable
@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_engine.loop.mail import InvalidAddress, make_address
-from feedback_engine.nlp import theme_queries as tq
-from feedback_engine.nlp.theme_queries import member_themes, survivor_of
+from feedback_engine.themes import queries as tq
+from feedback_engine.themes.queries import member_themes, survivor_of
 
 __all__ = [
     "Recipient",
@@ -55,7 +55,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def theme_survivors(conn: sqlite3.Connection) -> dict[int, int]:
-    """Every theme id mapped to the theme that survives it (see :mod:`feedback_engine.nlp.theme_queries`)."""
+    """Every theme id mapped to the theme that survives it (see :mod:`feedback_engine.themes.queries`)."""
     return tq.resolve_survivors(conn)
 
 
@@ -155,3 +155,21 @@ def recipients_for(
         reasons.pop(rec.customer_id, None)
     excluded.update(reasons.values())
     return sorted(by_customer.values(), key=lambda r: r.customer_id), excluded
+
+
+def most_reachable_theme(conn: sqlite3.Connection) -> int | None:
+    """The active theme whose items come from the most customers who may be emailed (consent, an
+    address, not unsubscribed or suppressed); ties go to the lower id."""
+    row = conn.execute(
+        """
+        SELECT ta.theme_id, count(DISTINCT c.id) AS reachable
+        FROM theme_assignments ta
+        JOIN themes t ON t.id = ta.theme_id AND t.status = 'active'
+        JOIN feedback f ON f.id = ta.feedback_id
+        JOIN customers c ON c.id = f.customer_id
+        WHERE ta.sentence_idx = -1 AND c.consent = 1 AND c.email IS NOT NULL
+          AND c.unsubscribed_at IS NULL AND c.suppressed_at IS NULL
+        GROUP BY ta.theme_id ORDER BY reachable DESC, ta.theme_id LIMIT 1
+        """
+    ).fetchone()
+    return None if row is None else int(row[0])

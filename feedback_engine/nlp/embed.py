@@ -34,9 +34,10 @@ import numpy as np
 import torch
 
 from feedback_engine.errors import ModelError
+from feedback_engine.nlp.torch_utils import configure_threads, cpu_has_native_bf16, cpu_int8_is_fast, quantize_linears
 
 DIM = 384
-__all__ = ["DIM", "Int8Linear", "MiniLMEmbedder", "default_model_path", "from_blob", "quantize_linears", "to_blob"]
+__all__ = ["DIM", "MiniLMEmbedder", "default_model_path", "from_blob", "to_blob"]
 
 
 def default_model_path() -> Path:
@@ -62,45 +63,6 @@ def from_blob(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
-class Int8Linear(torch.nn.Module):
-    """An ``nn.Linear`` in int8: per-row (token) activation scales, per-output-channel weight scales."""
-
-    qweight: torch.Tensor
-    wscale: torch.Tensor
-    bias: torch.Tensor
-
-    def __init__(self, linear: Any) -> None:
-        super().__init__()
-        weight = linear.weight.detach().float()
-        scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
-        self.register_buffer("qweight", torch.round(weight / scale[:, None]).to(torch.int8).t().contiguous())
-        self.register_buffer("wscale", scale)
-        bias = linear.bias.detach().float() if linear.bias is not None else torch.zeros(weight.shape[0])
-        self.register_buffer("bias", bias)
-        self.out_features = int(weight.shape[0])
-
-    def forward(self, x: Any) -> Any:
-        shape = x.shape
-        flat = x.reshape(-1, shape[-1]).float()
-        # max |x| per row as max(max x, -min x): two plain reductions, ~25x cheaper on CPU than
-        # linalg.vector_norm(ord=inf), which used to take half of the model's time
-        scale = torch.maximum(flat.amax(dim=1, keepdim=True), flat.amin(dim=1, keepdim=True).neg_())
-        scale.clamp_(min=1e-8).div_(127.0)
-        qx = torch.div(flat, scale).round_().to(torch.int8)
-        out = torch._int_mm(qx, self.qweight).to(torch.float32)
-        out.mul_(scale).mul_(self.wscale).add_(self.bias)
-        return out.view(*shape[:-1], self.out_features)
-
-
-def quantize_linears(model: Any) -> Any:
-    """Replace every ``nn.Linear`` of ``model`` (in place) by an :class:`Int8Linear`; returns ``model``."""
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, torch.nn.Linear):
-                setattr(module, name, Int8Linear(child))
-    return model
-
-
 class MiniLMEmbedder:
     """Maps texts to an ``(n, 384)`` float32 array of unit vectors (mean-pooled MiniLM).
 
@@ -124,8 +86,6 @@ class MiniLMEmbedder:
         if quantize not in (True, False, "bf16", "per-token", "dynamic"):
             raise ModelError(f"quantize must be True, False, 'bf16', 'per-token' or 'dynamic' (got {quantize!r}).")
         if quantize is True:
-            from feedback_engine.nlp.sentiment import cpu_has_native_bf16, cpu_int8_is_fast
-
             # int8 only where its kernels are fast (VNNI); elsewhere fp32 is many times faster
             quantize = "bf16" if cpu_has_native_bf16() else "per-token" if cpu_int8_is_fast() else False
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
@@ -144,8 +104,6 @@ class MiniLMEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
-
-        from feedback_engine.nlp.sentiment import configure_threads
 
         configure_threads()
         verbosity = hf_logging.get_verbosity()

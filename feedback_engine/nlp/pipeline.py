@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from feedback_engine.contracts import AnalysisBackend, Embedder, SentimentModel
 from feedback_engine.nlp.embed import to_blob
 from feedback_engine.nlp.language import LanguageDetector
 from feedback_engine.nlp.redact import apply_spans, find_pii
@@ -36,7 +37,7 @@ from feedback_engine.nlp.text import PreparedText, TextPreparer
 from feedback_engine.progress import NullProgress, Progress
 from feedback_engine.store import Store, utcnow
 
-__all__ = ["Analyzer", "RunCounts", "describe_model"]
+__all__ = ["Analyzer", "BatchComputer", "Computed", "LocalBackend", "RunCounts", "describe_model"]
 
 PENDING_SQL = """
 SELECT f.id, f.text, f.language, f.content_hash, f.title FROM feedback f
@@ -146,36 +147,141 @@ class _Item:
         return f"{self.title}{joiner}{self.redacted}".strip()
 
 
-class Analyzer:
-    """Analyses pending items of ``store`` with the given model objects (see the module docstring).
+@dataclass
+class Computed:
+    """One analysed batch, ready to write: the items, sentiment by text and vectors by text."""
 
-    ``sentiment_model``: ``predict(texts) -> [result(label, score, probs)]``; ``embedder``:
-    ``encode(texts) -> (n, d)`` unit vectors; ``nlp``: a spaCy ``Language``; ``detector``: a
-    :class:`LanguageDetector` (default one built when ``None``).
+    items: list[_Item]
+    sentiments: dict[str, Any]
+    vectors: dict[str, np.ndarray]
+
+
+class BatchComputer:
+    """The pure part of analyze: rows in, :class:`Computed` out; reads and writes no database.
+
+    ``sentiment_model`` (:class:`~feedback_engine.contracts.SentimentModel`), ``embedder``
+    (:class:`~feedback_engine.contracts.Embedder`), ``nlp``: a spaCy ``Language``; ``detector``: a
+    :class:`LanguageDetector` (default one built when ``None``). A backend runs one per worker.
+    """
+
+    def __init__(
+        self,
+        *,
+        sentiment_model: SentimentModel,
+        embedder: Embedder,
+        nlp: Any,
+        detector: LanguageDetector | None = None,
+        batch_size: int = 256,
+    ) -> None:
+        self.sentiment_model = sentiment_model
+        self.embedder = embedder
+        self.preparer = TextPreparer(nlp, batch_size=min(batch_size, 256))
+        self.detector = detector or LanguageDetector()
+        self.model_version = "; ".join(describe_model(m) for m in (sentiment_model, embedder, nlp))
+
+    def __call__(self, rows: Sequence[tuple[Any, ...]]) -> Computed:
+        """Analyse one batch of ``(id, text, source language, content_hash, title)`` rows."""
+        items = self._detect(rows)
+        english = [it for it in items if it.is_english]
+        for it, prepared in zip(english, self.preparer.prepare([it.text for it in english]), strict=True):
+            it.prepared = prepared
+            spans = find_pii(it.text, prepared.names)
+            it.redacted = apply_spans(it.text, spans)
+            it.sentence_redacted = [apply_spans(it.text, spans, s.start_char, s.end_char) for s in prepared.sentences]
+        for it in items:
+            if not it.is_english:
+                it.redacted = apply_spans(it.text, find_pii(it.text))
+        return Computed(items, self._sentiments(english), self._embeddings(items))
+
+    # -- steps ------------------------------------------------------------------------------
+    def _detect(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
+        items = []
+        for feedback_id, text, source_language, content_hash, title in rows:
+            result = self.detector.detect(text, source_language)
+            item = _Item(int(feedback_id), text or "", content_hash, result.language, result.is_english)
+            title = (title or "").strip()
+            if title and item.is_english:
+                item.title = apply_spans(title, find_pii(title))
+            items.append(item)
+        return items
+
+    def _sentiments(self, english: list[_Item]) -> dict[str, Any]:
+        wanted: dict[str, None] = {}
+        for it in english:
+            for text in it.sentence_redacted:
+                wanted[text] = None
+            if it.sentiment_input.strip() and not _single_sentiment(it):
+                wanted[it.sentiment_input] = None
+        texts = list(wanted)
+        results = self.sentiment_model.predict(texts) if texts else []
+        return dict(zip(texts, results, strict=True))
+
+    def _embeddings(self, items: list[_Item]) -> dict[str, np.ndarray]:
+        wanted: dict[str, None] = {}
+        for it in items:
+            wanted[it.redacted] = None
+            if it.is_english and not _single(it):
+                for text in it.sentence_redacted:
+                    wanted[text] = None
+        texts = list(wanted)
+        matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32) if texts else np.zeros((0, 0))
+        return {text: matrix[i] for i, text in enumerate(texts)}
+
+
+class LocalBackend:
+    """Runs the batches in this process, one after the other (the default
+    :class:`~feedback_engine.contracts.AnalysisBackend`)."""
+
+    name = "local"
+
+    def __init__(self, computer: BatchComputer) -> None:
+        self.computer = computer
+        self.model_version = computer.model_version
+
+    def run(self, batches: Iterable[Sequence[tuple[Any, ...]]]) -> Iterator[Computed]:
+        for rows in batches:
+            yield self.computer(rows)
+
+
+class Analyzer:
+    """Analyses pending items of ``store``: the backend computes, this one writer commits.
+
+    Pass the models (``sentiment_model``, ``embedder``, ``nlp``, ``detector``; a
+    :class:`LocalBackend` is built over them) or a ready ``backend``.
     """
 
     def __init__(
         self,
         store: Store,
         *,
-        sentiment_model: Any,
-        embedder: Any,
-        nlp: Any,
+        sentiment_model: SentimentModel | None = None,
+        embedder: Embedder | None = None,
+        nlp: Any = None,
         detector: LanguageDetector | None = None,
         batch_size: int = 256,
         model_version: str | None = None,
+        backend: AnalysisBackend | None = None,
     ) -> None:
         from feedback_engine.errors import AnalysisError
 
         if batch_size < 1:
             raise AnalysisError(f"--batch-size must be at least 1 (got {batch_size}).")
+        if backend is None:
+            if sentiment_model is None or embedder is None or nlp is None:
+                raise AnalysisError("Analyzer needs a backend, or the sentiment model, embedder and spaCy pipeline.")
+            backend = LocalBackend(
+                BatchComputer(
+                    sentiment_model=sentiment_model,
+                    embedder=embedder,
+                    nlp=nlp,
+                    detector=detector,
+                    batch_size=batch_size,
+                )
+            )
         self.store = store
-        self.sentiment_model = sentiment_model
-        self.embedder = embedder
-        self.preparer = TextPreparer(nlp, batch_size=min(batch_size, 256))
-        self.detector = detector or LanguageDetector()
+        self.backend = backend
         self.batch_size = batch_size
-        self.model_version = model_version or "; ".join(describe_model(m) for m in (sentiment_model, embedder, nlp))
+        self.model_version = model_version or backend.model_version
 
     # -- the loop ---------------------------------------------------------------------------
     def pending(self) -> int:
@@ -191,92 +297,44 @@ class Analyzer:
             total = min(total, max(0, limit))
         started = time.perf_counter()
         progress.start(total, "analyze")
-        last_id = 0
         try:
-            while counts.analysed < total:
-                size = min(self.batch_size, total - counts.analysed)
-                rows = self.store.conn.execute(PENDING_SQL, (last_id, size)).fetchall()
-                if not rows:
-                    break
-                last_id = int(rows[-1][0])
-                items = self.analyse(rows)
-                self._account(items, counts)
-                progress.advance(len(items))
+            for batch in self.backend.run(self._batches(total)):
+                self.write(batch)
+                self._account(batch.items, counts)
+                progress.advance(len(batch.items))
                 release_heap()
         finally:
             progress.finish()
         counts.elapsed_s = round(time.perf_counter() - started, 3)
         return counts
 
+    def _batches(self, total: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Pending rows in id order, ``batch_size`` at a time, ``total`` in all."""
+        last_id, read = 0, 0
+        while read < total:
+            rows = self.store.conn.execute(PENDING_SQL, (last_id, min(self.batch_size, total - read))).fetchall()
+            if not rows:
+                return
+            last_id = int(rows[-1][0])
+            read += len(rows)
+            yield rows
+
     def analyse(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
-        """Analyse and write one batch of ``(id, text, source language, content_hash, title)`` rows."""
-        items = self._detect(rows)
-        english = [it for it in items if it.is_english]
-        for it, prepared in zip(english, self.preparer.prepare([it.text for it in english]), strict=True):
-            it.prepared = prepared
-            spans = find_pii(it.text, prepared.names)
-            it.redacted = apply_spans(it.text, spans)
-            it.sentence_redacted = [apply_spans(it.text, spans, s.start_char, s.end_char) for s in prepared.sentences]
-        for it in items:
-            if not it.is_english:
-                it.redacted = apply_spans(it.text, find_pii(it.text))
-        sentiments = self._sentiments(english)
-        vectors = self._embeddings(items)
-        self._write(items, sentiments, vectors)
-        return items
+        """Compute and write one batch of rows (what ``run`` does per batch)."""
+        batch = next(iter(self.backend.run([rows])))
+        self.write(batch)
+        return batch.items
 
-    # -- steps ------------------------------------------------------------------------------
-    def _detect(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
-        items = []
-        for feedback_id, text, source_language, content_hash, title in rows:
-            result = self.detector.detect(text, source_language)
-            item = _Item(int(feedback_id), text or "", content_hash, result.language, result.is_english)
-            title = (title or "").strip()
-            if title and item.is_english:
-                item.title = apply_spans(title, find_pii(title))
-            items.append(item)
-        return items
-
-    @staticmethod
-    def _single(it: _Item) -> bool:
-        """One sentence covering the whole item: the item's results are the sentence's."""
-        return len(it.sentence_redacted) == 1 and it.sentence_redacted[0] == it.redacted.strip()
-
-    @staticmethod
-    def _single_sentiment(it: _Item) -> bool:
-        """The item's sentiment is its one sentence's (no title to read with it)."""
-        return not it.title and Analyzer._single(it)
-
-    def _sentiments(self, english: list[_Item]) -> dict[str, Any]:
-        wanted: dict[str, None] = {}
-        for it in english:
-            for text in it.sentence_redacted:
-                wanted[text] = None
-            if it.sentiment_input.strip() and not self._single_sentiment(it):
-                wanted[it.sentiment_input] = None
-        texts = list(wanted)
-        results = self.sentiment_model.predict(texts) if texts else []
-        return dict(zip(texts, results, strict=True))
-
-    def _embeddings(self, items: list[_Item]) -> dict[str, np.ndarray]:
-        wanted: dict[str, None] = {}
-        for it in items:
-            wanted[it.redacted] = None
-            if it.is_english and not self._single(it):
-                for text in it.sentence_redacted:
-                    wanted[text] = None
-        texts = list(wanted)
-        matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32) if texts else np.zeros((0, 0))
-        return {text: matrix[i] for i, text in enumerate(texts)}
-
-    def _write(self, items: list[_Item], sentiments: dict[str, Any], vectors: dict[str, np.ndarray]) -> None:
+    def write(self, batch: Computed) -> None:
+        """Write one computed batch: its ``analysis`` and ``sentences`` rows in ONE transaction."""
+        items, sentiments, vectors = batch.items, batch.sentiments, batch.vectors
         now = utcnow()
         analysis_rows = []
         sentence_rows = []
         for it in items:
             result = None
             if it.is_english:
-                if self._single_sentiment(it):
+                if _single_sentiment(it):
                     result = sentiments[it.sentence_redacted[0]]
                 elif it.sentiment_input.strip():
                     result = sentiments[it.sentiment_input]
@@ -299,7 +357,7 @@ class Analyzer:
             )
             if prepared is None:
                 continue
-            single = self._single(it)
+            single = _single(it)
             for idx, (sentence, redacted) in enumerate(zip(prepared.sentences, it.sentence_redacted, strict=True)):
                 res = sentiments[redacted]
                 vector = vectors[it.redacted] if single else vectors[redacted]
@@ -334,6 +392,16 @@ class Analyzer:
                 counts.sentences += len(it.sentence_redacted)
             else:
                 counts.other_language += 1
+
+
+def _single(it: _Item) -> bool:
+    """One sentence covering the whole item: the item's results are the sentence's."""
+    return len(it.sentence_redacted) == 1 and it.sentence_redacted[0] == it.redacted.strip()
+
+
+def _single_sentiment(it: _Item) -> bool:
+    """The item's sentiment is its one sentence's (no title to read with it)."""
+    return not it.title and _single(it)
 
 
 def _label(result: Any, english: bool) -> str | None:

@@ -110,6 +110,13 @@ class Store:
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
+    def ping(self) -> None:
+        """Run a trivial query; :class:`StoreError` when the database cannot answer."""
+        try:
+            self.conn.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"The database does not answer ({exc}). Check the file and its permissions.") from exc
+
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """Rows of a parameterised query as dicts."""
         return list(self.db.query(sql, params))

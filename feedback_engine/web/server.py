@@ -46,10 +46,9 @@ from urllib.parse import SplitResult, parse_qs, quote, urlsplit
 
 import jinja2
 
+from feedback_engine.engine import Engine
 from feedback_engine.errors import FeedbackEngineError, NotFoundError, TokenError
 from feedback_engine.loop.settings import Settings
-from feedback_engine.loop.tokens import verify_token
-from feedback_engine.store import Store
 
 __all__ = ["make_server", "run_until_stopped", "serve"]
 
@@ -273,13 +272,14 @@ class _Handler(BaseHTTPRequestHandler):
             ],
         )
 
+    def _engine(self) -> Engine:
+        """An engine on the served database for this request (migrated once, at start-up)."""
+        return Engine(self.server.db_path, migrate=False, settings=self.server.settings)
+
     def _customer(self, token: str) -> tuple[int, str | None]:
-        cid = verify_token(self.server.settings.require_secret(), token)
-        with Store(self.server.db_path, migrate=False) as store:
-            row = store.query("SELECT email FROM customers WHERE id = ?", (cid,))
-        if not row:
-            raise NotFoundError("This unsubscribe link belongs to a customer we no longer know; nothing to do.")
-        return cid, row[0]["email"]
+        with self._engine() as engine:
+            found = engine.customers.from_token(token)
+        return int(found["id"]), found["email"]
 
     def _body(self) -> bytes | None:
         """The request body, or None with the error answered (411, 400, 413, 501; 408 by timeout)."""
@@ -310,8 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == "/healthz":
             try:
-                with Store(self.server.db_path, migrate=False) as store:
-                    store.scalar("SELECT 1")
+                with self._engine() as engine:
+                    engine.ping()
             except FeedbackEngineError:
                 self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"database unavailable\n", "text/plain; charset=utf-8")
                 return
@@ -348,11 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            cid, email = self._customer(token)
-            with Store(self.server.db_path, migrate=False) as store:
-                from feedback_engine.loop.outbox import unsubscribe_customer
-
-                unsubscribe_customer(store, cid, "web", detail="one-click POST")
+            _, email = self._customer(token)
+            with self._engine() as engine:
+                engine.customers.unsubscribe(token, source="web", detail="one-click POST")
         except (TokenError, NotFoundError) as exc:
             self._invalid(exc)
             return
@@ -401,7 +399,7 @@ def make_server(
     settings = settings or Settings.from_env()
     settings.require_secret()
     db_path = Path(db_path)
-    Store(db_path).close()  # create / migrate once, up front: request handlers open without migrating
+    Engine(db_path).close()  # create / migrate once, up front: request handlers open without migrating
     try:
         return _Server((host, port), db_path, settings, quiet, request_timeout)
     except OSError as exc:

@@ -26,7 +26,7 @@ ROWS = 'id,text,nps\n1,Café crème was great — merci,9\n2,"Multi-line\nanswer
 def test_unicode_encodings_and_line_endings(engine, tmp_path, encoding, bom, newline):
     path = tmp_path / "responses.csv"
     path.write_bytes(bom + ROWS.replace("\n", newline).encode(encoding))
-    report = engine.ingest_surveys(path)
+    report = engine.ingest.surveys(path)
     assert counts(report) == (3, 0, 0, 0, 0)
     texts = [r["text"] for r in engine.store.query("SELECT text FROM feedback ORDER BY id")]
     assert texts == [
@@ -40,7 +40,7 @@ def test_unicode_encodings_and_line_endings(engine, tmp_path, encoding, bom, new
 def test_latin1_file_falls_back_for_the_whole_file(engine, tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("id,text\n1,Très bien merci\n2,Déçu par la mise à jour\n".encode("cp1252"))
-    assert counts(engine.ingest_surveys(path, id_column="id", text_columns=["text"])) == (2, 0, 0, 0, 0)
+    assert counts(engine.ingest.surveys(path, id_column="id", text_columns=["text"])) == (2, 0, 0, 0, 0)
     assert engine.store.scalar("SELECT text FROM feedback WHERE external_id = '2'") == "Déçu par la mise à jour"
 
 
@@ -50,7 +50,7 @@ def test_surveymonkey_fixture_is_latin1(engine):
     raw = (SURVEYS / "surveymonkey_csat.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
-    engine.ingest_surveys(SURVEYS / "surveymonkey_csat.csv")
+    engine.ingest.surveys(SURVEYS / "surveymonkey_csat.csv")
     assert engine.store.scalar("SELECT count(*) FROM feedback WHERE text LIKE '%Ã%'") == 0  # no mojibake
 
 
@@ -59,9 +59,9 @@ def test_one_undecodable_line_in_a_utf8_file_is_quarantined_alone(engine, tmp_pa
     path.write_bytes(
         "id,text\n1,Naïve café – ok\n".encode() + b"2,broken \xff\xfe bytes here\n" + "3,Emoji fine 🙂\n".encode()
     )
-    report = engine.ingest_surveys(path, id_column="id", text_columns=["text"])
+    report = engine.ingest.surveys(path, id_column="id", text_columns=["text"])
     assert counts(report) == (2, 0, 0, 1, 0)
-    [bad] = engine.quarantine_list()
+    [bad] = engine.ingest.quarantine()
     assert bad["location"] == "line 3"
     assert bad["reason"] == "undecodable bytes (not valid UTF-8)"
     assert json.loads(bad["raw"]) == ["2", "broken \\xff\\xfe bytes here"]  # bytes kept as \xNN escapes

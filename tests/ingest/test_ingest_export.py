@@ -29,15 +29,15 @@ CREATE TABLE IF NOT EXISTS sentences (
 
 
 def test_rows_have_the_contract_columns_before_analysis(engine):
-    engine.ingest_surveys(SURVEYS / "plain_id_text.csv")
-    rows = list(engine.feedback_rows())
+    engine.ingest.surveys(SURVEYS / "plain_id_text.csv")
+    rows = list(engine.ingest.rows())
     assert len(rows) == 25
     assert list(rows[0]) == EXPORT_COLUMNS
     assert {rows[0][c] for c in ("sentiment", "sentiment_score", "theme_id", "theme_label", "redacted_text")} == {None}
 
 
 def test_analysis_language_theme_survivor_and_sentences(engine):
-    engine.ingest_surveys(SURVEYS / "plain_id_text.csv")
+    engine.ingest.surveys(SURVEYS / "plain_id_text.csv")
     conn = engine.store.conn
     conn.execute(ANALYSIS)
     conn.execute(SENTENCES)
@@ -59,7 +59,7 @@ def test_analysis_language_theme_survivor_and_sentences(engine):
         " (1, -1, 1, 'now'), (1, 0, 1, 'now')"
     )
     conn.commit()
-    rows = {r["id"]: r for r in engine.feedback_rows(sentences=True)}
+    rows = {r["id"]: r for r in engine.ingest.rows(sentences=True)}
     first = rows[1]
     assert (first["language"], first["source_language"], first["sentiment"], first["redacted_text"]) == (
         "de", None, "positive", "redacted",

@@ -17,8 +17,8 @@ def _csv(tmp_path, name, text):
 def test_email_normalisation_merges_customers_across_files(engine, tmp_path):
     a = _csv(tmp_path, "a.csv", "id,email,comment\n1, Ann@Example.COM ,The export button is hidden too well\n")
     b = _csv(tmp_path, "b.csv", "id,email,comment\n7,ann@example.com,Search got much faster, thanks\n")
-    engine.ingest_surveys(a, text_columns=["comment"])
-    engine.ingest_surveys(b, text_columns=["comment"])
+    engine.ingest.surveys(a, text_columns=["comment"])
+    engine.ingest.surveys(b, text_columns=["comment"])
     assert engine.store.query("SELECT email FROM customers") == [{"email": "ann@example.com"}]
     assert engine.store.scalar("SELECT count(DISTINCT customer_id) FROM feedback") == 1
 
@@ -30,8 +30,8 @@ def test_consent_latest_answer_wins_and_unknown_never_counts(engine, tmp_path):
         "id,email,comment,consent\n1,a@x.io,Great support team overall,yes\n2,b@x.io,Too pricey for us now,\n",
     )
     second = _csv(tmp_path, "2.csv", "id,email,comment,consent\n9,a@x.io,Changed my mind about pricing,no\n")
-    engine.ingest_surveys(first, text_columns=["comment"], consent_column="consent")
-    engine.ingest_surveys(second, text_columns=["comment"], consent_column="consent")
+    engine.ingest.surveys(first, text_columns=["comment"], consent_column="consent")
+    engine.ingest.surveys(second, text_columns=["comment"], consent_column="consent")
     rows = engine.store.query("SELECT email, consent, consent_source FROM customers ORDER BY email")
     assert rows == [
         {"email": "a@x.io", "consent": 0, "consent_source": str(second)},
@@ -41,9 +41,9 @@ def test_consent_latest_answer_wins_and_unknown_never_counts(engine, tmp_path):
 
 def test_edited_survey_answer_updates_row_and_keeps_history(engine, tmp_path):
     path = _csv(tmp_path, "r.csv", "id,comment\n1,The app is slow on Android\n2,Love the board view\n")
-    engine.ingest_surveys(path, text_columns=["comment"])
+    engine.ingest.surveys(path, text_columns=["comment"])
     path.write_text("id,comment\n1,The app is slow on Android since 5.2\n2,Love the board view\n3,New answer here\n")
-    report = engine.ingest_surveys(path, text_columns=["comment"])
+    report = engine.ingest.surveys(path, text_columns=["comment"])
     assert counts(report) == (1, 1, 1, 0, 0)
     assert engine.store.scalar("SELECT text FROM feedback_history") == "The app is slow on Android"
     assert engine.store.scalar("SELECT count(*) FROM feedback") == 3
@@ -51,35 +51,35 @@ def test_edited_survey_answer_updates_row_and_keeps_history(engine, tmp_path):
 
 def test_rows_without_id_are_distinct_items_and_reimport_stays_idempotent(engine, tmp_path):
     path = _csv(tmp_path, "noid.csv", "comment,score\nFast and simple,9\nFast and simple,9\nNeeds dark mode,7\n")
-    report = engine.ingest_surveys(path, text_columns=["comment"], nps_column="score")
+    report = engine.ingest.surveys(path, text_columns=["comment"], nps_column="score")
     assert counts(report) == (3, 0, 0, 0, 0)  # two people wrote the same answer: two items
-    assert counts(engine.ingest_surveys(path, text_columns=["comment"], nps_column="score")) == (0, 0, 3, 0, 0)
+    assert counts(engine.ingest.surveys(path, text_columns=["comment"], nps_column="score")) == (0, 0, 3, 0, 0)
     # a newer export that repeats these rows and adds one identical answer more adds exactly that one
     newer = _csv(
         tmp_path,
         "noid2.csv",
         "comment,score\nFast and simple,9\nFast and simple,9\nNeeds dark mode,7\nFast and simple,9\n",
     )
-    assert counts(engine.ingest_surveys(newer, text_columns=["comment"], nps_column="score")) == (1, 0, 3, 0, 0)
+    assert counts(engine.ingest.surveys(newer, text_columns=["comment"], nps_column="score")) == (1, 0, 3, 0, 0)
     assert engine.store.scalar("SELECT count(*) FROM feedback WHERE text = 'Fast and simple'") == 3
 
 
 def test_identical_ok_answers_without_ids_are_not_merged(engine, tmp_path):
     path = _csv(tmp_path, "ok.csv", "text\nok\nok\n")
-    assert counts(engine.ingest_surveys(path, text_columns=["text"])) == (2, 0, 0, 0, 0)
+    assert counts(engine.ingest.surveys(path, text_columns=["text"])) == (2, 0, 0, 0, 0)
 
 
 def test_generic_reviews_without_ids_by_different_users_are_not_edits_of_each_other(engine, tmp_path):
     path = _csv(tmp_path, "r.csv", "rating,text\n5,!\n1,!\n5,!\n")
-    report = engine.ingest_reviews(path, "generic")
+    report = engine.ingest.reviews(path, "generic")
     assert counts(report) == (3, 0, 0, 0, 0)
     assert engine.store.scalar("SELECT count(*) FROM feedback_history") == 0
-    assert counts(engine.ingest_reviews(path, "generic")) == (0, 0, 3, 0, 0)
+    assert counts(engine.ingest.reviews(path, "generic")) == (0, 0, 3, 0, 0)
 
 
 def test_status_and_runs(engine):
-    engine.ingest_surveys(SURVEYS / "plain_id_text.csv")
-    engine.ingest_surveys(SURVEYS / "plain_id_text.csv")
+    engine.ingest.surveys(SURVEYS / "plain_id_text.csv")
+    engine.ingest.surveys(SURVEYS / "plain_id_text.csv")
     status = engine.status()
     assert status["feedback"] == 25
     assert status["channels"] == {"survey": 25}
@@ -89,7 +89,7 @@ def test_status_and_runs(engine):
 
 
 def test_ingest_any_walks_the_fixture_folders(engine):
-    reports = engine.ingest_any(FIX)
+    reports = engine.ingest.files(FIX)
     by_name = {r.source.rsplit("/", 1)[-1]: r for r in reports}
     assert {n for n, r in by_name.items() if r.error} == {
         "binary_garbage.csv",
@@ -104,17 +104,17 @@ def test_ingest_any_walks_the_fixture_folders(engine):
 
 
 def test_export_rows_before_analysis(engine, tmp_path):
-    engine.ingest_surveys(SURVEYS / "typeform_nps.csv")
-    rows = list(engine.feedback_rows(sentences=True))
+    engine.ingest.surveys(SURVEYS / "typeform_nps.csv")
+    rows = list(engine.ingest.rows(sentences=True))
     assert len(rows) == 166
     first = rows[0]
     assert first["customer_email"] == "maria.lopez@example.com"
     assert first["sentiment"] is None and first["theme_id"] is None and first["sentences"] == []
     buf = io.StringIO()
-    assert engine.export_feedback("jsonl", buf) == 166
+    assert engine.ingest.export("jsonl", buf) == 166
     assert json.loads(buf.getvalue().splitlines()[0])["natural_key"] == first["natural_key"]
     out = tmp_path / "f.parquet"
-    assert engine.export_feedback("parquet", out) == 166
+    assert engine.ingest.export("parquet", out) == 166
     import pyarrow.parquet as pq
 
     assert pq.read_table(out).num_rows == 166
@@ -123,13 +123,13 @@ def test_export_rows_before_analysis(engine, tmp_path):
 def test_bulk_batches_index_fts_and_keep_the_trigger(engine, tmp_path):
     lines = ["id,comment,nps"] + [f"{i},Answer number {i} mentions invoices,{i % 11}" for i in range(2500)]
     path = _csv(tmp_path, "big.csv", "\n".join(lines) + "\n")
-    report = engine.ingest_surveys(path, text_columns=["comment"])
+    report = engine.ingest.surveys(path, text_columns=["comment"])
     assert report.added == 2500
     s = engine.store
     assert s.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'invoices'") == 2500
     assert s.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'feedback_ai'") == 1
     small = _csv(tmp_path, "small.csv", "id,comment\n9999,A refund would be nice\n")
-    engine.ingest_surveys(small, text_columns=["comment"])  # a small batch goes through the trigger
+    engine.ingest.surveys(small, text_columns=["comment"])  # a small batch goes through the trigger
     assert s.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'refund'") == 1
     assert s.scalar("PRAGMA integrity_check") == "ok"
     s.execute("INSERT INTO feedback_fts(feedback_fts) VALUES ('integrity-check')")
@@ -159,17 +159,17 @@ def test_progress_gets_an_expected_total_for_line_based_exports(engine) -> None:
 
     csv_path = SURVEYS / "typeform_nps.csv"
     rec = _Recorder()
-    report = engine.ingest_surveys(csv_path, progress=rec)
+    report = engine.ingest.surveys(csv_path, progress=rec)
     lines = csv_path.read_bytes().count(b"\n")
     assert rec.total == lines - 1
     assert rec.advanced == report.added + report.quarantined and rec.finished
 
     rec = _Recorder()
-    engine.ingest_social(SOCIAL / "twitter_mentions.jsonl", progress=rec)
+    engine.ingest.social(SOCIAL / "twitter_mentions.jsonl", progress=rec)
     assert rec.total == (SOCIAL / "twitter_mentions.jsonl").read_bytes().count(b"\n")
 
     rec = _Recorder()
-    engine.ingest_social(SOCIAL / "reddit_thread.json", progress=rec)
+    engine.ingest.social(SOCIAL / "reddit_thread.json", progress=rec)
     assert rec.total is None  # records are not lines: a count and a rate, no ETA
 
 
@@ -233,7 +233,7 @@ def test_a_killed_import_is_reported_interrupted_and_a_rerun_finishes_it(tmp_pat
         status = engine.status()
         assert status["last_ingest"]["status"] == "failed"
         assert status["last_ingest"]["error"].startswith("interrupted")
-        report = engine.ingest_surveys(src)
+        report = engine.ingest.surveys(src)
         assert report.added + report.unchanged == 300_000
         assert engine.store.scalar("SELECT count(*) FROM feedback") == 300_000
         assert engine.status()["last_ingest"]["status"] == "done"

@@ -53,7 +53,7 @@ def test_valid_rows_survive_bad_rows_and_garbage_lines(rows, garbage):
         path = Path(tmp) / "data.csv"
         path.write_bytes(data)
         with Engine(Path(tmp) / "f.db") as engine:
-            report = engine.ingest_surveys(path, id_column="id", text_columns=["text"], nps_column="nps")
+            report = engine.ingest.surveys(path, id_column="id", text_columns=["text"], nps_column="nps")
             _report_adds_up(report)
             stored = {r["external_id"]: (r["text"], r["nps"]) for r in engine.store.query("SELECT * FROM feedback")}
             for i, (kind, text, nps) in enumerate(rows):
@@ -63,7 +63,7 @@ def test_valid_rows_survive_bad_rows_and_garbage_lines(rows, garbage):
                     assert f"r{i}" not in stored
             bad_rows = sum(1 for kind, _, _ in rows if kind == "bad")
             assert report.quarantined >= bad_rows
-            again = engine.ingest_surveys(path, id_column="id", text_columns=["text"], nps_column="nps")
+            again = engine.ingest.surveys(path, id_column="id", text_columns=["text"], nps_column="nps")
             assert again.added == 0 and again.updated == 0
 
 
@@ -75,10 +75,10 @@ def test_arbitrary_bytes_never_crash_any_ingestor(data, suffix):
         path.write_bytes(data)
         with Engine(Path(tmp) / "f.db") as engine:
             for call in (
-                lambda: engine.ingest_surveys(path),
-                lambda: engine.ingest_surveys(path, id_column="a", text_columns=["b"]),
-                lambda: engine.ingest_reviews(path),
-                lambda: engine.ingest_social(path),
+                lambda: engine.ingest.surveys(path),
+                lambda: engine.ingest.surveys(path, id_column="a", text_columns=["b"]),
+                lambda: engine.ingest.reviews(path),
+                lambda: engine.ingest.social(path),
             ):
                 try:
                     report = call()
@@ -100,7 +100,7 @@ def test_arbitrary_jsonl_lines_never_crash_the_twitter_reader(lines):
         path.write_bytes(b'{"data": [{"id": "0", "text": "first"}]}\n' + b"\n".join(lines))
         with Engine(Path(tmp) / "f.db") as engine:
             try:
-                report = engine.ingest_social(path, "twitter")
+                report = engine.ingest.social(path, "twitter")
             except IngestError:
                 return
             _report_adds_up(report)

@@ -19,7 +19,7 @@ from tests.ingest.conftest import REVIEWS, SURVEYS, counts
     ],
 )
 def test_each_review_export_is_detected_and_imported(engine, name, platform, expected):
-    report = engine.ingest_reviews(REVIEWS / name)
+    report = engine.ingest.reviews(REVIEWS / name)
     assert report.platform == platform
     assert counts(report) == expected
     ratings = engine.store.query("SELECT min(rating) lo, max(rating) hi, count(rating) n FROM feedback")[0]
@@ -27,21 +27,21 @@ def test_each_review_export_is_detected_and_imported(engine, name, platform, exp
 
 
 def test_named_platform_matches_detection(engine):
-    report = engine.ingest_reviews(REVIEWS / "trustpilot_reviews.json", platform="trustpilot")
+    report = engine.ingest.reviews(REVIEWS / "trustpilot_reviews.json", platform="trustpilot")
     assert report.added == 50
 
 
 def test_wrong_platform_is_a_clear_error(engine):
     with pytest.raises(IngestError, match=r"is not a Trustpilot review export \(it looks like a App Store export\)"):
-        engine.ingest_reviews(REVIEWS / "appstore_rss.json", platform="trustpilot")
+        engine.ingest.reviews(REVIEWS / "appstore_rss.json", platform="trustpilot")
     with pytest.raises(IngestError, match="No review text column"):
-        engine.ingest_reviews(SURVEYS / "typeform_nps.csv")
+        engine.ingest.reviews(SURVEYS / "typeform_nps.csv")
     assert engine.store.scalar("SELECT count(*) FROM ingest_runs") == 0
 
 
 def test_overlapping_google_play_exports_add_new_and_update_edited(engine):
-    engine.ingest_reviews(REVIEWS / "googleplay_reviews_202610.csv")
-    newer = engine.ingest_reviews(REVIEWS / "googleplay_reviews_202611.csv")
+    engine.ingest.reviews(REVIEWS / "googleplay_reviews_202610.csv")
+    newer = engine.ingest.reviews(REVIEWS / "googleplay_reviews_202611.csv")
     assert counts(newer) == (39, 2, 8, 1, 0)
     assert engine.store.scalar("SELECT count(*) FROM feedback") == 98
     history = engine.store.query(
@@ -55,13 +55,13 @@ def test_overlapping_google_play_exports_add_new_and_update_edited(engine):
     # the FTS index follows the edit
     assert engine.store.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'walked'") == 1
     # importing the older export again does not bring the old text back
-    older = engine.ingest_reviews(REVIEWS / "googleplay_reviews_202610.csv")
+    older = engine.ingest.reviews(REVIEWS / "googleplay_reviews_202610.csv")
     assert counts(older) == (0, 0, 59, 1, 0)
     assert engine.store.scalar("SELECT count(*) FROM feedback_history") == 2
 
 
 def test_google_play_is_read_as_utf16(engine):
-    engine.ingest_reviews(REVIEWS / "googleplay_reviews_202610.csv")
+    engine.ingest.reviews(REVIEWS / "googleplay_reviews_202610.csv")
     row = engine.store.query("SELECT language, url, external_id FROM feedback ORDER BY id LIMIT 1")[0]
     assert row["language"] == "en"
     assert row["external_id"].startswith("gp:")
@@ -69,9 +69,9 @@ def test_google_play_is_read_as_utf16(engine):
 
 
 def test_review_quarantine_reasons(engine):
-    engine.ingest_reviews(REVIEWS / "generic_reviews.csv")
-    engine.ingest_reviews(REVIEWS / "appstore_connect_reviews.json")
-    got = [(q["location"].split(" (")[0], q["reason"]) for q in engine.quarantine_list()]
+    engine.ingest.reviews(REVIEWS / "generic_reviews.csv")
+    engine.ingest.reviews(REVIEWS / "appstore_connect_reviews.json")
+    got = [(q["location"].split(" (")[0], q["reason"]) for q in engine.ingest.quarantine()]
     assert sorted(got) == sorted(
         [
             ("line 3", "invalid star rating 'five' (expected an integer 1-5)"),
@@ -83,6 +83,6 @@ def test_review_quarantine_reasons(engine):
 
 
 def test_app_store_authors_become_customers_on_the_platform(engine):
-    engine.ingest_reviews(REVIEWS / "appstore_rss.json")
+    engine.ingest.reviews(REVIEWS / "appstore_rss.json")
     assert engine.store.scalar("SELECT count(*) FROM customers WHERE platform = 'appstore' AND email IS NULL") == 70
     assert engine.store.scalar("SELECT count(*) FROM feedback WHERE customer_id IS NULL") == 0

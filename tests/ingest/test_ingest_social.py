@@ -11,11 +11,11 @@ from tests.ingest.conftest import REVIEWS, SOCIAL, counts
 
 
 def test_twitter_pages_retweets_duplicates_and_bad_line(engine):
-    report = engine.ingest_social(SOCIAL / "twitter_mentions.jsonl")
+    report = engine.ingest.social(SOCIAL / "twitter_mentions.jsonl")
     assert report.platform == "twitter"
     # 8 retweets skipped, the same tweet on two pages counted once, line 3 is cut-off JSON
     assert counts(report) == (81, 0, 1, 1, 8)
-    [bad] = engine.quarantine_list()
+    [bad] = engine.ingest.quarantine()
     assert bad["location"] == "line 3"
     assert bad["reason"].startswith("invalid JSON: Unterminated string")
     assert engine.store.scalar("SELECT count(*) FROM customers WHERE platform = 'twitter'") == 79
@@ -23,7 +23,7 @@ def test_twitter_pages_retweets_duplicates_and_bad_line(engine):
 
 
 def test_reddit_thread_posts_and_nested_comments(engine):
-    report = engine.ingest_social(SOCIAL / "reddit_thread.json")
+    report = engine.ingest.social(SOCIAL / "reddit_thread.json")
     assert report.platform == "reddit"
     assert counts(report) == (40, 0, 0, 0, 1)  # the [removed] comment is skipped
     assert engine.store.scalar("SELECT count(*) FROM feedback WHERE natural_key LIKE 'reddit:t1_%'") == 39
@@ -34,16 +34,16 @@ def test_reddit_thread_posts_and_nested_comments(engine):
 
 
 def test_reddit_search_listing(engine):
-    assert counts(engine.ingest_social(SOCIAL / "reddit_search.json")) == (20, 0, 0, 0, 0)
-    again = engine.ingest_social(SOCIAL / "reddit_search.json")
+    assert counts(engine.ingest.social(SOCIAL / "reddit_search.json")) == (20, 0, 0, 0, 0)
+    again = engine.ingest.social(SOCIAL / "reddit_search.json")
     assert again.nothing_new
 
 
 def test_not_social_and_wrong_platform(engine):
     with pytest.raises(IngestError, match="neither X/Twitter API v2 JSON Lines nor a Reddit JSON listing"):
-        engine.ingest_social(REVIEWS / "generic_reviews.csv")
+        engine.ingest.social(REVIEWS / "generic_reviews.csv")
     with pytest.raises(IngestError, match="is not a reddit export"):
-        engine.ingest_social(SOCIAL / "twitter_mentions.jsonl", platform="reddit")
+        engine.ingest.social(SOCIAL / "twitter_mentions.jsonl", platform="reddit")
 
 
 def test_single_tweet_lines_and_note_tweets(engine, tmp_path):
@@ -55,7 +55,7 @@ def test_single_tweet_lines_and_note_tweets(engine, tmp_path):
         {"id": "3", "text": "reply about billing", "referenced_tweets": [{"type": "replied_to", "id": "1"}]},
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n", encoding="utf-8")
-    assert counts(engine.ingest_social(path)) == (2, 0, 0, 0, 1)
+    assert counts(engine.ingest.social(path)) == (2, 0, 0, 0, 1)
     row = engine.store.query(
         "SELECT f.text, c.handle, c.display_name FROM feedback f JOIN customers c ON c.id = f.customer_id"
     )[0]

@@ -40,22 +40,22 @@ def main(customers: int = 1000) -> None:
                     (fid, theme, T0),
                 )
     engine = Engine(store, settings=make_settings(server.port))
-    action = engine.actions_add(themes=[theme], title="Fixed", description="Done.")
+    action = engine.actions.add(themes=[theme], title="Fixed", description="Done.")
     update_action(store, action, status="shipped", now="2025-03-01T00:00:00Z")
     now = at("2025-03-02T00:00:00Z")
     start = time.perf_counter()
-    report = engine.notify(dry_run_dir=folder / "out", now=now)
+    report = engine.outbox.notify(dry_run_dir=folder / "out", now=now)
     took = time.perf_counter() - start
     print(f"dry run: {len(report.files)} emails in {took:.2f}s ({len(report.files) / took:.0f} emails/s)")
     start = time.perf_counter()
-    report = engine.notify(send=True, now=now)
+    report = engine.outbox.notify(send=True, now=now)
     took = time.perf_counter() - start
     print(
         f"send: {report.sent} emails in {took:.2f}s ({report.sent / took:.0f} emails/s); "
         f"server received {len(server.handler.messages)}"
     )
     start = time.perf_counter()
-    report = engine.notify(send=True, now=now)
+    report = engine.outbox.notify(send=True, now=now)
     print(f"idle rerun: {report.sent} sent in {time.perf_counter() - start:.2f}s")
     server.stop()
     store.close()

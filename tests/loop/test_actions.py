@@ -36,16 +36,16 @@ def themed(store):
 
 
 def test_status_changes_are_history_and_same_status_is_a_noop(engine, themed):
-    aid = engine.actions_add(themes=[themed["login"]], title="Fix login", description="Rebuilt it.", by="lee")
-    assert engine.actions_update(aid, status="planned", note="next sprint", by="kim") == {
+    aid = engine.actions.add(themes=[themed["login"]], title="Fix login", description="Rebuilt it.", by="lee")
+    assert engine.actions.update(aid, status="planned", note="next sprint", by="kim") == {
         "id": aid,
         "changed": ["status"],
         "status": "planned",
     }
-    assert engine.actions_update(aid, status="planned", by="kim") == {"id": aid, "changed": [], "status": "planned"}
-    engine.actions_update(aid, status="in-progress", by="kim")
-    engine.actions_update(aid, status="shipped", by="max")
-    shown = engine.actions_show(aid)
+    assert engine.actions.update(aid, status="planned", by="kim") == {"id": aid, "changed": [], "status": "planned"}
+    engine.actions.update(aid, status="in-progress", by="kim")
+    engine.actions.update(aid, status="shipped", by="max")
+    shown = engine.actions.show(aid)
     history = [(h["by"], h["field"], h["from_value"], h["to_value"], h["note"]) for h in shown["history"]]
     assert history == [
         ("lee", "status", None, "proposed", "created"),
@@ -54,9 +54,9 @@ def test_status_changes_are_history_and_same_status_is_a_noop(engine, themed):
         ("max", "status", "in_progress", "shipped", None),
     ]
     assert shown["shipped_at"] and shown["updated_by"] == "max" and shown["created_by"] == "lee"
-    assert engine.actions_update(aid, status="shipped")["changed"] == []  # no-op even when final
+    assert engine.actions.update(aid, status="shipped")["changed"] == []  # no-op even when final
     with pytest.raises(ActionError, match="shipped, which is final"):
-        engine.actions_update(aid, status="planned")
+        engine.actions.update(aid, status="planned")
 
 
 def test_allowed_transitions():
@@ -67,58 +67,58 @@ def test_allowed_transitions():
 
 def test_bad_input_is_a_clear_error(engine, themed):
     with pytest.raises(NotFoundError, match="No theme with id 999"):
-        engine.actions_add(themes=[999], title="t", description="d")
+        engine.actions.add(themes=[999], title="t", description="d")
     with pytest.raises(ActionError, match="YYYY-MM-DD"):
-        engine.actions_add(themes=[themed["login"]], title="t", description="d", due="31/12/2025")
+        engine.actions.add(themes=[themed["login"]], title="t", description="d", due="31/12/2025")
     with pytest.raises(ActionError, match="needs a title"):
-        engine.actions_add(themes=[themed["login"]], title="  ", description="d")
-    aid = engine.actions_add(themes=[themed["login"]], title="t", description="d")
+        engine.actions.add(themes=[themed["login"]], title="  ", description="d")
+    aid = engine.actions.add(themes=[themed["login"]], title="t", description="d")
     with pytest.raises(ActionError, match="Unknown status 'done'"):
-        engine.actions_update(aid, status="done")
+        engine.actions.update(aid, status="done")
     with pytest.raises(NotFoundError, match="No action with id 77"):
-        engine.actions_update(77, status="planned")
+        engine.actions.update(77, status="planned")
     assert engine.store.scalar("SELECT count(*) FROM action_history") == 1  # nothing half-written
 
 
 def test_lists_by_due_date_overdue_owner_theme_with_volume_and_sentiment(engine, themed):
-    a = engine.actions_add(themes=[themed["login"]], title="A", description="d", owner="Kim", due="2025-05-01")
-    b = engine.actions_add(themes=[themed["dark"]], title="B", description="d", owner="Lee", due="2025-03-01")
-    c = engine.actions_add(themes=[themed["signin"]], title="C", description="d")
-    d = engine.actions_add(themes=[themed["dark"]], title="D", description="d", due="2025-01-01")
-    engine.actions_update(d, status="declined")
+    a = engine.actions.add(themes=[themed["login"]], title="A", description="d", owner="Kim", due="2025-05-01")
+    b = engine.actions.add(themes=[themed["dark"]], title="B", description="d", owner="Lee", due="2025-03-01")
+    c = engine.actions.add(themes=[themed["signin"]], title="C", description="d")
+    d = engine.actions.add(themes=[themed["dark"]], title="D", description="d", due="2025-01-01")
+    engine.actions.update(d, status="declined")
     today = "2025-04-01"
-    assert [r["id"] for r in engine.actions_list(today=today)] == [b, a, c]
-    assert [r["id"] for r in engine.actions_list(overdue=True, today=today)] == [b]
-    assert [r["id"] for r in engine.actions_list(owner="kim", today=today)] == [a]
-    assert [r["id"] for r in engine.actions_list(status="declined", today=today)] == [d]
-    assert [r["id"] for r in engine.actions_list(status="all", today=today)] == [d, b, a, c]
-    row = engine.actions_list(today=today)[1]
+    assert [r["id"] for r in engine.actions.list(today=today)] == [b, a, c]
+    assert [r["id"] for r in engine.actions.list(overdue=True, today=today)] == [b]
+    assert [r["id"] for r in engine.actions.list(owner="kim", today=today)] == [a]
+    assert [r["id"] for r in engine.actions.list(status="declined", today=today)] == [d]
+    assert [r["id"] for r in engine.actions.list(status="all", today=today)] == [d, b, a, c]
+    row = engine.actions.list(today=today)[1]
     assert row["themes"] == [
         {"id": themed["login"], "label": "Login fails", "status": "active", "volume": 2, "sentiment": -0.5}
     ]
-    assert engine.actions_list(today=today)[0]["sentiment"] == 0.75
+    assert engine.actions.list(today=today)[0]["sentiment"] == 0.75
 
 
 def test_actions_follow_the_surviving_theme(engine, store, themed):
-    a = engine.actions_add(themes=[themed["signin"]], title="A", description="d")
-    b = engine.actions_add(themes=[themed["login"], themed["signin"]], title="B", description="d")
+    a = engine.actions.add(themes=[themed["signin"]], title="A", description="d")
+    b = engine.actions.add(themes=[themed["login"], themed["signin"]], title="B", description="d")
     merge_theme(store, themed["signin"], themed["login"])
-    rows = engine.actions_list(theme=themed["login"])
+    rows = engine.actions.list(theme=themed["login"])
     assert [r["id"] for r in rows] == [a, b]
     assert rows[0]["themes"] == [
         {"id": themed["login"], "label": "Login fails", "status": "active", "volume": 3, "sentiment": -0.5}
     ]
     assert rows[1]["themes"] == rows[0]["themes"]  # two themes merged into one: listed once
-    assert [r["id"] for r in engine.actions_list(theme=themed["signin"])] == [a, b]
+    assert [r["id"] for r in engine.actions.list(theme=themed["signin"])] == [a, b]
 
 
 def test_export_csv_and_jsonl(engine, themed, tmp_path):
-    engine.actions_add(themes=[themed["login"]], title='=HYPERLINK("x")', description="d", owner="Kim")
-    assert engine.actions_export(tmp_path / "a.csv", "csv") == 1
+    engine.actions.add(themes=[themed["login"]], title='=HYPERLINK("x")', description="d", owner="Kim")
+    assert engine.actions.export(tmp_path / "a.csv", "csv") == 1
     rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
     assert rows[0]["title"] == '\'=HYPERLINK("x")'  # no formula injection in spreadsheets
     assert rows[0]["themes"] == f"{themed['login']}:Login fails" and rows[0]["items"] == "2"
-    assert engine.actions_export(tmp_path / "a.jsonl", "jsonl") == 1
+    assert engine.actions.export(tmp_path / "a.jsonl", "jsonl") == 1
     doc = json.loads((tmp_path / "a.jsonl").read_text(encoding="utf-8"))
     assert doc["title"] == '=HYPERLINK("x")' and doc["themes"][0]["volume"] == 2
 

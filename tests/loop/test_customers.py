@@ -51,9 +51,9 @@ def test_not_an_email_and_unknown_email_are_one_line_errors(store, command):
 def test_the_python_api_tells_an_email_from_a_token_without_the_secret(store):
     engine = Engine(store)
     with pytest.raises(InvalidAddress, match="^'not-an-email' is not an email address"):
-        engine.unsubscribe("not-an-email")
+        engine.customers.unsubscribe("not-an-email")
     with pytest.raises(NotFoundError):
-        engine.unsubscribe("nobody@example.com")
+        engine.customers.unsubscribe("nobody@example.com")
 
 
 def test_unsubscribe_then_resubscribe_records_who_and_when(store):
@@ -94,11 +94,13 @@ def test_unsuppress_after_a_false_bounce_delivers_the_missed_update(store, smtp)
     cid = add_customer(store, "ann@example.com", name="Ann")
     add_feedback(store, cid, "x", themes=[theme])
     engine = Engine(store, settings=make_settings(smtp.port))
-    aid = engine.actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    aid = engine.actions.add(themes=[theme], title="Fixed login", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
     smtp.handler.reject_rcpt = {"ann@example.com": "550 5.1.1 mailbox unavailable"}
-    assert [b["to"] for b in engine.notify(send=True, now=at("2025-03-02T08:00:00Z")).bounced] == ["ann@example.com"]
-    assert engine.notify(send=True, now=at("2025-03-02T09:00:00Z")).sent == 0  # suppressed: nothing more
+    assert [b["to"] for b in engine.outbox.notify(send=True, now=at("2025-03-02T08:00:00Z")).bounced] == [
+        "ann@example.com"
+    ]
+    assert engine.outbox.notify(send=True, now=at("2025-03-02T09:00:00Z")).sent == 0  # suppressed: nothing more
     smtp.handler.reject_rcpt = {}
     result = cli(store, "unsuppress", "ann@example.com", "--by", "kim")
     event = one(store, "SELECT at, by, detail FROM contact_events WHERE event = 'unsuppressed'")
@@ -112,11 +114,11 @@ def test_unsuppress_after_a_false_bounce_delivers_the_missed_update(store, smtp)
     assert (
         cli(store, "unsuppress", "ann@example.com").output == "ann@example.com was not suppressed; nothing changed.\n"
     )
-    report = engine.notify(send=True, now=at("2025-03-02T10:00:00Z"))
+    report = engine.outbox.notify(send=True, now=at("2025-03-02T10:00:00Z"))
     assert report.sent == 1 and smtp.handler.to() == ["ann@example.com"]
     ids = [r[0] for r in store.conn.execute("SELECT message_id FROM emails ORDER BY id")]
     assert len(set(ids)) == 2  # the rebuilt email has its own Message-ID
-    assert engine.notify(send=True, now=at("2025-03-20T10:00:00Z")).sent == 0  # delivered once
+    assert engine.outbox.notify(send=True, now=at("2025-03-20T10:00:00Z")).sent == 0  # delivered once
 
     shown = cli(store, "show", "ann@example.com")
     rows = store.query("SELECT at, by, event FROM contact_events ORDER BY id")

@@ -260,7 +260,7 @@ def _seed(store):
     for cid in [*valid, *invalid]:
         add_feedback(store, cid, "login broken", themes=[theme], redacted="login broken")
     engine = Engine(store)
-    aid = engine.actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    aid = engine.actions.add(themes=[theme], title="Fixed login", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
     return valid, invalid
 
@@ -306,10 +306,10 @@ def test_a_queued_email_with_a_forged_to_header_is_rebuilt_not_sent(store, smtp)
     cid = add_customer(store, "victim9@example.com", name=EXPLOIT)
     add_feedback(store, cid, "x", themes=[theme])
     engine = Engine(store, settings=make_settings(smtp.port))
-    aid = engine.actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    aid = engine.actions.add(themes=[theme], title="Fixed login", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
     smtp.stop()
-    engine.notify(send=True, now=at("2025-03-02T08:00:00Z"))  # queued, then retry (server down)
+    engine.outbox.notify(send=True, now=at("2025-03-02T08:00:00Z"))  # queued, then retry (server down)
     raw = store.scalar("SELECT raw FROM emails")
     forged = raw.replace(
         b"\r\nTo: victim9@example.com\r\n", b"\r\nTo: Bcc: victim@example.org Mallory <victim9@example.com>\r\n"
@@ -318,12 +318,12 @@ def test_a_queued_email_with_a_forged_to_header_is_rebuilt_not_sent(store, smtp)
     with store.transaction() as conn:
         conn.execute("UPDATE emails SET raw = ?", (forged,))
     smtp.start()
-    report = engine.notify(send=True, now=at("2025-03-02T09:00:00Z"))
+    report = engine.outbox.notify(send=True, now=at("2025-03-02T09:00:00Z"))
     assert report.sent == 0 and smtp.handler.rcpts == []
     assert report.notes == [
         "Email 1 was not sent: its To header does not name exactly victim9@example.com; the next run sends a rebuilt one."
     ]
-    again = engine.notify(send=True, now=at("2025-03-02T09:05:00Z"))
+    again = engine.outbox.notify(send=True, now=at("2025-03-02T09:05:00Z"))
     assert again.sent == 1 and smtp.handler.rcpts == ["victim9@example.com"]
     assert header_recipients(smtp.handler.messages[0].raw) == ["victim9@example.com"]
     assert dict(store.conn.execute("SELECT status, count(*) FROM emails GROUP BY status").fetchall()) == {
@@ -358,14 +358,14 @@ def test_a_stored_recipient_is_validated_again_before_sending(store, smtp, tampe
     cid = add_customer(store, "victim9@example.com")
     add_feedback(store, cid, "x", themes=[theme])
     engine = Engine(store, settings=make_settings(smtp.port))
-    aid = engine.actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    aid = engine.actions.add(themes=[theme], title="Fixed login", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
     smtp.stop()
-    engine.notify(send=True, now=at("2025-03-02T08:00:00Z"))
+    engine.outbox.notify(send=True, now=at("2025-03-02T08:00:00Z"))
     with store.transaction() as conn:
         conn.execute("UPDATE emails SET to_address = ?", (tampered,))
     smtp.start()
-    report = engine.notify(send=True, now=at("2025-03-02T09:00:00Z"))
+    report = engine.outbox.notify(send=True, now=at("2025-03-02T09:00:00Z"))
     assert report.sent == 0 and smtp.handler.rcpts == []
     assert [i["customer_id"] for i in report.invalid] == [cid]
     assert store.query("SELECT status, last_error FROM emails") == [

@@ -29,7 +29,7 @@ def seed(store) -> None:
     for email in CUSTOMERS:
         add_feedback(store, add_customer(store, email), "login broken", themes=[theme])
     engine = Engine(store)
-    aid = engine.actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    aid = engine.actions.add(themes=[theme], title="Fixed login", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
     store.close()
 

@@ -31,7 +31,7 @@ NOW = at("2025-03-02T08:00:00Z")
 
 
 def ship(store, engine, themes, title="Faster login", description="We rebuilt the login page.", when=SHIP, items=None):
-    aid = engine.actions_add(themes=themes, items=items, title=title, description=description, by="lead")
+    aid = engine.actions.add(themes=themes, items=items, title=title, description=description, by="lead")
     update_action(store, aid, status="shipped", by="lead", now=when)
     return aid
 
@@ -70,7 +70,7 @@ def test_recipients_dedupe_merges_and_exclusions(store, engine, smtp):
     add_feedback(store, unrelated, "x", themes=[other])
     ship(store, engine, [signin])  # shipped on a merged theme: follows the survivor
 
-    report = engine.notify(send=True, now=NOW)
+    report = engine.outbox.notify(send=True, now=NOW)
     assert smtp.handler.to() == ["both@example.com", "many@example.com"]
     assert report.sent == 2 and report.planned == 2
     assert report.excluded == {
@@ -98,8 +98,8 @@ def test_run_twice_sends_nothing_new_and_headers_arrive(store, engine, smtp):
         redacted="Login is slow, call me on [PHONE]",
     )
     ship(store, engine, [theme])
-    first = engine.notify(send=True, now=NOW)
-    second = engine.notify(send=True, now=NOW + timedelta(days=30))
+    first = engine.outbox.notify(send=True, now=NOW)
+    second = engine.outbox.notify(send=True, now=NOW + timedelta(days=30))
     assert (first.sent, second.sent, second.planned) == (1, 0, 0)
     assert len(smtp.handler.messages) == 1
     received = smtp.handler.messages[0]
@@ -119,7 +119,7 @@ def test_no_analysis_row_means_no_quote(store, engine, smtp):
     cid = add_customer(store, "ann@example.com")
     add_feedback(store, cid, "My number is 555 123 4567, login broken", themes=[theme])
     ship(store, engine, [theme])
-    engine.notify(send=True, now=NOW)
+    engine.outbox.notify(send=True, now=NOW)
     raw = smtp.handler.messages[0].raw
     assert b"555" not in raw and b"login broken" not in raw
     assert "On 1 February 2025 you gave us feedback in a survey.\n" in smtp.handler.messages[0].text
@@ -131,19 +131,19 @@ def test_frequency_cap_holds_then_sends_one_digest(store, engine, smtp):
     for theme in (t1, t2, t3):
         add_feedback(store, cid, "x", themes=[theme])
     ship(store, engine, [t1], title="Faster login")
-    assert engine.notify(send=True, now=NOW).sent == 1
+    assert engine.outbox.notify(send=True, now=NOW).sent == 1
     ship(store, engine, [t2], title="CSV export", when="2025-03-03T00:00:00Z")
     ship(store, engine, [t3], title="Dark mode", when="2025-03-04T00:00:00Z")
-    held = engine.notify(send=True, now=NOW + timedelta(days=3))
+    held = engine.outbox.notify(send=True, now=NOW + timedelta(days=3))
     assert (held.sent, held.held, held.planned) == (0, 2, 2)
-    later = engine.notify(send=True, now=NOW + timedelta(days=7, minutes=1))
+    later = engine.outbox.notify(send=True, now=NOW + timedelta(days=7, minutes=1))
     assert later.sent == 1 and later.held == 0
     assert len(smtp.handler.messages) == 2
     digest = smtp.handler.messages[1].message
     assert digest["Subject"] == "You said, we did: 2 updates on your feedback"
     body = smtp.handler.messages[1].text
     assert body.index("CSV export") < body.index("Dark mode")
-    assert engine.notify(send=True, now=NOW + timedelta(days=30)).sent == 0
+    assert engine.outbox.notify(send=True, now=NOW + timedelta(days=30)).sent == 0
 
 
 def test_server_down_then_up_loses_nothing(store, engine, smtp):
@@ -152,12 +152,12 @@ def test_server_down_then_up_loses_nothing(store, engine, smtp):
         add_feedback(store, add_customer(store, f"c{i}@example.com"), "x", themes=[theme])
     ship(store, engine, [theme])
     smtp.stop()
-    down = engine.notify(send=True, now=NOW)
+    down = engine.outbox.notify(send=True, now=NOW)
     assert down.sent == 0 and down.retry == 1 and down.stopped and "Cannot reach SMTP server" in down.stopped
     assert status_counts(store) == {"queued": 2, "retry": 1}
     smtp.start()
-    assert engine.notify(send=True, now=NOW + timedelta(minutes=1)).sent == 2  # the retry waits for its backoff
-    assert engine.notify(send=True, now=NOW + timedelta(minutes=6)).sent == 1
+    assert engine.outbox.notify(send=True, now=NOW + timedelta(minutes=1)).sent == 2  # the retry waits for its backoff
+    assert engine.outbox.notify(send=True, now=NOW + timedelta(minutes=6)).sent == 1
     assert smtp.handler.to() == ["c0@example.com", "c1@example.com", "c2@example.com"]
     assert status_counts(store) == {"sent": 3}
 
@@ -172,7 +172,7 @@ def test_4xx_is_retried_and_5xx_suppresses(store, engine, smtp):
         "hard@example.com": "550 5.1.1 no such user",
     }
     ship(store, engine, [theme])
-    report = engine.notify(send=True, now=NOW)
+    report = engine.outbox.notify(send=True, now=NOW)
     assert (report.sent, report.retry) == (1, 1)
     assert report.bounced == [
         {
@@ -186,7 +186,7 @@ def test_4xx_is_retried_and_5xx_suppresses(store, engine, smtp):
     result = CliRunner().invoke(main, ["--db", str(store.path), "customers", "list", "--json"])
     assert result.exit_code == 0 and '"suppressed_at": "2025-03-02T08:00:00Z"' in result.output
     smtp.handler.reject_rcpt = {}
-    assert engine.notify(send=True, now=NOW + timedelta(minutes=10)).sent == 1
+    assert engine.outbox.notify(send=True, now=NOW + timedelta(minutes=10)).sent == 1
     assert smtp.handler.to() == ["ok@example.com", "soft@example.com"]
     attempts = store.query("SELECT outcome, smtp_code FROM delivery_attempts ORDER BY id")
     assert [a["outcome"] for a in attempts] == ["accepted", "transient", "permanent", "accepted"]
@@ -200,10 +200,10 @@ def test_unsubscribed_after_planning_is_not_sent(store, engine, smtp):
     add_feedback(store, other, "x", themes=[theme])
     ship(store, engine, [theme])
     smtp.stop()
-    engine.notify(send=True, now=NOW)  # both queued, one marked retry
-    engine.unsubscribe("ANN@example.com")
+    engine.outbox.notify(send=True, now=NOW)  # both queued, one marked retry
+    engine.customers.unsubscribe("ANN@example.com")
     smtp.start()
-    engine.notify(send=True, now=NOW + timedelta(hours=1))
+    engine.outbox.notify(send=True, now=NOW + timedelta(hours=1))
     assert smtp.handler.to() == ["bob@example.com"]
 
 
@@ -213,13 +213,13 @@ def test_address_changed_while_queued_goes_to_the_new_address_once(store, engine
     add_feedback(store, cid, "x", themes=[theme])
     ship(store, engine, [theme])
     smtp.stop()
-    engine.notify(send=True, now=NOW)
+    engine.outbox.notify(send=True, now=NOW)
     with store.transaction() as conn:
         conn.execute("UPDATE customers SET email = 'new@example.com' WHERE id = ?", (cid,))
     smtp.start()
-    engine.notify(send=True, now=NOW + timedelta(hours=1))  # drops the old email
-    engine.notify(send=True, now=NOW + timedelta(hours=2))  # builds and sends one for the new address
-    engine.notify(send=True, now=NOW + timedelta(days=9))
+    engine.outbox.notify(send=True, now=NOW + timedelta(hours=1))  # drops the old email
+    engine.outbox.notify(send=True, now=NOW + timedelta(hours=2))  # builds and sends one for the new address
+    engine.outbox.notify(send=True, now=NOW + timedelta(days=9))
     assert smtp.handler.to() == ["new@example.com"]
     assert status_counts(store) == {"cancelled": 1, "sent": 1}
 
@@ -229,7 +229,7 @@ def test_header_injection_end_to_end(store, engine, smtp):
     cid = add_customer(store, "ann@example.com", name="Ann\r\nBcc: victim@evil.test\r\n")
     add_feedback(store, cid, "x", themes=[theme])
     ship(store, engine, [theme], title="Fixed\r\nBcc: victim@evil.test")
-    engine.notify(send=True, now=NOW)
+    engine.outbox.notify(send=True, now=NOW)
     received = smtp.handler.messages[0]
     assert received.rcpt_tos == ["ann@example.com"]
     parsed = message_from_bytes(received.raw, policy=policy.default)
@@ -242,12 +242,12 @@ def test_dry_run_writes_eml_and_changes_nothing(store, engine, smtp, tmp_path):
     add_feedback(store, add_customer(store, "ann@example.com"), "x", themes=[theme], redacted="x")
     ship(store, engine, [theme])
     before = store.scalar("SELECT count(*) FROM notifications"), store.scalar("SELECT count(*) FROM emails")
-    report = engine.notify(dry_run_dir=tmp_path / "out", now=NOW)
+    report = engine.outbox.notify(dry_run_dir=tmp_path / "out", now=NOW)
     assert [p.split("/")[-1] for p in report.files] == ["0001-customer-1.eml"]
     dry = message_from_bytes((tmp_path / "out" / "0001-customer-1.eml").read_bytes(), policy=policy.default)
     assert (store.scalar("SELECT count(*) FROM notifications"), store.scalar("SELECT count(*) FROM emails")) == before
     assert smtp.handler.messages == []
-    engine.notify(send=True, now=NOW)
+    engine.outbox.notify(send=True, now=NOW)
     assert smtp.handler.messages[0].message["Message-ID"] == dry["Message-ID"]  # same plan, same id
 
 
@@ -258,10 +258,10 @@ def test_dry_run_needs_no_settings_but_send_does(store, tmp_path, monkeypatch):
     add_feedback(store, add_customer(store, "ann@example.com"), "x", themes=[theme])
     engine = Engine(store)
     ship(store, engine, [theme])
-    report = engine.notify(dry_run_dir=tmp_path / "out")
+    report = engine.outbox.notify(dry_run_dir=tmp_path / "out")
     assert len(report.files) == 1 and "placeholders" in report.notes[0]
     with pytest.raises(ConfigError, match="^FEEDBACK_ENGINE_SMTP_HOST is not set; notify --send needs it.$"):
-        engine.notify(send=True)
+        engine.outbox.notify(send=True)
     result = CliRunner().invoke(main, ["--db", str(store.path), "notify", "--send"])
     assert (result.exit_code, result.output) == (
         2,
@@ -275,7 +275,7 @@ def test_second_instance_exits_at_once(store, smtp, monkeypatch):
     with job_lock(store):
         result = CliRunner().invoke(main, ["--db", str(store.path), "notify", "--send"])
         with pytest.raises(LockHeldError):
-            Engine(store).notify(send=True)
+            Engine(store).outbox.notify(send=True)
     assert result.exit_code == 3
     assert result.output.startswith("Error: Another `feedback-engine notify --send` (pid ")
     assert "is running on" in result.output and result.output.count("\n") == 1

@@ -24,7 +24,7 @@ def seed(store) -> dict[str, int]:
     for email in CUSTOMERS:
         ids[email] = add_customer(store, email)
         add_feedback(store, ids[email], "login broken", themes=[theme])
-    aid = Engine(store).actions_add(themes=[theme], title="Fixed login", description="Done.", by="lead")
+    aid = Engine(store).actions.add(themes=[theme], title="Fixed login", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
     return ids
 
@@ -67,7 +67,7 @@ def test_500_after_every_message_is_a_server_fault_nobody_is_suppressed(store, s
     }
     assert suppressed(store) == [] and statuses(store) == {"retry": 3, "queued": 2}
     smtp.handler.data_reply = None  # the backend is repaired
-    healthy = Engine(store, settings=make_settings(smtp.port)).notify(send=True, now=later())
+    healthy = Engine(store, settings=make_settings(smtp.port)).outbox.notify(send=True, now=later())
     assert (healthy.sent, healthy.stopped, healthy.exit_code) == (5, None, 0)
     assert smtp.handler.to() == CUSTOMERS and statuses(store) == {"sent": 5}
 
@@ -99,7 +99,7 @@ def test_a_550_at_rcpt_suppresses_only_that_customer(store, smtp, monkeypatch):
 def test_rcpt_rejections_are_held_until_their_streak_ends(store, smtp, rejected, suppressed_after, exit_code):
     seed(store)
     smtp.handler.reject_rcpt = dict.fromkeys(rejected, "550 5.1.1 no such user")
-    report = Engine(store, settings=make_settings(smtp.port)).notify(send=True, now=NOW)
+    report = Engine(store, settings=make_settings(smtp.port)).outbox.notify(send=True, now=NOW)
     assert report.exit_code == exit_code
     assert suppressed(store) == suppressed_after
     assert [b["to"] for b in report.bounced] == suppressed_after
@@ -115,7 +115,7 @@ def test_different_codes_in_a_row_are_per_recipient_rejections(store, smtp):
         "c1@example.com": "551 5.1.6 moved",
         "c2@example.com": "553 5.1.3 bad mailbox",
     }
-    report = Engine(store, settings=make_settings(smtp.port)).notify(send=True, now=NOW)
+    report = Engine(store, settings=make_settings(smtp.port)).outbox.notify(send=True, now=NOW)
     assert (report.exit_code, report.sent) == (0, 2)
     assert suppressed(store) == CUSTOMERS[:3]
 
@@ -132,14 +132,14 @@ def test_550_to_every_rcpt_is_a_server_fault_then_all_arrive(store, smtp, monkey
     outcomes = [r[0] for r in store.conn.execute("SELECT outcome FROM delivery_attempts ORDER BY id")]
     assert outcomes == ["permanent"] * 3
     smtp.handler.reject_all_rcpt = None
-    assert Engine(store, settings=make_settings(smtp.port)).notify(send=True, now=later()).sent == 5
+    assert Engine(store, settings=make_settings(smtp.port)).outbox.notify(send=True, now=later()).sent == 5
     assert smtp.handler.to() == CUSTOMERS
 
 
 def test_a_refused_sender_suppresses_nobody(store, smtp):
     seed(store)
     smtp.handler.mail_reply = "553 5.7.1 sender not allowed"
-    report = Engine(store, settings=make_settings(smtp.port)).notify(send=True, now=NOW)
+    report = Engine(store, settings=make_settings(smtp.port)).outbox.notify(send=True, now=NOW)
     assert report.exit_code == 75 and report.server_fault["code"] == 553
     assert "refused the sender feedback@acme.test (553 5.7.1 sender not allowed)" in report.stopped
     assert suppressed(store) == [] and smtp.handler.rcpts == []
@@ -174,7 +174,7 @@ def test_connection_lost_mid_batch_exits_75_and_the_rest_follows(store, smtp, mo
     assert result.stderr.startswith(f"Error: Stopped early: SMTP connection to 127.0.0.1:{smtp.port} failed (")
     assert result.stderr.count("\n") == 1
     assert statuses(store) == {"sent": 2, "retry": 1, "queued": 2}
-    again = Engine(store, settings=make_settings(smtp.port)).notify(send=True, now=later())
+    again = Engine(store, settings=make_settings(smtp.port)).outbox.notify(send=True, now=later())
     assert (again.sent, again.exit_code) == (3, 0)
     assert smtp.handler.to() == CUSTOMERS
 
@@ -183,11 +183,11 @@ def test_one_message_refused_after_its_body_is_retried_not_suppressed(store, smt
     seed(store)
     smtp.handler.data_reply_for = {"c2@example.com": "554 5.7.1 message content rejected"}
     engine = Engine(store, settings=make_settings(smtp.port))
-    report = engine.notify(send=True, now=NOW)
+    report = engine.outbox.notify(send=True, now=NOW)
     assert (report.sent, report.retry, report.bounced, report.exit_code) == (4, 1, [], 0)
     assert suppressed(store) == [] and statuses(store) == {"sent": 4, "retry": 1}
     attempt = store.query("SELECT outcome, smtp_code FROM delivery_attempts ORDER BY id")[2]
     assert attempt == {"outcome": "transient", "smtp_code": 554}
     smtp.handler.data_reply_for = {}
-    assert engine.notify(send=True, now=NOW + timedelta(minutes=6)).sent == 1
+    assert engine.outbox.notify(send=True, now=NOW + timedelta(minutes=6)).sent == 1
     assert smtp.handler.to() == CUSTOMERS

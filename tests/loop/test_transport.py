@@ -161,9 +161,9 @@ def test_both_transports_satisfy_the_contract_and_recording_keeps_the_envelope(s
     cid = add_customer(store, "ann@example.com", name="Ann")
     add_feedback(store, cid, "x", themes=[theme])
     engine = Engine(store, settings=make_settings(free_port()), mail_transport=recording)
-    aid = engine.actions_add(themes=[theme], title="Fixed", description="Done.", by="lead")
+    aid = engine.actions.add(themes=[theme], title="Fixed", description="Done.", by="lead")
     update_action(store, aid, status="shipped", by="lead", now="2025-03-01T00:00:00Z")
-    report = engine.notify(send=True, now=at("2025-03-02T08:00:00Z"))
+    report = engine.outbox.notify(send=True, now=at("2025-03-02T08:00:00Z"))
     assert report.sent == 1 and recording.closed == 1
     [sent] = recording.sent
     assert (sent.sender, sent.recipients) == ("feedback@acme.test", ["ann@example.com"])

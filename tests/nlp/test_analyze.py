@@ -209,7 +209,9 @@ def test_analyze_rejects_bad_batch_size(db_path: Path) -> None:
 def test_items_frame(store, spacy_nlp, embedder, sentiment_model) -> None:
     ids = insert_feedback(store, ITEMS[:4])
     analyzer(store, spacy_nlp, embedder, sentiment_model).run()
-    frame = Engine(store, sentiment_model=sentiment_model, embedder=embedder, spacy_nlp=spacy_nlp).items_frame()
+    frame = Engine(
+        store, sentiment_model=sentiment_model, embedder=embedder, spacy_nlp=spacy_nlp
+    ).analysis.items_frame()
     assert list(frame["id"]) == ids
     assert {"sentiment", "sentiment_score", "theme_id", "theme_label", "language", "redacted_text", "aspects"} <= set(
         frame.columns

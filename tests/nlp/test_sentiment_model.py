@@ -24,7 +24,7 @@ from feedback_engine.nlp.sentiment import (
     head_tail,
     label_matrix,
 )
-from feedback_engine.nlp.train_sentiment import (
+from feedback_engine.nlp.sentiment.train import (
     TrainConfig,
     data_digest,
     evaluate_frames,
@@ -212,7 +212,7 @@ def test_vader_baseline_follows_the_contract() -> None:
 
 
 def test_cpu_default_precision_is_int8_only_where_int8_is_fast(monkeypatch) -> None:
-    from feedback_engine.nlp import sentiment
+    from feedback_engine.nlp import torch_utils as sentiment
 
     for forced, expected in (("1", "int8"), ("0", "fp32")):
         monkeypatch.setenv(sentiment.INT8_ENV_VAR, forced)

@@ -15,7 +15,7 @@ import pytest
 
 from feedback_engine.errors import ConfigError
 from feedback_engine.nlp.sentiment import TransformerSentiment
-from feedback_engine.nlp.train_sentiment import TrainConfig, adaptation_table, load_splits, train
+from feedback_engine.nlp.sentiment.train import TrainConfig, adaptation_table, load_splits, train
 
 POSITIVE = ["Great service, thank you", "I love this app", "Fast delivery and friendly staff", "Works perfectly"]
 NEGATIVE = ["Terrible support, never again", "The app crashes all the time", "I want a refund now", "Awful quality"]

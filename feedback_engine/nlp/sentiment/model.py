@@ -23,48 +23,20 @@ held-out texts, macro-F1 within a few tenths of a point; see the model card). Pa
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import os
 import re
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from feedback_engine.errors import ModelError
+from feedback_engine.nlp.sentiment.labels import LABELS, MODEL_ENV_VAR, SentimentResult, label_matrix, result_from_probs
 
-LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
-MODEL_ENV_VAR = "FEEDBACK_ENGINE_SENTIMENT_MODEL"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "sentiment-minilm"  # package data
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "sentiment-minilm"  # package data
 CALIBRATION_FILE = "calibration.json"
-_THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "FEEDBACK_ENGINE_TORCH_THREADS")
-_threads_configured = False
-
-
-@dataclass(frozen=True)
-class SentimentResult:
-    """One text's sentiment: ``label``, ``score`` = P(positive) - P(negative), calibrated ``probs``."""
-
-    label: str
-    score: float
-    probs: dict[str, float] = field(default_factory=dict)
-
-
-def result_from_probs(probs: Sequence[float]) -> SentimentResult:
-    """Build a result from three probabilities in :data:`LABELS` order."""
-    total = float(sum(probs)) or 1.0
-    p = [float(x) / total for x in probs]
-    best = max(range(3), key=lambda i: p[i])
-    score = min(1.0, max(-1.0, p[2] - p[0]))
-    return SentimentResult(label=LABELS[best], score=score, probs=dict(zip(LABELS, p, strict=True)))
-
-
-# --------------------------------------------------------------------------------------------
-# Token-level helpers, shared with the training command so that both see the same inputs.
-# --------------------------------------------------------------------------------------------
 
 
 def head_tail(ids: list[int], budget: int) -> list[int]:
@@ -178,48 +150,6 @@ def clean_text(text: object) -> str:
 # Label mapping for foreign models
 # --------------------------------------------------------------------------------------------
 
-_STAR = re.compile(r"^\s*([1-5])\s*stars?\s*$")
-
-
-def _label_column(name: str, index: int, n_labels: int) -> int | None:
-    """Which of our labels (0 neg, 1 neu, 2 pos) a model's label feeds; ``None`` if unknown."""
-    low = name.strip().lower()
-    generic = re.fullmatch(r"label[_ ]?(\d+)", low)
-    if generic:
-        index = int(generic.group(1))
-        if n_labels == 2:
-            return 0 if index == 0 else 2
-        if n_labels == 3:
-            return index
-        return None
-    star = _STAR.match(low)
-    if star:
-        stars = int(star.group(1))
-        return 0 if stars <= 2 else (1 if stars == 3 else 2)
-    for prefix, column in (("neg", 0), ("neu", 1), ("pos", 2)):
-        if low.startswith(prefix):
-            return column
-    return None
-
-
-def label_matrix(id2label: dict[int, str]) -> list[int]:
-    """For each model output index, the column of :data:`LABELS` its probability adds to."""
-    n = len(id2label)
-    columns = [_label_column(str(id2label[i]), i, n) for i in range(n)]
-    if any(c is None for c in columns):
-        names = ", ".join(str(id2label[i]) for i in range(n))
-        raise ModelError(
-            f"Cannot map the model's labels ({names}) to negative/neutral/positive. "
-            f"Make sure to use a sentiment model whose labels name negative/neutral/positive, "
-            f"LABEL_0..LABEL_2 or 1..5 stars, or unset {MODEL_ENV_VAR}."
-        )
-    return [int(c) for c in columns]  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------------------------
-# Model loading
-# --------------------------------------------------------------------------------------------
-
 
 def resolve_model_location(model_path_or_id: str | os.PathLike[str] | None) -> str:
     """The folder or hub id to load: argument, then the environment variable, then the default."""
@@ -239,27 +169,6 @@ def _looks_like_path(location: str) -> bool:
         or "\\" in location
         or path.exists()
     )
-
-
-def configure_threads() -> None:
-    """Use every CPU this process may run on, unless the user chose a thread count."""
-    global _threads_configured
-    if _threads_configured:
-        return
-    _threads_configured = True
-    import torch
-
-    chosen = os.environ.get("FEEDBACK_ENGINE_TORCH_THREADS", "").strip()
-    if chosen.isdigit() and int(chosen) > 0:
-        torch.set_num_threads(int(chosen))
-        return
-    if any(os.environ.get(var) for var in _THREAD_ENV_VARS):
-        return
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    torch.set_num_threads(max(1, cpus))
 
 
 def read_temperature(folder: Path) -> float:
@@ -315,7 +224,7 @@ def load_classifier(location: str, device: str) -> tuple[Any, Any]:
         raise ModelError(
             f"Cannot load sentiment model {location!r}: {type(exc).__name__}: {exc}. Make sure the folder holds "
             f"config.json, the weights and the tokenizer (retrain with `python -m "
-            f"feedback_engine.nlp.train_sentiment`), or that the Hugging Face id is right and reachable.",
+            f"feedback_engine.nlp.sentiment.train`), or that the Hugging Face id is right and reachable.",
             path=location,
         ) from exc
     finally:
@@ -325,93 +234,6 @@ def load_classifier(location: str, device: str) -> tuple[Any, Any]:
     model.to(device)
     model.eval()
     return tokenizer, model
-
-
-PRECISIONS = ("fp32", "bf16", "int8")
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
-
-
-INT8_ENV_VAR = "FEEDBACK_ENGINE_CPU_INT8"
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_int8_is_fast() -> bool:
-    """Whether int8 matrix products beat fp32 on this CPU (measured once per process, ~0.1 s).
-
-    With VNNI/AMX, ``torch._int_mm`` is 2-3x faster than fp32; without them it falls back to a
-    slow path (measured on a 2-core AMD EPYC: 87 ms vs 3 ms for 64x384 @ 384x1536, 29x slower), and
-    "int8 by default on CPU" would make analyze ~10x slower. ``FEEDBACK_ENGINE_CPU_INT8=1`` or ``0``
-    skips the measurement.
-    """
-    forced = os.environ.get(INT8_ENV_VAR, "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
-    import time
-
-    import torch
-
-    gen = torch.Generator().manual_seed(0)
-    a = torch.randint(-127, 127, (64, 384), dtype=torch.int8, generator=gen)
-    b = torch.randint(-127, 127, (384, 1536), dtype=torch.int8, generator=gen)  # MiniLM's FFN shape
-    af, bf = a.float(), b.float()
-
-    def best(run: Any) -> float:
-        run()
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    try:
-        int8 = best(lambda: torch._int_mm(a, b))
-    except RuntimeError:  # no int8 kernel on this build
-        return False
-    return int8 < 0.8 * best(lambda: af @ bf)  # a clear win only: noise must not pick the slow path
-
-
-def choose_precision(precision: str | None, quantize: bool, device: str) -> str:
-    """The precision to run in: the explicit choice, else int8 on CPU with ``quantize`` where int8 is
-    fast (:func:`cpu_int8_is_fast`), else fp32."""
-    if precision is not None:
-        if precision not in PRECISIONS:
-            raise ModelError(f"Unknown precision {precision!r}. Make sure to use one of {', '.join(PRECISIONS)}.")
-        if precision == "int8" and device != "cpu":
-            raise ModelError("int8 dynamic quantisation runs on the CPU only. Make sure to pass device='cpu'.")
-        return precision
-    return "int8" if quantize and device == "cpu" and cpu_int8_is_fast() else "fp32"
-
-
-def reduce_precision(model: Any, precision: str) -> Any:
-    """The model in ``precision`` (fp32 models are returned unchanged)."""
-    import torch
-
-    if precision == "bf16":
-        return model.to(torch.bfloat16)
-    if precision == "int8":
-        return quantize_int8(model)
-    return model
-
-
-def quantize_int8(model: Any) -> Any:
-    """int8 ``nn.Linear`` layers with per-token activation and per-channel weight scales.
-
-    Uses :func:`feedback_engine.nlp.embed.quantize_linears`: torch's ``quantize_dynamic`` gives a
-    whole batch of activations one 7-bit scale, and MiniLM's outlier channels then cost this model
-    1-3 macro-F1 points; per-token scales keep it within a few tenths of fp32.
-    """
-    from feedback_engine.nlp.embed import quantize_linears
-
-    return quantize_linears(model)
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,6 +261,8 @@ class TransformerSentiment:
     ) -> None:
         if batch_size < 1 or max_length < 8:
             raise ModelError("batch_size must be >= 1 and max_length >= 8.")
+        from feedback_engine.nlp.torch_utils import choose_precision, configure_threads, reduce_precision
+
         self.precision = choose_precision(precision, quantize, device)
         self.location = resolve_model_location(model_path_or_id)
         self.device = device

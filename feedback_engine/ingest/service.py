@@ -1,18 +1,20 @@
-"""Engine methods of the ingest stage (mixed into :class:`feedback_engine.Engine`).
+"""``engine.ingest``: the ingest stage as a service of the :class:`~feedback_engine.Engine`.
 
-``Engine("feedback.db").ingest_surveys("responses.csv")`` returns an :class:`IngestReport`;
-``ingest_reviews`` and ``ingest_social`` detect the platform unless told; ``ingest_any`` picks
-the kind from a folder name (``surveys/``, ``reviews/``, ``social/``) or from the content.
+``engine.ingest.surveys("responses.csv")`` returns an :class:`IngestReport`; ``reviews`` and
+``social`` detect the platform unless told; ``files(path)`` picks the kind of each file from a
+folder name (``surveys/``, ``reviews/``, ``social/``) or from the content; ``load(kind, source)``
+imports any :class:`~feedback_engine.contracts.Source` (the file readers, later the API connectors).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from feedback_engine.contracts import Source
 from feedback_engine.errors import FeedbackEngineError, IngestError
 from feedback_engine.ingest import export as _export
 from feedback_engine.ingest.loader import IngestReport, Loader, mark_interrupted_runs
@@ -25,16 +27,19 @@ from feedback_engine.progress import Progress
 if TYPE_CHECKING:
     from feedback_engine.store import Store
 
-__all__ = ["IngestAPI", "IngestReport", "detect_kind"]
+__all__ = ["IngestReport", "IngestService", "detect_kind"]
 
 _EXTENSIONS = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".xlsm"}
 
 
-class IngestAPI:
-    store: Store
+class IngestService:
+    """Import exports into the store, idempotently; read back status, quarantine and rows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     # -- imports ------------------------------------------------------------------------------
-    def ingest_surveys(
+    def surveys(
         self,
         path: str | Path,
         *,
@@ -59,25 +64,25 @@ class IngestAPI:
             consent_column=consent_column,
         )
         source = open_survey(p, opts)
-        return self._load("survey", source.platform, str(path), source.options, source.records(), p, progress)
+        return self.load("survey", source, p, name=str(path), progress=progress)
 
-    def ingest_reviews(
+    def reviews(
         self, path: str | Path, platform: str | None = None, *, progress: Progress | None = None
     ) -> IngestReport:
         """Import App Store (RSS or Connect), Google Play, Trustpilot or generic reviews."""
         p = check_file(path, "review")
         source = open_reviews(p, platform)
-        return self._load("review", source.platform, str(path), source.options, source.records(), p, progress)
+        return self.load("review", source, p, name=str(path), progress=progress)
 
-    def ingest_social(
+    def social(
         self, path: str | Path, platform: str | None = None, *, progress: Progress | None = None
     ) -> IngestReport:
         """Import X/Twitter API v2 JSON Lines or Reddit JSON listings."""
         p = check_file(path, "social")
         source = open_social(p, platform)
-        return self._load("social", source.platform, str(path), source.options, source.records(), p, progress)
+        return self.load("social", source, p, name=str(path), progress=progress)
 
-    def ingest_any(self, path: str | Path, *, progress: Progress | None = None) -> list[IngestReport]:
+    def files(self, path: str | Path, *, progress: Progress | None = None) -> list[IngestReport]:
         """Import a file or every export under a folder, picking surveys/reviews/social per file.
 
         In a folder, files with other extensions (README.md, .DS_Store) are left alone, and a file
@@ -97,11 +102,11 @@ class IngestAPI:
             try:
                 kind = detect_kind(f)
                 if kind == "survey":
-                    reports.append(self.ingest_surveys(f, progress=progress))
+                    reports.append(self.surveys(f, progress=progress))
                 elif kind == "review":
-                    reports.append(self.ingest_reviews(f, progress=progress))
+                    reports.append(self.reviews(f, progress=progress))
                 else:
-                    reports.append(self.ingest_social(f, progress=progress))
+                    reports.append(self.social(f, progress=progress))
             except FeedbackEngineError as exc:
                 if not root.is_dir():
                     raise
@@ -112,13 +117,20 @@ class IngestAPI:
                 reports.append(_failed(f, f"unexpected error ({type(exc).__name__}: {exc}); please report this file"))
         return reports
 
+    def load(
+        self, kind: str, source: Source, path: Path, *, name: str | None = None, progress: Progress | None = None
+    ) -> IngestReport:
+        """Import the records of an opened ``source`` read from the file ``path`` as one run of ``kind``
+        (``name``: how the run names its source, default the path)."""
+        return self._load(kind, source.platform, name or str(path), source.options, source.records(), path, progress)
+
     def _load(
         self,
         kind: str,
         platform: str | None,
         source: str,
         options: dict[str, Any],
-        records: Iterator[Any],
+        records: Iterable[Any],
         path: Path,
         progress: Progress | None,
     ) -> IngestReport:
@@ -167,7 +179,7 @@ class IngestAPI:
             "last_ingest": last[0] if last else None,
         }
 
-    def quarantine_list(self, run_id: int | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def quarantine(self, run_id: int | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Quarantined records (newest run first), optionally of one run."""
         sql = "SELECT id, run_id, source, location, reason, raw, created_at FROM quarantine"
         params: list[Any] = []
@@ -184,11 +196,11 @@ class IngestAPI:
             params.append(int(limit))
         return self.store.query(sql, params)
 
-    def feedback_rows(self, *, sentences: bool = False) -> Iterator[dict[str, Any]]:
+    def rows(self, *, sentences: bool = False) -> Iterator[dict[str, Any]]:
         """Every item with customer and analysis fields (see :mod:`feedback_engine.ingest.export`)."""
         return _export.feedback_rows(self.store, sentences=sentences)
 
-    def export_feedback(self, fmt: str = "csv", out: str | Path | IO[str] | None = None) -> int:
+    def export(self, fmt: str = "csv", out: str | Path | IO[str] | None = None) -> int:
         """Write every item as csv, jsonl or parquet; returns the number of items written."""
         return _export.export_feedback(self.store, fmt, out)
 

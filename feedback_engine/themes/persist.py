@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from feedback_engine.errors import ActionError, AnalysisError, NotFoundError
-from feedback_engine.nlp.theme_labels import merge_terms
 from feedback_engine.store import utcnow
+from feedback_engine.themes.labels import merge_terms
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store

@@ -11,9 +11,9 @@ from themes_corpus import generate
 from themes_helpers import embed_corpus, insert_items
 
 from feedback_engine.errors import ActionError
-from feedback_engine.nlp.theme_labels import STOP_WORDS
-from feedback_engine.nlp.themes import ThemeStage
 from feedback_engine.store import Store
+from feedback_engine.themes.labels import STOP_WORDS
+from feedback_engine.themes.stage import ThemeStage
 
 pytestmark = pytest.mark.models
 
@@ -22,14 +22,9 @@ N_MORE = 60
 
 
 @pytest.fixture(scope="module")
-def theme_embedder(request: pytest.FixtureRequest):
-    """The session embedder from tests/nlp/conftest.py when it exists, else our own MiniLM."""
-    try:
-        return request.getfixturevalue("embedder")
-    except pytest.FixtureLookupError:
-        from feedback_engine.nlp.embed import MiniLMEmbedder
-
-        return MiniLMEmbedder()
+def theme_embedder(embedder):
+    """The session MiniLM embedder (tests/conftest.py)."""
+    return embedder
 
 
 @pytest.fixture(scope="module")
@@ -183,14 +178,14 @@ def test_engine_api_updates_seeds_and_assigns(tmp_path: Path, corpus, theme_embe
     items, iv, sv = corpus
     with Engine(tmp_path / "engine.db", embedder=theme_embedder) as engine:
         insert_items(engine.store, items[:120], iv[:120], sv[:120])
-        report = engine.themes_update()
+        report = engine.themes.update()
         assert report["mode"] == "fit" and report["themes"] >= 3
-        seeded = engine.theme_seed("Delivery", "late parcels, couriers, shipping")
+        seeded = engine.themes.seed("Delivery", "late parcels, couriers, shipping")
         assert seeded["label"] == "Delivery" and isinstance(seeded["terms"], list)
         assert "centroid" not in seeded
-        theme, prob = engine.theme_assign_text("The courier lost my parcel and it arrived a week late")
+        theme, prob = engine.themes.assign_text("The courier lost my parcel and it arrived a week late")
         assert theme == seeded["id"] and prob > 0.4
-        listed = {t["id"]: t for t in engine.themes_list()}
+        listed = {t["id"]: t for t in engine.themes.list()}
         assert listed[seeded["id"]]["volume"] == seeded["size"] > 0
 
 

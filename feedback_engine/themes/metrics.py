@@ -1,7 +1,7 @@
 """Theme statistics for triage: volume, sentiment, scores, trend and channels.
 
 Membership (merge chains included) and every figure are defined once, in
-:mod:`feedback_engine.nlp.theme_queries`: volume = distinct member items; a member's sentiment
+:mod:`feedback_engine.themes.queries`: volume = distinct member items; a member's sentiment
 is that of its sentences in the theme when it has any, else the item's own. ``actions list``
 and the recipients of an action read the same definition.
 
@@ -17,9 +17,9 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from feedback_engine.nlp import theme_queries as tq
-from feedback_engine.nlp import theme_store as ts
-from feedback_engine.nlp.theme_queries import Member, parse_time, sentiment_by_channel
+from feedback_engine.themes import persist as ts
+from feedback_engine.themes import queries as tq
+from feedback_engine.themes.queries import Member, parse_time, sentiment_by_channel
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store

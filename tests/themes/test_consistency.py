@@ -15,8 +15,8 @@ import pytest
 
 from feedback_engine import Engine
 from feedback_engine.loop.recipients import recipients_for
-from feedback_engine.nlp import theme_store
 from feedback_engine.store import Store
+from feedback_engine.themes import persist as theme_store
 
 NOW = "2026-11-20T12:00:00Z"
 
@@ -93,7 +93,7 @@ def engine(tmp_path: Path):
 
 def _members(engine: Engine, theme_id: int) -> set[int]:
     """Items a shipped action on ``theme_id`` reaches (every customer is eligible, all wrote before)."""
-    aid = engine.actions_add(themes=[theme_id], title=f"Fix {theme_id}", description="Done.", by="t")
+    aid = engine.actions.add(themes=[theme_id], title=f"Fix {theme_id}", description="Done.", by="t")
     engine.store.execute(
         "UPDATE actions SET status = 'shipped', shipped_at = '2027-01-01T00:00:00Z' WHERE id = ?", (aid,)
     )
@@ -104,29 +104,29 @@ def _members(engine: Engine, theme_id: int) -> set[int]:
 
 
 def test_every_view_reports_the_same_volume_and_mean_sentiment(engine):
-    listed = {t["id"]: t for t in engine.themes_list(now=NOW)}
+    listed = {t["id"]: t for t in engine.themes.list(now=NOW)}
     assert sorted(listed) == [3, 4, 5]  # 1 -> 2 -> 3 and 6 -> 5 merged; 4 renamed
     assert listed[4]["label"] == "Customer support"
     # a theme's figures, reached by any id of its merge chain
     requested = {3: [1, 2, 3], 4: [4], 5: [5, 6]}
     expected_items = {3: {1, 2, 3, 4, 8}, 4: {2, 4, 8}, 5: {5, 6, 7, 9}}
     for tid, ids in requested.items():
-        aids = [engine.actions_add(themes=[rid], title=f"Act on {rid}", description="Planned.", by="t") for rid in ids]
+        aids = [engine.actions.add(themes=[rid], title=f"Act on {rid}", description="Planned.", by="t") for rid in ids]
         for rid in ids:
-            shown = engine.theme_show(rid, now=NOW)
+            shown = engine.themes.show(rid, now=NOW)
             assert shown["id"] == tid
             assert shown["stats"]["volume"] == listed[tid]["volume"]
             assert shown["stats"]["mean_sentiment"] == listed[tid]["mean_sentiment"]
             assert shown["stats"]["share_negative"] == listed[tid]["share_negative"]
         for aid in aids:
-            action = engine.actions_show(aid)
+            action = engine.actions.show(aid)
             (theme,) = action["themes"]
             assert theme["id"] == tid and theme["label"] == listed[tid]["label"]
             assert theme["volume"] == listed[tid]["volume"], (tid, theme, listed[tid])
             assert theme["sentiment"] == listed[tid]["mean_sentiment"], (tid, theme, listed[tid])
             assert action["items"] == listed[tid]["volume"]
             assert action["sentiment"] == listed[tid]["mean_sentiment"]
-        for row in engine.actions_list(theme=tid):
+        for row in engine.actions.list(theme=tid):
             assert row["themes"][0]["volume"] == listed[tid]["volume"]
             assert row["themes"][0]["sentiment"] == listed[tid]["mean_sentiment"]
         reached = _members(engine, tid)
@@ -135,7 +135,7 @@ def test_every_view_reports_the_same_volume_and_mean_sentiment(engine):
 
 
 def test_figures_use_what_each_item_says_about_the_theme(engine):
-    listed = {t["id"]: t for t in engine.themes_list(now=NOW)}
+    listed = {t["id"]: t for t in engine.themes.list(now=NOW)}
     # Payments (1 -> 2 -> 3): items 1 (-0.9), 2 (its refund sentence, -0.8), 3 (0.7),
     # 4 (its billing sentence, -0.7), 8 (its payments sentence, -0.6)
     assert listed[3]["volume"] == 5
@@ -149,9 +149,9 @@ def test_figures_use_what_each_item_says_about_the_theme(engine):
 
 
 def test_an_action_on_several_themes_counts_each_item_once(engine):
-    listed = {t["id"]: t for t in engine.themes_list(now=NOW)}
-    aid = engine.actions_add(themes=[1, 4], items=[5], title="Both", description="Done.", by="t")
-    action = engine.actions_show(aid)
+    listed = {t["id"]: t for t in engine.themes.list(now=NOW)}
+    aid = engine.actions.add(themes=[1, 4], items=[5], title="Both", description="Done.", by="t")
+    action = engine.actions.show(aid)
     assert [t["id"] for t in action["themes"]] == [3, 4]
     assert [t["volume"] for t in action["themes"]] == [listed[3]["volume"], listed[4]["volume"]]
     assert [t["sentiment"] for t in action["themes"]] == [listed[3]["mean_sentiment"], listed[4]["mean_sentiment"]]

@@ -1,0 +1,91 @@
+"""``engine.themes``: the themes stage as a service of the :class:`~feedback_engine.Engine`.
+
+``engine.themes.list()``, ``show(id)``, ``rename(id, name)``, ``merge(ids, into=None)``,
+``seed(name, description)``, ``assign_text(text)`` and ``update(refit=False)`` (what
+``engine.analysis.run()`` calls at its end). One :class:`ThemeStage` per engine, so its centroid
+cache is reused. The embedder is the engine's shared lazy one (:class:`~feedback_engine.nlp.models.Models`),
+built only when a command must embed new text (seed, assign_text): list, show, rename and merge
+load no model.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from feedback_engine.contracts import TopicModel
+from feedback_engine.nlp.models import Models
+from feedback_engine.themes import metrics, persist
+from feedback_engine.themes.stage import ThemeStage
+
+if TYPE_CHECKING:
+    from feedback_engine.progress import Progress
+    from feedback_engine.store import Store
+
+__all__ = ["ThemeService"]
+
+
+class ThemeService:
+    """Discover, assign, read and edit themes (see the module docstring)."""
+
+    def __init__(self, store: Store, models: Models, topic_model: TopicModel | None = None) -> None:
+        self.store = store
+        self.models = models
+        self.topic_model = topic_model
+        self._stage: ThemeStage | None = None
+
+    @property
+    def stage(self) -> ThemeStage:
+        """The engine's :class:`ThemeStage`, built on first use."""
+        if self._stage is None:
+            self._stage = ThemeStage(topic_model=self.topic_model, embedder_factory=lambda: self.models.embedder)
+        return self._stage
+
+    def update(self, refit: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+        """Fit, refit or assign themes on the analysed items; returns the report."""
+        return self.stage.update(self.store, refit=refit, progress=progress)
+
+    def list(self, now: str | datetime | None = None) -> builtins.list[dict[str, Any]]:
+        """Active themes with volume, share negative, mean sentiment, scores, trend and channels."""
+        return metrics.list_themes(self.store, now=now)
+
+    def show(self, theme_id: int, now: str | datetime | None = None) -> dict[str, Any]:
+        """One theme: terms, redacted quotes, stats and sentiment by channel."""
+        return metrics.show_theme(self.store, theme_id, now=now)
+
+    def label(self, theme_id: int) -> str:
+        """The theme's current label (NotFoundError when there is no such theme)."""
+        return str(persist.get_theme(self.store, theme_id)["label"])
+
+    def rename(self, theme_id: int, name: str) -> dict[str, Any]:
+        """Rename a theme; the label is pinned so refits keep it."""
+        return _public(self.stage.rename(self.store, theme_id, name))
+
+    def merge(self, theme_ids: Sequence[int], into: int | None = None) -> dict[str, Any]:
+        """Merge themes into ``into`` (default: the largest); their items move to the survivor."""
+        return _public(self.stage.merge(self.store, list(theme_ids), into))
+
+    def seed(self, name: str, description: str = "") -> dict[str, Any]:
+        """Create a guided theme from a name and description; matching items go there."""
+        return _public(self.stage.seed(self.store, name, description))
+
+    def assign_text(self, text: str) -> tuple[int | None, float]:
+        """The theme one new text belongs to: ``(theme_id, probability)``."""
+        return self.stage.assign_text(text, self.store)
+
+    def coverage(self) -> dict[str, Any]:
+        """Share of analysed English items with a theme (see :meth:`ThemeStage.coverage`)."""
+        return ThemeStage.coverage(self.store)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    """A theme row without binary columns, for JSON output."""
+    out = {k: v for k, v in row.items() if not isinstance(v, bytes | bytearray)}
+    out["label_pinned"] = bool(out.get("label_pinned"))
+    for key in ("terms", "quotes"):
+        if isinstance(out.get(key), str):
+            out[key] = json.loads(out[key])
+    return out
