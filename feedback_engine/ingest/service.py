@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from feedback_engine.contracts import Source
-from feedback_engine.errors import FeedbackEngineError, IngestError
+from feedback_engine.errors import FeedbackEngineError, IngestError, NotFoundError
 from feedback_engine.ingest import export as _export
+from feedback_engine.ingest import queries
 from feedback_engine.ingest.loader import IngestReport, Loader, mark_interrupted_runs
 from feedback_engine.ingest.readers import check_file, detect_encoding, first_json_char, read_sample, sniff_delimiter
 from feedback_engine.ingest.reviews import open_reviews
@@ -150,51 +151,14 @@ class IngestService:
     def status(self) -> dict[str, Any]:
         """Items per channel and platform, customers, quarantine, runs and the last import (a run
         whose process died is reported failed, "interrupted")."""
-        s = self.store
-        mark_interrupted_runs(s)
-        by_source = s.query(
-            "SELECT channel, platform, count(*) AS items, min(created_at) AS first, max(created_at) AS last"
-            " FROM feedback GROUP BY channel, platform ORDER BY channel, platform"
-        )
-        channels = {row["channel"]: 0 for row in by_source}
-        for row in by_source:
-            channels[row["channel"]] += row["items"]
-        last = s.query(
-            "SELECT id, kind, platform, source, started_at, finished_at, status, records, added, updated,"
-            " unchanged, quarantined, skipped, error FROM ingest_runs ORDER BY id DESC LIMIT 1"
-        )
-        return {
-            "database": str(s.path) if s.path else ":memory:",
-            "feedback": sum(channels.values()),
-            "channels": channels,
-            "platforms": by_source,
-            "customers": s.scalar("SELECT count(*) FROM customers"),
-            "consenting_customers": s.scalar(
-                "SELECT count(*) FROM customers WHERE consent = 1 AND unsubscribed_at IS NULL AND suppressed_at IS NULL"
-            ),
-            "edited_versions": s.scalar("SELECT count(*) FROM feedback_history"),
-            "quarantined": s.scalar("SELECT count(*) FROM quarantine"),
-            "runs": s.scalar("SELECT count(*) FROM ingest_runs"),
-            "failed_runs": s.scalar("SELECT count(*) FROM ingest_runs WHERE status = 'failed'"),
-            "last_ingest": last[0] if last else None,
-        }
+        mark_interrupted_runs(self.store)
+        return queries.status(self.store)
 
     def quarantine(self, run_id: int | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Quarantined records (newest run first), optionally of one run."""
-        sql = "SELECT id, run_id, source, location, reason, raw, created_at FROM quarantine"
-        params: list[Any] = []
-        if run_id is not None:
-            if not self.store.scalar("SELECT 1 FROM ingest_runs WHERE id = ?", (run_id,)):
-                from feedback_engine.errors import NotFoundError
-
-                raise NotFoundError(f"No ingest run {run_id}. See `feedback-engine status` for the runs.")
-            sql += " WHERE run_id = ?"
-            params.append(run_id)
-        sql += " ORDER BY run_id DESC, id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        return self.store.query(sql, params)
+        if run_id is not None and not queries.run_exists(self.store, run_id):
+            raise NotFoundError(f"No ingest run {run_id}. See `feedback-engine status` for the runs.")
+        return queries.quarantined(self.store, run_id, limit=limit)
 
     def rows(self, *, sentences: bool = False) -> Iterator[dict[str, Any]]:
         """Every item with customer and analysis fields (see :mod:`feedback_engine.ingest.export`)."""

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedback_engine.loop.mail import InvalidAddress, make_address
+from feedback_engine.store import Store
 from feedback_engine.themes import queries as tq
 from feedback_engine.themes.queries import member_themes, survivor_of
 
@@ -157,10 +158,10 @@ def recipients_for(
     return sorted(by_customer.values(), key=lambda r: r.customer_id), excluded
 
 
-def most_reachable_theme(conn: sqlite3.Connection) -> int | None:
+def most_reachable_theme(store: Store) -> int | None:
     """The active theme whose items come from the most customers who may be emailed (consent, an
     address, not unsubscribed or suppressed); ties go to the lower id."""
-    row = conn.execute(
+    row = store.conn.execute(
         """
         SELECT ta.theme_id, count(DISTINCT c.id) AS reachable
         FROM theme_assignments ta

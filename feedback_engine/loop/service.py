@@ -108,7 +108,7 @@ class ActionService:
 
     def most_reachable_theme(self) -> int | None:
         """The active theme whose items come from the most customers who may be emailed."""
-        return most_reachable_theme(self.store.conn)
+        return most_reachable_theme(self.store)
 
     def export(self, path: str | Path, fmt: str = "csv", **filters: Any) -> int:
         """Write the listed actions to ``path`` as csv or jsonl; returns the number of rows."""

@@ -2,7 +2,7 @@
 
 Embeddings are stored as float32 little-endian blobs (``analysis.embedding``,
 ``sentences.embedding``, ``themes.centroid``, ``themes.seed_embedding``). A merged theme keeps
-its row (``status='merged'``, ``merged_into``); :func:`resolve_map` follows merge chains so every
+its row (``status='merged'``, ``merged_into``); :func:`~feedback_engine.themes.queries.resolve_survivors` follows merge chains so every
 reader lands on the surviving theme.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 from feedback_engine.errors import ActionError, AnalysisError, NotFoundError
 from feedback_engine.store import utcnow
 from feedback_engine.themes.labels import merge_terms
+from feedback_engine.themes.queries import resolve_survivors
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
@@ -148,20 +149,6 @@ def theme_rows(store: Store, statuses: tuple[str, ...] = ("active", "merged", "r
     return store.query(f"SELECT * FROM themes WHERE status IN ({marks}) ORDER BY id", statuses)
 
 
-def resolve_map(store: Store) -> dict[int, int]:
-    """Every theme id -> the id it ends up in after following ``merged_into`` (cycle-safe)."""
-    parent = {int(r[0]): r[1] for r in store.conn.execute("SELECT id, merged_into FROM themes")}
-    out: dict[int, int] = {}
-    for tid in parent:
-        seen = {tid}
-        cur = tid
-        while parent.get(cur) is not None and int(parent[cur]) not in seen and int(parent[cur]) in parent:
-            cur = int(parent[cur])
-            seen.add(cur)
-        out[tid] = cur
-    return out
-
-
 def get_theme(store: Store, theme_id: int) -> dict[str, Any]:
     row = store.query("SELECT * FROM themes WHERE id = ?", (int(theme_id),))
     if not row:
@@ -203,7 +190,7 @@ def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[s
     wanted = [int(t) for t in theme_ids] + ([int(into)] if into is not None else [])
     for tid in wanted:
         get_theme(store, tid)
-    mapping = resolve_map(store)
+    mapping = resolve_survivors(store.conn)
     ids = sorted({mapping[t] for t in wanted})
     rows = {r["id"]: r for r in store.query(f"SELECT * FROM themes WHERE id IN ({','.join('?' * len(ids))})", ids)}
     if len(ids) < 2:

@@ -50,6 +50,7 @@ from feedback_engine.themes.discovery import (
     fit_sample,
 )
 from feedback_engine.themes.labels import make_label, pick_quotes, usable_terms
+from feedback_engine.themes.queries import resolve_survivors
 
 if TYPE_CHECKING:
     from feedback_engine.progress import Progress
@@ -223,7 +224,7 @@ class ThemeStage:
     def _plan(self, store: Store, items: ts.Units, labels: np.ndarray) -> dict[str, Any]:
         """Decide the theme id of each item: seeds, cluster -> old id matching, new ids."""
         rows = ts.theme_rows(store)
-        resolved = ts.resolve_map(store)
+        resolved = resolve_survivors(store.conn)
         seeds = [r for r in rows if r["origin"] == "seeded" and r["status"] == "active" and r["seed_embedding"]]
         E = items.embeddings
         # 1. items that match a seed's description go to the seed
@@ -387,7 +388,7 @@ class ThemeStage:
         key = (id(store.conn), store.conn.total_changes)
         if self._index is not None and self._index.key == key:
             return self._index
-        resolved = ts.resolve_map(store)
+        resolved = resolve_survivors(store.conn)
         every = ts.theme_rows(store)
         status = {r["id"]: r["status"] for r in every}
         rows = [
