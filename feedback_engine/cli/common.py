@@ -38,6 +38,7 @@ NEEDS_DATABASE = frozenset(
         "themes list",
         "themes show",
         "actions list",
+        "actions recipients",
         "actions show",
         "customers list",
         "customers show",

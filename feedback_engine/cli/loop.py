@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from feedback_engine.cli.common import CliState, emit, json_option, pass_state, print_table, progress_for
+from feedback_engine.loop.mail import clean_header_text
 
 STATUS_CHOICES = ["proposed", "planned", "in_progress", "shipped", "declined"]
 
@@ -145,6 +146,35 @@ def _clean(text: str | None) -> str:
 def actions_show(state: CliState, action_id: int, as_json: bool) -> None:
     """One action with its themes, history and notifications."""
     emit(state.engine().actions.show(action_id), as_json, _show)
+
+
+@actions_group.command("recipients")
+@click.argument("action_id", type=int)
+@json_option
+@pass_state
+def actions_recipients(state: CliState, action_id: int, as_json: bool) -> None:
+    """Who the action's email reaches: each customer with the sentence that matched, strongest first."""
+    result = state.engine().actions.recipients(action_id)
+
+    def human(r: dict[str, Any]) -> None:
+        rows = r["recipients"]
+        click.echo(
+            f"Action {r['action_id']} ({r['status']}) reaches {len(rows)} customer(s) "
+            f"for feedback written before {r['as_of']}."
+        )
+        for rec in rows:
+            score = "linked" if rec["score"] is None else f"{rec['score']:.2f}"
+            said = clean_header_text(rec["sentence"] or "(no quotable sentence)", 100)
+            click.echo(f"  {score:>6}  {clean_header_text(rec['email'] or '', 60)}  item {rec['feedback_id']}: {said}")
+        if r["excluded"]:
+            click.echo("  left out: " + ", ".join(f"{n} {reason}" for reason, n in r["excluded"].items()))
+        if r["items_without_evidence"]:
+            click.echo(
+                f"  {r['items_without_evidence']} item(s) of the theme say nothing specific about it "
+                "(no confident, topical sentence) and are not counted as raising it."
+            )
+
+    emit(result, as_json, human)
 
 
 @actions_group.command("update")

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from feedback_engine.errors import NotFoundError
 from feedback_engine.loop.mail import build_message, make_address, message_id_for
-from feedback_engine.loop.recipients import eligibility, parse_time, recipients_for, theme_survivors
+from feedback_engine.loop.recipients import action_evidence, eligibility, parse_time, recipients_for, theme_survivors
 from feedback_engine.loop.render import Update, channel_phrase, human_date, render_email, shorten
 from feedback_engine.loop.settings import Settings, sender_address
 from feedback_engine.loop.tokens import make_token
@@ -129,6 +129,7 @@ def _update_for(conn: sqlite3.Connection, action_id: int, feedback_ids: list[int
         "SELECT title, description, shipped_at FROM actions WHERE id = ?", (action_id,)
     ).fetchone()
     chosen, quote = None, None
+    matches = action_evidence(conn, action_id, feedback_ids=feedback_ids) if with_analysis else {}
     for fid in feedback_ids:
         row = conn.execute(
             "SELECT id, created_at, ingested_at, channel, platform FROM feedback WHERE id = ?", (fid,)
@@ -136,6 +137,10 @@ def _update_for(conn: sqlite3.Connection, action_id: int, feedback_ids: list[int
         if row is None:
             continue
         chosen = chosen or row
+        matched = matches.get(fid)
+        if matched is not None and matched.text:  # the sentence that made them a recipient, not the item's start
+            chosen, quote = row, shorten(matched.text)
+            break
         if with_analysis:
             red = conn.execute("SELECT redacted_text FROM analysis WHERE feedback_id = ?", (fid,)).fetchone()
             if red and red[0] and red[0].strip():

@@ -1,9 +1,10 @@
-"""Who hears back about an action: themes resolved through merges, items, eligible customers.
+"""Who hears back about an action: themes resolved through merges, evidence, eligible customers.
 
-An item belongs to a theme when any of its ``theme_assignments`` rows (the whole item or one
-sentence) points at that theme or at a theme merged into it (through chains of merges): the one
-definition of :mod:`feedback_engine.themes.queries`, which ``themes list`` also reads. The
-recipients of a shipped action are the customers behind its items whose feedback was written
+An item is about an action when one of its sentences is confident, topical **evidence** for one of
+the action's themes (or a theme merged into them): :mod:`feedback_engine.themes.evidence`, the
+strict reading of the membership that ``themes list`` counts (an item faintly near a theme, or
+"Love it!", is a member for volumes but never makes a recipient), or when it is linked to the
+action by hand. The recipients of a shipped action are the customers behind those items whose feedback was written
 before it shipped (``created_at``, or ``ingested_at`` when the source gave no date), who said
 yes to contact (``consent = 1``; NULL means unknown and is never contacted), have a usable
 email address, and are neither unsubscribed nor suppressed. One customer is one recipient, with
@@ -21,6 +22,7 @@ from typing import Any
 from feedback_engine.loop.mail import InvalidAddress, make_address
 from feedback_engine.store import Store
 from feedback_engine.themes import queries as tq
+from feedback_engine.themes.evidence import Evidence, theme_evidence
 from feedback_engine.themes.queries import member_themes, survivor_of
 
 __all__ = [
@@ -39,7 +41,8 @@ class Recipient:
     customer_id: int
     email: str
     name: str | None
-    feedback_ids: list[int] = field(default_factory=list)  # most recent first
+    feedback_ids: list[int] = field(default_factory=list)  # strongest evidence first, then most recent
+    matches: dict[int, Evidence] = field(default_factory=dict)  # feedback id -> the sentence that matched
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -84,7 +87,26 @@ def action_members(
 
 
 def items_of_action(conn: sqlite3.Connection, action_id: int, survivors: dict[int, int] | None = None) -> set[int]:
+    """Every member item of the action's themes (for figures), plus the items linked by hand."""
     return set(action_members(conn, action_id, survivors))
+
+
+def action_evidence(
+    conn: sqlite3.Connection,
+    action_id: int,
+    survivors: dict[int, int] | None = None,
+    feedback_ids: list[int] | None = None,
+) -> dict[int, Evidence]:
+    """Feedback id -> the sentence that makes it about the action (see the module docstring)."""
+    return theme_evidence(conn, action_themes(conn, action_id), survivors, feedback_ids=feedback_ids)
+
+
+def recipient_items(
+    conn: sqlite3.Connection, action_id: int, survivors: dict[int, int] | None = None
+) -> tuple[set[int], dict[int, Evidence]]:
+    """The items whose customers may hear back: items with evidence, and items linked by hand."""
+    evidence = action_evidence(conn, action_id, survivors)
+    return set(evidence) | linked_items(conn, action_id), evidence
 
 
 def eligibility(row: dict[str, Any] | sqlite3.Row) -> str | None:
@@ -116,7 +138,7 @@ def recipients_for(
 
     ``invalid``, when given, collects the customers left out for an unusable address (id -> address).
     """
-    items = items_of_action(conn, action_id, survivors)
+    items, evidence = recipient_items(conn, action_id, survivors)
     excluded: Counter[str] = Counter()
     if not items:
         return [], excluded
@@ -149,10 +171,18 @@ def recipients_for(
                     invalid[cid] = row["email"]
                 continue
             rec = by_customer.setdefault(cid, Recipient(cid, row["email"], row["display_name"]))
-            rec.feedback_ids.append((written, int(row["feedback_id"])))  # type: ignore[arg-type]
+            fid = int(row["feedback_id"])
+            rec.feedback_ids.append((written, fid))  # type: ignore[arg-type]
+            if fid in evidence:
+                rec.matches[fid] = evidence[fid]
     for rec in by_customer.values():
         pairs: list[tuple[datetime, int]] = rec.feedback_ids  # type: ignore[assignment]
-        rec.feedback_ids = [fid for _, fid in sorted(pairs, key=lambda p: (p[0], p[1]), reverse=True)]
+
+        def rank(pair: tuple[datetime, int], rec: Recipient = rec) -> tuple[float, datetime, int]:
+            match = rec.matches.get(pair[1])
+            return (match.score if match else 2.0, pair[0], pair[1])  # linked by hand: a person chose it
+
+        rec.feedback_ids = [fid for _, fid in sorted(pairs, key=rank, reverse=True)]
         reasons.pop(rec.customer_id, None)
     excluded.update(reasons.values())
     return sorted(by_customer.values(), key=lambda r: r.customer_id), excluded
@@ -174,3 +204,44 @@ def most_reachable_theme(store: Store) -> int | None:
         """
     ).fetchone()
     return None if row is None else int(row[0])
+
+
+def preview(store: Store, action_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """Who a shipped action reaches (as of its ship date, or ``now`` for one not shipped yet): each
+    recipient with the sentence that matched and its score, strongest first, and the exclusions."""
+    conn = store.conn
+    row = conn.execute("SELECT status, shipped_at FROM actions WHERE id = ?", (action_id,)).fetchone()
+    if row is None:
+        raise LookupError(action_id)
+    status, shipped_at = row
+    as_of = shipped_at or (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    recipients, excluded = recipients_for(conn, action_id, as_of)
+    members = items_of_action(conn, action_id)
+    out: list[dict[str, Any]] = []
+    for rec in recipients:
+        best = max(rec.matches.values(), key=lambda m: m.score, default=None)
+        out.append(
+            {
+                "customer_id": rec.customer_id,
+                "email": rec.email,
+                "name": rec.name,
+                "feedback_ids": list(rec.feedback_ids),
+                "feedback_id": best.feedback_id if best else rec.feedback_ids[0],
+                "sentence": best.text if best else None,
+                "score": round(best.score, 3) if best else None,
+                "why": ("seed" if best.source == "seed" else "manual" if best.source == "manual" else "theme")
+                if best
+                else "linked",
+            }
+        )
+    out.sort(key=lambda r: (-(r["score"] if r["score"] is not None else 2.0), r["customer_id"]))
+    with_evidence = set(action_evidence(conn, action_id))
+    return {
+        "action_id": action_id,
+        "status": status,
+        "as_of": as_of,
+        "recipients": out,
+        "excluded": dict(sorted(excluded.items())),
+        "member_items": len(members),
+        "items_without_evidence": len(members - with_evidence),  # members no sentence of which says it
+    }

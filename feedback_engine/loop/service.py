@@ -30,7 +30,7 @@ from feedback_engine.loop.outbox import (
     unsubscribe_customer,
     unsuppress_customer,
 )
-from feedback_engine.loop.recipients import most_reachable_theme
+from feedback_engine.loop.recipients import most_reachable_theme, preview
 from feedback_engine.loop.settings import Settings
 from feedback_engine.loop.tokens import verify_token
 from feedback_engine.progress import Progress
@@ -101,6 +101,16 @@ class ActionService:
     ) -> dict[str, Any]:
         """Change an action; setting its current status again is a no-op (``changed == []``)."""
         return _actions.update_action(self.store, action_id, status=status, owner=owner, due=due, note=note, by=by)
+
+    def recipients(self, action_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+        """Who the action reaches: each recipient with the matched sentence and its score (strongest
+        first), why (theme, seed, manual, linked), and how many were left out for which reason."""
+        try:
+            return preview(self.store, action_id, now=now)
+        except LookupError:
+            raise NotFoundError(
+                f"No action with id {action_id}; see `feedback-engine actions list`.", action_id=action_id
+            ) from None
 
     def find(self, title: str) -> int | None:
         """The id of the action with exactly this title, or None."""

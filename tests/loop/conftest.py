@@ -7,6 +7,7 @@ ingest and NLP stages land separately), with parameters only.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -222,7 +223,12 @@ def add_feedback(
     themes: list[int] | None = None,
     sentence_themes: dict[int, int] | None = None,
     redacted: str | None = None,
+    confidence: float = 0.9,
+    aspects: tuple[str, ...] = ("login page",),
 ) -> int:
+    """One feedback row. ``themes``: the item (one sentence) is in these themes with ``confidence``;
+    ``sentence_themes``: sentence idx -> theme. Themed items get an analysis row (``redacted`` may
+    be None: no redacted text, never quoted) and their sentences name ``aspects`` (a subject)."""
     with store.transaction() as conn:
         n = conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
         cur = conn.execute(
@@ -233,16 +239,23 @@ def add_feedback(
         fid = int(cur.lastrowid)
         for theme_id in themes or []:
             conn.execute(
-                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, assigned_at) VALUES (?, -1, ?, ?)",
-                (fid, theme_id, T0),
+                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, assigned_at)"
+                " VALUES (?, -1, ?, ?, ?)",
+                (fid, theme_id, confidence, T0),
             )
         for idx, theme_id in (sentence_themes or {}).items():
             conn.execute(
-                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, assigned_at) VALUES (?, ?, ?, ?)",
-                (fid, idx, theme_id, T0),
+                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, assigned_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (fid, idx, theme_id, confidence, T0),
             )
-    if redacted is not None:
-        add_analysis(store, fid, redacted)
+            conn.execute(
+                "INSERT OR IGNORE INTO sentences (feedback_id, idx, text, redacted_text, sentiment, sentiment_score,"
+                " aspects) VALUES (?, ?, ?, ?, 'negative', -0.5, ?)",
+                (fid, idx, text, redacted, json.dumps(list(aspects))),
+            )
+    if redacted is not None or themes or sentence_themes:
+        add_analysis(store, fid, redacted, aspects=aspects)
     return fid
 
 
@@ -259,11 +272,18 @@ def _ensure_analysis_table(store: Store) -> list[tuple[str, int, Any]]:
     return [(c[1], c[3], c[4]) for c in cols]  # name, notnull, default
 
 
-def add_analysis(store: Store, feedback_id: int, redacted: str, score: float = -0.5) -> None:
+def add_analysis(
+    store: Store,
+    feedback_id: int,
+    redacted: str | None,
+    score: float = -0.5,
+    aspects: tuple[str, ...] = ("login page",),
+) -> None:
     """One analysis row, filling any other required column of the real NLP schema with a plain value."""
     values: dict[str, Any] = {
         "feedback_id": feedback_id,
         "redacted_text": redacted,
+        "aspects": json.dumps(list(aspects)),
         "sentiment": "negative" if score < 0 else "positive",
         "sentiment_score": score,
         "language": "en",
@@ -274,6 +294,6 @@ def add_analysis(store: Store, feedback_id: int, redacted: str, score: float = -
     columns = [c for c, *_ in _ensure_analysis_table(store) if c in values]
     with store.transaction() as conn:
         conn.execute(
-            f"INSERT INTO analysis ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            f"INSERT OR REPLACE INTO analysis ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [values[c] for c in columns],
         )

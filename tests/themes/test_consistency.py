@@ -54,23 +54,23 @@ def build(store: Store) -> None:
             )
             conn.execute(
                 "INSERT INTO analysis (feedback_id, content_hash, language, is_english, redacted_text, sentiment, "
-                "sentiment_score, analyzed_at) VALUES (?, 'h', 'en', 1, ?, ?, ?, ?)",
+                "sentiment_score, aspects, analyzed_at) VALUES (?, 'h', 'en', 1, ?, ?, ?, '[\"invoice\"]', ?)",
                 (fid, f"item {fid}", label, score, NOW),
             )
             conn.execute(
-                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, source, assigned_at) "
-                "VALUES (?, -1, ?, 'fit', ?)",
+                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, assigned_at) "
+                "VALUES (?, -1, ?, 0.8, 'fit', ?)",
                 (fid, theme, NOW),
             )
             for idx, (s_theme, s_label, s_score) in enumerate(sentences):
                 conn.execute(
-                    "INSERT INTO sentences (feedback_id, idx, text, redacted_text, sentiment, sentiment_score) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sentences (feedback_id, idx, text, redacted_text, sentiment, sentiment_score, aspects) "
+                    "VALUES (?, ?, ?, ?, ?, ?, '[\"invoice\"]')",
                     (fid, idx, f"s{idx}", f"s{idx}", s_label, s_score),
                 )
                 conn.execute(
-                    "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, source, assigned_at) "
-                    "VALUES (?, ?, ?, 'fit', ?)",
+                    "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, assigned_at)"
+                    " VALUES (?, ?, ?, 0.8, 'fit', ?)",
                     (fid, idx, s_theme, NOW),
                 )
         # a chain A -> B -> C as older databases hold it: assignments still on A and B

@@ -1,0 +1,134 @@
+"""Who raised a theme, and in which words: confident, topical sentences (the loop's recipients).
+
+Membership (:mod:`feedback_engine.themes.queries`) counts every item that touches a theme, which
+is right for volumes and trends but too loose for a personal email: an item is placed at its
+nearest theme even when it is only faintly like it, a long review touches several themes, and
+"Love it!" says nothing about any subject. **Evidence** is the strict reading: a sentence that
+
+- is assigned to the theme (or to a theme merged into it): a sentence of a multi-sentence item,
+  or the one sentence of a one-sentence item (its item-level row);
+- with a confident score: ``probability`` (cosine to the theme's centroid, or to the seed's
+  description for a seeded theme) at least :data:`MIN_SCORE` (:data:`MIN_SEED_SCORE` for seed
+  matches); a person's explicit move (``source = 'manual'``) always counts;
+- and is topical: it names a subject (a noun-phrase aspect found by spaCy) other than the product
+  itself (:data:`GENERIC_ASPECTS`): "Worst app ever", "Love it!" and "Thanks" are never evidence.
+
+A customer hears back about an action when one of their sentences is evidence for one of its
+themes (or an item of theirs is linked to the action by hand), and the email quotes that
+sentence, the one with the highest score. The thresholds were chosen on real tweets with
+``bench/recipient_bench.py`` (figures in the README); ``FEEDBACK_ENGINE_EVIDENCE_MIN`` overrides
+:data:`MIN_SCORE`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
+
+__all__ = ["GENERIC_ASPECTS", "MIN_SCORE", "MIN_SEED_SCORE", "Evidence", "is_topical", "min_score", "theme_evidence"]
+
+MIN_SCORE = 0.5
+MIN_SEED_SCORE = 0.45
+#: Subjects that name the product or the experience as a whole, not an aspect of it.
+GENERIC_ASPECTS = frozenset(
+    {
+        "app", "application", "apps", "product", "products", "service", "software", "tool", "platform",
+        "thing", "things", "stuff", "experience", "company", "brand", "one", "everything", "anything",
+        "something", "nothing", "lot", "lots", "bit", "way", "day", "today", "time", "times", "year", "years",
+        "star", "stars", "review", "rating", "update", "version", "guy", "guys", "team", "people", "job",
+        "work", "money", "love", "thanks", "thank", "fan", "best", "worst", "idea", "problem", "issue",
+    }
+)  # fmt: skip
+
+EVIDENCE_SQL = """
+SELECT t.feedback_id, t.sentence_idx, t.theme_id, t.probability, t.source,
+       s.redacted_text, s.aspects, a.redacted_text, a.aspects,
+       (SELECT count(*) FROM sentences c WHERE c.feedback_id = t.feedback_id) AS n_sentences
+FROM theme_assignments t
+LEFT JOIN sentences s ON s.feedback_id = t.feedback_id AND s.idx = t.sentence_idx
+LEFT JOIN analysis a ON a.feedback_id = t.feedback_id
+WHERE t.theme_id IN ({marks})
+"""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The best sentence of one item for a theme: its index (-1: the item is one sentence), text, score."""
+
+    feedback_id: int
+    sentence_idx: int
+    text: str | None  # the redacted sentence; None when the item has no redacted text (never quoted)
+    score: float
+    source: str
+
+
+def min_score() -> float:
+    """:data:`MIN_SCORE`, or ``FEEDBACK_ENGINE_EVIDENCE_MIN`` when set to a number in (0, 1]."""
+    raw = os.environ.get("FEEDBACK_ENGINE_EVIDENCE_MIN", "").strip()
+    try:
+        value = float(raw) if raw else MIN_SCORE
+    except ValueError:
+        return MIN_SCORE
+    return value if 0 < value <= 1 else MIN_SCORE
+
+
+def is_topical(aspects_json: str | None) -> bool:
+    """Whether a sentence names a subject other than the product as a whole."""
+    try:
+        aspects = json.loads(aspects_json) if aspects_json else []
+    except (TypeError, ValueError):
+        return False
+    for aspect in aspects if isinstance(aspects, list) else []:
+        words = [w for w in str(aspect).lower().split() if w not in GENERIC_ASPECTS]
+        if words:
+            return True
+    return False
+
+
+def _confident(score: float, source: str, threshold: float) -> bool:
+    if source == "manual":
+        return True
+    return score >= (min(threshold, MIN_SEED_SCORE) if source == "seed" else threshold)
+
+
+def theme_evidence(
+    conn: sqlite3.Connection,
+    theme_ids: Iterable[int],
+    survivors: dict[int, int] | None = None,
+    *,
+    feedback_ids: Iterable[int] | None = None,
+    threshold: float | None = None,
+) -> dict[int, Evidence]:
+    """Feedback id -> its best :class:`Evidence` for the (resolved) themes given (see the module
+    docstring); only items with evidence appear. ``feedback_ids`` limits the items looked at."""
+    survivors = resolve_survivors(conn) if survivors is None else survivors
+    threshold = min_score() if threshold is None else threshold
+    members = sorted(member_themes(survivors, theme_ids))
+    wanted = None if feedback_ids is None else {int(f) for f in feedback_ids}
+    best: dict[int, Evidence] = {}
+    for start in range(0, len(members), CHUNK):
+        chunk = members[start : start + CHUNK]
+        for row in conn.execute(EVIDENCE_SQL.format(marks=",".join("?" * len(chunk))), chunk):
+            fid, sidx, _tid, prob, source, s_text, s_aspects, a_text, a_aspects, n_sentences = row
+            fid, sidx, score, source = int(fid), int(sidx), float(prob or 0.0), str(source or "")
+            if wanted is not None and fid not in wanted:
+                continue
+            if sidx >= 0:
+                text, aspects = s_text, s_aspects
+            elif source == "manual" or int(n_sentences or 0) <= 1:
+                text, aspects = a_text, a_aspects
+            else:
+                continue  # a long item near a theme as a whole: its sentences must say it
+            if not _confident(score, source, threshold):
+                continue
+            if source != "manual" and not is_topical(aspects):
+                continue
+            seen = best.get(fid)
+            if seen is None or (score, -sidx) > (seen.score, -seen.sentence_idx):
+                best[fid] = Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source)
+    return best

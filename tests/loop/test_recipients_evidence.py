@@ -1,0 +1,151 @@
+"""Recipients a product manager can trust: only customers with a confident, topical sentence in the
+action's theme hear back, and the email quotes that sentence, not the start of their review."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from feedback_engine import Engine
+from feedback_engine.cli import main
+from feedback_engine.loop.actions import update_action
+from feedback_engine.themes.evidence import is_topical, theme_evidence
+
+from .conftest import T0, add_customer, add_feedback, add_theme, at, make_settings
+
+SHIP = "2025-03-01T12:00:00Z"
+NOW = at("2025-03-02T08:00:00Z")
+
+
+@pytest.fixture
+def engine(store, smtp):
+    return Engine(store, settings=make_settings(smtp.port))
+
+
+def ship(store, engine, themes, title, items=None):
+    aid = engine.actions.add(themes=themes, items=items, title=title, description="We fixed it.", by="lead")
+    update_action(store, aid, status="shipped", by="lead", now=SHIP)
+    return aid
+
+
+def _sentences(store, fid: int, rows: list[tuple[str, list[str], int | None, float]]) -> None:
+    """Sentences of one item: (redacted text, aspects, theme or None, confidence)."""
+    with store.transaction() as conn:
+        for idx, (text, aspects, theme, confidence) in enumerate(rows):
+            conn.execute(
+                "INSERT INTO sentences (feedback_id, idx, text, redacted_text, sentiment, sentiment_score, aspects)"
+                " VALUES (?, ?, ?, ?, 'negative', -0.6, ?)",
+                (fid, idx, text, text, json.dumps(aspects)),
+            )
+            if theme is not None:
+                conn.execute(
+                    "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, assigned_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (fid, idx, theme, confidence, T0),
+                )
+
+
+def test_only_confident_topical_sentences_make_recipients(store, engine, smtp):
+    billing = add_theme(store, "Billing")
+    ann, bob, cat, dan = (add_customer(store, f"{n}@example.com", name=n.title()) for n in ("ann", "bob", "cat", "dan"))
+    said = "I was charged twice this month."
+    add_feedback(store, ann, said, themes=[billing], aspects=("charge",), redacted=said)
+    add_feedback(store, bob, "Love it!", themes=[billing], aspects=(), redacted="Love it!")  # names no subject
+    add_feedback(store, cat, "The invoice was wrong.", themes=[billing], confidence=0.35, redacted="x")  # faint
+    # a long review near billing as a whole, but no sentence of it is about billing (the demo's customer 6)
+    review = add_feedback(store, dan, "I've recommended it to every freelancer I know. My company moved to Okta.")
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, assigned_at)"
+            " VALUES (?, -1, ?, 0.9, ?)",
+            (review, billing, T0),
+        )
+    _sentences(
+        store,
+        review,
+        [
+            ("I've recommended it to every freelancer I know.", ["freelancer"], None, 0.0),
+            ("My company moved to Okta.", ["company", "okta"], None, 0.0),
+        ],
+    )
+    aid = ship(store, engine, [billing], "Fixed double charges")
+    preview = engine.actions.recipients(aid)
+    assert [(r["email"], r["sentence"], r["why"]) for r in preview["recipients"]] == [
+        ("ann@example.com", said, "theme")
+    ]
+    assert preview["member_items"] == 4 and preview["items_without_evidence"] == 3
+    assert engine.actions.show(aid)["items"] == 4  # volumes still count every member
+    report = engine.outbox.notify(send=True, now=NOW)
+    assert report.sent == 1 and smtp.handler.messages[0].rcpt_tos == ["ann@example.com"]
+    assert said in smtp.handler.messages[0].text
+
+
+def test_the_email_quotes_the_sentence_that_matched(store, engine, smtp):
+    sso = add_theme(store, "Single sign-on")
+    ann = add_customer(store, "ann@example.com", name="Ann")
+    fid = add_feedback(store, ann, "Great product overall. SSO with Okta fails every morning.", redacted="x")
+    _sentences(
+        store,
+        fid,
+        [
+            ("Great product overall.", ["product"], sso, 0.62),
+            ("SSO with Okta fails every morning.", ["sso"], sso, 0.81),
+        ],
+    )
+    aid = ship(store, engine, [sso], title="SSO fixed")
+    (rec,) = engine.actions.recipients(aid)["recipients"]
+    assert (rec["sentence"], rec["score"], rec["why"]) == ("SSO with Okta fails every morning.", 0.81, "theme")
+    engine.outbox.notify(send=True, now=NOW)
+    text = smtp.handler.messages[0].text
+    assert "SSO with Okta fails every morning." in text
+    assert "Great product overall" not in text  # the generic sentence is neither evidence nor the quote
+
+
+def test_seed_matches_and_hand_links_count(store, engine, smtp):
+    refunds = add_theme(store, "Refunds")
+    ann, bob = add_customer(store, "ann@example.com"), add_customer(store, "bob@example.com")
+    fid = add_feedback(store, ann, "Where is my refund?", redacted="Where is my refund?")
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, assigned_at)"
+            " VALUES (?, -1, ?, 0.46, 'seed', ?)",
+            (fid, refunds, T0),
+        )
+    linked = add_feedback(store, bob, "Please call me back.", redacted="Please call me back.")
+    aid = ship(store, engine, [refunds], title="Refunds in 3 days", items=[linked])
+    found = {r["email"]: r["why"] for r in engine.actions.recipients(aid)["recipients"]}
+    assert found == {"ann@example.com": "seed", "bob@example.com": "linked"}
+
+
+def test_generic_subjects_are_not_topical():
+    assert not is_topical(json.dumps([]))
+    assert not is_topical(json.dumps(["app", "experience"]))
+    assert not is_topical("not json")
+    assert is_topical(json.dumps(["app", "login page"]))
+    assert is_topical(json.dumps(["battery"]))
+
+
+def test_evidence_threshold_env_override(store, monkeypatch):
+    theme = add_theme(store, "Login")
+    cid = add_customer(store, "ann@example.com")
+    fid = add_feedback(store, cid, "Login loops.", themes=[theme], confidence=0.55)
+    assert set(theme_evidence(store.conn, [theme])) == {fid}
+    monkeypatch.setenv("FEEDBACK_ENGINE_EVIDENCE_MIN", "0.6")
+    assert theme_evidence(store.conn, [theme]) == {}
+
+
+def test_cli_recipients_lists_who_and_which_sentence(db_path, store, engine):
+    theme = add_theme(store, "Login")
+    cid = add_customer(store, "ann@example.com")
+    add_feedback(store, cid, "Login loops on Safari.", themes=[theme], redacted="Login loops on Safari.")
+    aid = ship(store, engine, [theme], title="Login fixed")
+    result = CliRunner().invoke(main, ["--db", str(db_path), "actions", "recipients", str(aid)])
+    assert result.exit_code == 0, result.output
+    assert "reaches 1 customer(s)" in result.output
+    assert "0.90  ann@example.com  item 1: Login loops on Safari." in result.output
+    as_json = CliRunner().invoke(main, ["--db", str(db_path), "actions", "recipients", str(aid), "--json"])
+    assert json.loads(as_json.output)["recipients"][0]["score"] == 0.9
+    missing = CliRunner().invoke(main, ["--db", str(db_path), "actions", "recipients", "99"])
+    assert missing.exit_code != 0 and "No action with id 99" in missing.output
