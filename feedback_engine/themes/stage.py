@@ -49,7 +49,7 @@ from feedback_engine.themes.discovery import (
     default_topic_model,
     fit_sample,
 )
-from feedback_engine.themes.labels import make_label, pick_quotes, usable_terms
+from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, usable_terms
 from feedback_engine.themes.queries import resolve_survivors
 
 if TYPE_CHECKING:
@@ -296,6 +296,7 @@ class ThemeStage:
             groups[key == k] = g
             key_group[k] = g
         terms = self.cluster_terms(items.texts, groups)
+        learned = corpus_stop_terms(terms.values())  # e.g. the product's own name, in most themes
         E = items.embeddings
         new_ids: list[int] = []
         continued: dict[str, int] = {}
@@ -306,7 +307,7 @@ class ThemeStage:
             for g, k in enumerate(keys):
                 mask = groups == g
                 centroid = ts.unit(E[mask].mean(axis=0))
-                t_terms = terms.get(g, [])[:10]
+                t_terms = usable_terms(terms.get(g, []), stop_terms=learned)[:10] or terms.get(g, [])[:10]
                 quotes = pick_quotes(
                     items.feedback_ids[mask],
                     [items.texts[i] for i in np.flatnonzero(mask)],
@@ -318,7 +319,9 @@ class ThemeStage:
                     row = rows[k]
                     if row["origin"] == "seeded" and row["seed_embedding"]:
                         centroid = ts.unit(ts.from_blob(row["seed_embedding"]) + centroid)
-                    label = row["label"] if row["label_pinned"] else make_label(t_terms, row["label"])
+                    label = (
+                        row["label"] if row["label_pinned"] else make_label(t_terms, row["label"], stop_terms=learned)
+                    )
                     store.execute(
                         "UPDATE themes SET label = ?, status = 'active', merged_into = NULL, terms = ?, quotes = ?, "
                         "centroid = ?, updated_at = ? WHERE id = ?",
@@ -332,7 +335,14 @@ class ThemeStage:
                     cur = store.execute(
                         "INSERT INTO themes (label, origin, status, terms, quotes, centroid, size, created_at, updated_at) "
                         "VALUES (?, 'discovered', 'active', ?, ?, ?, 0, ?, ?)",
-                        (make_label(t_terms), json.dumps(t_terms), json.dumps(quotes), ts.to_blob(centroid), now, now),
+                        (
+                            make_label(t_terms, stop_terms=learned),
+                            json.dumps(t_terms),
+                            json.dumps(quotes),
+                            ts.to_blob(centroid),
+                            now,
+                            now,
+                        ),
                     )
                     final[g] = int(cast(int, cur.lastrowid))
                     new_ids.append(final[g])
