@@ -7,9 +7,11 @@ nearest theme even when it is only faintly like it, a long review touches severa
 
 - is assigned to the theme (or to a theme merged into it): a sentence of a multi-sentence item,
   or the one sentence of a one-sentence item (its item-level row);
-- with a confident score: ``probability`` (cosine to the theme's centroid, or to the seed's
-  description for a seeded theme) at least :data:`MIN_SCORE` (:data:`MIN_SEED_SCORE` for seed
-  matches); a person's explicit move (``source = 'manual'``) always counts;
+- with a confident score: ``probability`` at least :data:`MIN_SCORE` -- the cosine to the theme's
+  centroid, or for a seeded theme the seed match score (the cosine to the seed's description, or
+  :data:`~feedback_engine.themes.seeds.TERM_SCORE` when the sentence names the seed's distinctive
+  word, :mod:`feedback_engine.themes.seeds`); a person's explicit move (``source = 'manual'``)
+  always counts;
 - and is topical: it names a subject (a noun-phrase aspect found by spaCy) other than the product
   itself (:data:`GENERIC_ASPECTS`): "Worst app ever", "Love it!" and "Thanks" are never evidence.
 
@@ -30,10 +32,9 @@ from dataclasses import dataclass
 
 from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
 
-__all__ = ["GENERIC_ASPECTS", "MIN_SCORE", "MIN_SEED_SCORE", "Evidence", "is_topical", "min_score", "theme_evidence"]
+__all__ = ["GENERIC_ASPECTS", "MIN_SCORE", "Evidence", "is_topical", "min_score", "theme_evidence"]
 
 MIN_SCORE = 0.5
-MIN_SEED_SCORE = 0.45
 #: Subjects that name the product or the experience as a whole, not an aspect of it.
 GENERIC_ASPECTS = frozenset(
     {
@@ -91,9 +92,7 @@ def is_topical(aspects_json: str | None) -> bool:
 
 
 def _confident(score: float, source: str, threshold: float) -> bool:
-    if source == "manual":
-        return True
-    return score >= (min(threshold, MIN_SEED_SCORE) if source == "seed" else threshold)
+    return source == "manual" or score >= threshold
 
 
 def theme_evidence(

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -51,6 +51,7 @@ from feedback_engine.themes.discovery import (
 )
 from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, usable_terms
 from feedback_engine.themes.queries import resolve_survivors
+from feedback_engine.themes.seeds import distinctive_terms, seed_scores
 
 if TYPE_CHECKING:
     from feedback_engine.progress import Progress
@@ -66,6 +67,7 @@ class Index:
     centroids: np.ndarray
     seed_ids: np.ndarray
     seed_vectors: np.ndarray
+    seed_terms: list[set[str]] = field(default_factory=list)  # distinctive stems of each seed's name
 
 
 class ThemeStage:
@@ -232,7 +234,8 @@ class ThemeStage:
         seed_sim = np.zeros(len(items), dtype=np.float32)
         if seeds and len(items):
             Q = np.stack([ts.from_blob(r["seed_embedding"]) for r in seeds])
-            best, seed_sim = ts.nearest(E, Q)
+            terms = [distinctive_terms(store, r["label"]) for r in seeds]
+            best, seed_sim = seed_scores(items.texts, E, Q, terms)
             hit = seed_sim >= self.seed_threshold
             seed_of[hit] = np.array([seeds[b]["id"] for b in best[hit]], dtype=np.int64)
         # 2. clusters -> old themes (Hungarian on centroid cosine and member overlap)
@@ -418,11 +421,15 @@ class ThemeStage:
             seed_vectors=np.stack([ts.from_blob(r["seed_embedding"]) for r in seeds])
             if seeds
             else np.zeros((0, dim), np.float32),
+            seed_terms=[distinctive_terms(store, r["label"]) for r in seeds],
         )
         return self._index
 
-    def place(self, index: Index, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Theme id (0 = none), similarity and source for each row of ``E``."""
+    def place(
+        self, index: Index, E: np.ndarray, texts: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Theme id (0 = none), similarity and source for each row of ``E`` (seeds also match the
+        ``texts`` that name their distinctive word, :mod:`feedback_engine.themes.seeds`)."""
         n = len(E)
         theme = np.zeros(n, dtype=np.int64)
         sim = np.zeros(n, dtype=np.float32)
@@ -431,7 +438,7 @@ class ThemeStage:
             best, sim = ts.nearest(E, index.centroids)
             theme = index.target_ids[best]
         if n and len(index.seed_ids):
-            best, s = ts.nearest(E, index.seed_vectors)
+            best, s = seed_scores(texts, E, index.seed_vectors, index.seed_terms)
             hit = s >= self.seed_threshold
             theme = np.where(hit, index.seed_ids[best], theme)
             sim = np.where(hit, s, sim)
@@ -444,7 +451,7 @@ class ThemeStage:
         if progress is not None:
             progress.start(len(items), "themes")
         index = self.index(store)
-        theme, sim, source = self.place(index, items.embeddings)
+        theme, sim, source = self.place(index, items.embeddings, items.texts)
         ok = (theme > 0) & ((sim >= self.outlier_threshold) | (source == "seed"))
         now = utcnow()
         with store.transaction():
@@ -486,7 +493,7 @@ class ThemeStage:
         if not len(sents):
             return 0
         index = index or self.index(store)
-        theme, sim, source = self.place(index, sents.embeddings)
+        theme, sim, source = self.place(index, sents.embeddings, sents.texts)
         ok = (theme > 0) & ((sim >= self.sentence_threshold) | (source == "seed"))
         rows = [
             (int(f), int(i), int(t), float(np.clip(p, 0, 1)), "seed" if s == "seed" else default_source, now)
@@ -505,7 +512,7 @@ class ThemeStage:
         index = self.index(store)
         with _one_thread():
             vec = np.asarray(self.embedder.encode([text]), dtype=np.float32)
-        theme, sim, _ = self.place(index, vec)
+        theme, sim, _ = self.place(index, vec, [text])
         if theme[0] <= 0:
             return None, 0.0
         return int(theme[0]), float(np.clip(sim[0], 0, 1))
@@ -535,10 +542,11 @@ class ThemeStage:
             theme_id = int(cast(int, cur.lastrowid))
             moved = 0
             if ts.has_analysis(store):
+                terms = [distinctive_terms(store, name)]
                 for units in (ts.load_items(store), ts.load_sentences(store)):
                     if not len(units):
                         continue
-                    sims = units.embeddings @ vec
+                    _, sims = seed_scores(units.texts, units.embeddings, vec[None, :], terms)
                     hit = sims >= self.seed_threshold
                     rows = [
                         (int(f), int(i), theme_id, float(min(1.0, s)), now)

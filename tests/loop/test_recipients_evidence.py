@@ -110,7 +110,7 @@ def test_seed_matches_and_hand_links_count(store, engine, smtp):
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, assigned_at)"
-            " VALUES (?, -1, ?, 0.46, 'seed', ?)",
+            " VALUES (?, -1, ?, 0.6, 'seed', ?)",
             (fid, refunds, T0),
         )
     linked = add_feedback(store, bob, "Please call me back.", redacted="Please call me back.")
