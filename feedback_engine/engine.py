@@ -73,8 +73,11 @@ class Engine:
         self.customers = CustomerService(self.store, settings)
 
     def status(self) -> dict[str, Any]:
-        """What the database holds: items per channel, customers, quarantine, runs, the last import."""
-        return self.ingest.status()
+        """What the database holds: items per channel, customers, quarantine, runs, the last import,
+        and the themes (active, honest coverage, new items since the last fit that fit no theme)."""
+        out = self.ingest.status()
+        out["themes"] = self.themes.status()
+        return out
 
     def ping(self) -> None:
         """Raise :class:`~feedback_engine.errors.StoreError` unless the database answers a query."""

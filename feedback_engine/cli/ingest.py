@@ -175,6 +175,17 @@ def print_status(d: dict[str, Any]) -> None:
             f" ({last['status']}: added {last['added']}, updated {last['updated']},"
             f" unchanged {last['unchanged']}, quarantined {last['quarantined']}, skipped {last['skipped']})"
         )
+    themes = d.get("themes")
+    if themes and themes.get("english_items"):
+        click.echo(
+            f"Themes: {themes['active_themes']} active; {themes['confident_items']} of {themes['english_items']} "
+            f"English items ({themes['coverage']:.0%}) have a confident theme"
+        )
+        if themes.get("unfit_items"):
+            click.echo(
+                f"Since the last theme fit: {themes['new_items']} new items, {themes['unfit_items']} fit no theme well"
+                " (`feedback-engine analyze --refit` rediscovers themes)"
+            )
 
 
 @click.command()

@@ -36,8 +36,16 @@ def _print_analyze(data: dict[str, Any]) -> None:
         if "skipped" in themes:
             click.echo(f"themes: skipped ({themes['skipped']})")
         else:
-            shown = {k: v for k, v in themes.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
+            notes = ("hint", "auto_refit")
+            shown = {
+                k: v
+                for k, v in themes.items()
+                if isinstance(v, int | float | str) and not isinstance(v, bool) and k not in notes
+            }
             click.echo("themes: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+            for key in notes:
+                if themes.get(key):
+                    click.echo(("Themes rediscovered: " if key == "auto_refit" else "") + str(themes[key]))
     if data["remaining"]:
         click.echo("Run `feedback-engine analyze` again to continue with the pending items.")
 

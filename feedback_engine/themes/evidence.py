@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
 
-__all__ = ["GENERIC_ASPECTS", "MIN_SCORE", "Evidence", "is_topical", "min_score", "theme_evidence"]
+__all__ = ["GENERIC_ASPECTS", "MIN_SCORE", "Evidence", "confident_items", "is_topical", "min_score", "theme_evidence"]
 
 MIN_SCORE = 0.5
 #: Subjects that name the product or the experience as a whole, not an aspect of it.
@@ -131,3 +131,9 @@ def theme_evidence(
             if seen is None or (score, -sidx) > (seen.score, -seen.sentence_idx):
                 best[fid] = Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source)
     return best
+
+
+def confident_items(conn: sqlite3.Connection) -> set[int]:
+    """Items with evidence for at least one theme (what an honest coverage counts)."""
+    ids = [int(r[0]) for r in conn.execute("SELECT id FROM themes WHERE status IN ('active', 'merged')")]
+    return set(theme_evidence(conn, ids)) if ids else set()

@@ -226,3 +226,22 @@ def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[s
     out = get_theme(store, survivor)
     out["merged"] = losers
     return out
+
+
+def drift(store: Store, confident: float) -> dict[str, Any]:
+    """Items placed since the last fit, and how many of them fit no theme well: left out as
+    outliers, or placed at their nearest theme with a score below ``confident``."""
+    fit_at = store.scalar("SELECT max(assigned_at) FROM theme_assignments WHERE source = 'fit'")
+    if fit_at is None:
+        return {"last_fit_at": None, "new_items": 0, "unfit_items": 0}
+    outliers = int(store.scalar("SELECT count(*) FROM theme_outliers WHERE checked_at > ?", (fit_at,)) or 0)
+    placed, faint = store.conn.execute(
+        "SELECT count(*), coalesce(sum(probability < ?), 0) FROM theme_assignments"
+        " WHERE sentence_idx = -1 AND source IN ('assigned', 'seed') AND assigned_at > ?",
+        (confident, fit_at),
+    ).fetchone()
+    return {"last_fit_at": fit_at, "new_items": int(placed) + outliers, "unfit_items": int(faint) + outliers}
+
+
+def active_count(store: Store) -> int:
+    return int(store.scalar("SELECT count(*) FROM themes WHERE status = 'active'") or 0)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from feedback_engine.contracts import TopicModel
 from feedback_engine.nlp.models import Models
 from feedback_engine.themes import metrics, persist
+from feedback_engine.themes.evidence import min_score
 from feedback_engine.themes.stage import ThemeStage
 
 if TYPE_CHECKING:
@@ -75,6 +76,15 @@ class ThemeService:
     def assign_text(self, text: str) -> tuple[int | None, float]:
         """The theme one new text belongs to: ``(theme_id, probability)``."""
         return self.stage.assign_text(text, self.store)
+
+    def status(self) -> dict[str, Any]:
+        """Active themes, honest coverage, and the items since the last fit that fit no theme well."""
+        drift = persist.drift(self.store, min_score())
+        return {
+            "active_themes": persist.active_count(self.store),
+            **ThemeStage.coverage(self.store),
+            **drift,
+        }
 
     def coverage(self) -> dict[str, Any]:
         """Share of analysed English items with a theme (see :meth:`ThemeStage.coverage`)."""

@@ -49,6 +49,7 @@ from feedback_engine.themes.discovery import (
     default_topic_model,
     fit_sample,
 )
+from feedback_engine.themes.evidence import confident_items, min_score
 from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, usable_terms
 from feedback_engine.themes.queries import resolve_survivors
 from feedback_engine.themes.seeds import distinctive_terms, seed_scores
@@ -95,6 +96,9 @@ class ThemeStage:
         max_fit_items: int = 12_000,
         n_quotes: int = 3,
         embedder_factory: Callable[[], Embedder] | None = None,
+        auto_refit: bool = True,
+        refit_min_unfit: int = 25,
+        refit_share: float = 0.25,
     ) -> None:
         self.topic_model = topic_model
         self._embedder = embedder
@@ -109,6 +113,11 @@ class ThemeStage:
         self.max_fit_items = max(min_fit_items, max_fit_items)
         self.n_quotes = n_quotes
         self._index: Index | None = None
+        # new topics surface without a manual refit: past this many new items that fit no theme well
+        # (and this share of all new items since the last fit), assign turns into a refit
+        self.auto_refit = auto_refit
+        self.refit_min_unfit = refit_min_unfit
+        self.refit_share = refit_share
 
     @property
     def embedder(self) -> Any:
@@ -127,6 +136,19 @@ class ThemeStage:
             report = self.fit(store, mode="refit" if discovered else "fit", progress=progress)
         else:
             report = self.assign(store, progress=progress)
+            drift = ts.drift(store, min_score())
+            unfit, new = drift["unfit_items"], drift["new_items"]
+            if self.auto_refit and unfit >= self.refit_min_unfit and unfit >= self.refit_share * max(1, new):
+                report = self.fit(store, mode="refit", progress=progress)
+                report["auto_refit"] = (
+                    f"{unfit} of {new} items since the last fit fit no theme well; themes were rediscovered "
+                    "(ids, names, merges, seeds and actions kept)"
+                )
+            elif unfit >= max(5, self.refit_min_unfit // 3):
+                report["hint"] = (
+                    f"{unfit} of {new} new items fit no theme well; run `feedback-engine analyze --refit` "
+                    "to discover new themes."
+                )
         report.update(self.coverage(store))
         report["elapsed_s"] = round(time.perf_counter() - started, 3)
         return report
@@ -582,7 +604,9 @@ class ThemeStage:
 
     @staticmethod
     def coverage(store: Store) -> dict[str, Any]:
-        """Share of English items in a real theme (not the outlier bucket), and the rest."""
+        """Honest coverage: the share of English items with at least one confident, topical theme
+        sentence (:mod:`feedback_engine.themes.evidence`); ``placed_share`` counts every item placed
+        at its nearest theme, however faintly."""
         english = int(store.scalar("SELECT count(*) FROM analysis WHERE is_english = 1 AND embedding IS NOT NULL"))
         placed = int(
             store.scalar(
@@ -590,9 +614,12 @@ class ThemeStage:
                 "(SELECT 1 FROM theme_assignments t WHERE t.feedback_id = a.feedback_id AND t.sentence_idx = -1)"
             )
         )
+        confident = len(confident_items(store.conn))
         return {
             "english_items": english,
-            "coverage": round(placed / english, 4) if english else 0.0,
+            "coverage": round(confident / english, 4) if english else 0.0,
+            "confident_items": confident,
+            "placed_share": round(placed / english, 4) if english else 0.0,
             "outlier_share": round(1 - placed / english, 4) if english else 0.0,
             "other_language": ts.count_other_language(store),
         }

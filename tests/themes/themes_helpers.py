@@ -73,7 +73,8 @@ def insert_items(
             ids.append(fid)
             store.execute(
                 "INSERT INTO analysis (feedback_id, content_hash, language, is_english, redacted_text, sentiment, "
-                "sentiment_score, embedding, model_version, analyzed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test', ?)",
+                "sentiment_score, aspects, embedding, model_version, analyzed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', ?)",
                 (
                     fid,
                     digest,
@@ -82,6 +83,7 @@ def insert_items(
                     it.text,
                     it.sentiment,
                     SCORE[it.sentiment],
+                    json.dumps(sorted({t for _, t, _ in it.sentences})),  # every snippet names its subject
                     np.asarray(vec, dtype="<f4").tobytes(),
                     now,
                 ),
@@ -91,7 +93,7 @@ def insert_items(
                 begin = it.text.index(text, offset) if text in it.text[offset:] else offset
                 store.execute(
                     "INSERT INTO sentences (feedback_id, idx, start_char, end_char, text, redacted_text, sentiment, "
-                    "sentiment_score, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "sentiment_score, aspects, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         fid,
                         idx,
@@ -101,6 +103,7 @@ def insert_items(
                         text,
                         sentiment,
                         SCORE[sentiment],
+                        json.dumps([_theme]),
                         np.asarray(svec, dtype="<f4").tobytes(),
                     ),
                 )
