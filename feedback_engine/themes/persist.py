@@ -230,15 +230,17 @@ def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[s
 
 def drift(store: Store, confident: float) -> dict[str, Any]:
     """Items placed since the last fit, and how many of them fit no theme well: left out as
-    outliers, or placed at their nearest theme with a score below ``confident``."""
+    outliers, or placed at their nearest theme with a score below ``confident``.
+
+    A fit rewrites every assignment as ``source = 'fit'`` (or ``'seed'``) and its outliers without a
+    similarity; what ``assign`` placed since carries ``'assigned'``, its outliers a similarity.
+    """
     fit_at = store.scalar("SELECT max(assigned_at) FROM theme_assignments WHERE source = 'fit'")
-    if fit_at is None:
-        return {"last_fit_at": None, "new_items": 0, "unfit_items": 0}
-    outliers = int(store.scalar("SELECT count(*) FROM theme_outliers WHERE checked_at > ?", (fit_at,)) or 0)
+    outliers = int(store.scalar("SELECT count(*) FROM theme_outliers WHERE similarity IS NOT NULL") or 0)
     placed, faint = store.conn.execute(
         "SELECT count(*), coalesce(sum(probability < ?), 0) FROM theme_assignments"
-        " WHERE sentence_idx = -1 AND source IN ('assigned', 'seed') AND assigned_at > ?",
-        (confident, fit_at),
+        " WHERE sentence_idx = -1 AND source = 'assigned'",
+        (confident,),
     ).fetchone()
     return {"last_fit_at": fit_at, "new_items": int(placed) + outliers, "unfit_items": int(faint) + outliers}
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from feedback_engine import Engine
 from feedback_engine.cli import main
 from feedback_engine.errors import AnalysisError, NotFoundError
 from feedback_engine.store import Store
@@ -180,3 +181,19 @@ def test_cli_before_analyze(tmp_path: Path):
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "new.db"), "themes", "list"])
     assert result.exit_code == 1
     assert "Run `feedback-engine analyze` first" in result.output
+
+
+def test_status_reports_themes_coverage_and_drift(built):
+    store, path = built
+    with store.transaction() as conn:  # one item placed after the fit, faintly: it fits no theme well
+        conn.execute(
+            "UPDATE theme_assignments SET source = 'assigned', probability = 0.31 WHERE feedback_id = 1 AND sentence_idx = -1"
+        )
+    themes = Engine(store).status()["themes"]
+    assert themes["active_themes"] >= 1 and themes["english_items"] >= 1
+    assert (themes["new_items"], themes["unfit_items"]) == (1, 1)
+    assert 0.0 <= themes["coverage"] <= themes["placed_share"] <= 1.0
+    result = CliRunner().invoke(main, ["--db", str(path), "status"])
+    assert result.exit_code == 0, result.output
+    assert "Themes: " in result.output and "have a confident theme" in result.output
+    assert "Since the last theme fit: 1 new items, 1 fit no theme well" in result.output

@@ -228,3 +228,29 @@ def test_large_collections_are_clustered_on_an_order_free_sample(tmp_path: Path,
     assert report["clustered_sample"] == 250
     assert report["coverage"] >= 0.85
     store.close()
+
+
+def test_a_new_topic_surfaces_without_a_manual_refit(tmp_path: Path, corpus, theme_embedder):
+    """Items of a subject no theme was fitted on fit no theme well: past the threshold, analyze's theme
+    update refits by itself, keeps the old ids, and the newcomers get a theme of their own."""
+    items, iv, sv = corpus
+    truth = "billing"
+    old = [i for i, it in enumerate(items) if all(t != truth for _, t, _ in it.sentences)][:240]
+    new = [i for i, it in enumerate(items) if all(t == truth for _, t, _ in it.sentences)][:40]
+    assert len(new) >= 30
+    store = Store(tmp_path / "drift.db")
+    insert_items(store, [items[i] for i in old], iv[old], [sv[i] for i in old])
+    stage = ThemeStage(embedder=theme_embedder)
+    first = stage.update(store)
+    before = {t for (t,) in store.conn.execute("SELECT id FROM themes WHERE status = 'active'")}
+    ids = insert_items(store, [items[i] for i in new], iv[new], [sv[i] for i in new], start=len(old))
+    quiet = ThemeStage(embedder=theme_embedder, auto_refit=False).update(store)
+    assert quiet["mode"] == "assign" and "analyze --refit" in quiet["hint"]
+    report = stage.update(store)
+    assert report["mode"] == "refit" and "fit no theme well" in report["auto_refit"], (first, report)
+    after = {t for (t,) in store.conn.execute("SELECT id FROM themes WHERE status = 'active'")}
+    assert before <= after | set(int(v) for v in report["retired"])  # old ids continue
+    placed = Counter(t for f, t in item_themes(store).items() if f in set(ids))
+    top, count = placed.most_common(1)[0]
+    assert top not in before and count >= 0.8 * len(ids)  # a new theme holds the new topic
+    store.close()
