@@ -8,8 +8,10 @@ from email import message_from_bytes, policy
 import pytest
 from click.testing import CliRunner
 
+from feedback_engine import Engine
 from feedback_engine.cli import main
 from feedback_engine.store import Store
+from feedback_engine.themes.evidence import theme_evidence
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -35,11 +37,21 @@ def test_demo_ingests_analyses_triages_and_writes_the_emails(tmp_path, monkeypat
         consenting = {
             row["email"] for row in store.query("SELECT email FROM customers WHERE consent = 1 AND email IS NOT NULL")
         }
+    with Engine(db) as engine:
+        preview = engine.actions.recipients(report["action"]["id"])
+        theme = report["action"]["themes"][0]["id"]
+        evidence = theme_evidence(engine.store.conn, [theme])
+    matched = {r["email"]: r["sentence"] for r in preview["recipients"]}
+    assert len(matched) == len(files)
+    assert all(r["score"] is not None and r["score"] >= 0.5 for r in preview["recipients"])
+    assert {r["feedback_id"] for r in preview["recipients"]} <= set(evidence)  # a confident sentence each
     for path in files:
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
         to = message["To"].addresses[0].addr_spec
-        assert to in consenting
+        assert to in consenting and to in matched
         assert "\n" not in str(message["To"]) and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        body = " ".join(message.get_body(("plain",)).get_content().split())
+        assert f'"{" ".join(matched[to].split())[:200]}' in body  # it quotes the sentence that matched
 
     again = CliRunner().invoke(main, ["--db", str(db), "demo", "--emails", str(emails), "--json"])
     assert again.exit_code == 0, again.output

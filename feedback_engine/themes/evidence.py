@@ -42,6 +42,7 @@ GENERIC_ASPECTS = frozenset(
         "thing", "things", "stuff", "experience", "company", "brand", "one", "everything", "anything",
         "something", "nothing", "lot", "lots", "bit", "way", "day", "today", "time", "times", "year", "years",
         "star", "stars", "review", "rating", "update", "version", "guy", "guys", "team", "people", "job",
+        "customer", "customers", "user", "users", "paying customer", "member", "members",
         "work", "money", "love", "thanks", "thank", "fan", "best", "worst", "idea", "problem", "issue",
     }
 )  # fmt: skip
