@@ -49,6 +49,8 @@ NEEDS_ARGV = {
     "themes show": ["themes", "show", "1"],
     "themes rename": ["themes", "rename", "1", "Billing"],
     "themes merge": ["themes", "merge", "1", "2"],
+    "themes unmerge": ["themes", "unmerge", "1"],
+    "themes split": ["themes", "split", "1", "--items", "1", "--name", "SSO"],
     "themes seed": ["themes", "seed", "Billing"],
     "actions list": ["actions", "list", "--json"],
     "actions show": ["actions", "show", "1"],

@@ -47,6 +47,8 @@ NEEDS_DATABASE = frozenset(
         "analyze",
         "themes rename",
         "themes merge",
+        "themes unmerge",
+        "themes split",
         "themes seed",
         "actions add",
         "actions update",

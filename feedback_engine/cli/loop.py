@@ -60,9 +60,16 @@ def actions_add(
     as_json: bool,
 ) -> None:
     """Create an action tied to one or more themes; prints its id."""
-    action_id = state.engine().actions.add(
+    engine = state.engine()
+    action_id = engine.actions.add(
         themes=list(themes), items=list(items), title=title, description=description, owner=owner, due=due, by=by
     )
+    followed = {t: engine.themes.survivor(t) for t in themes}
+    for given, survivor in followed.items():
+        if given != survivor:  # stderr: stdout stays the id alone for scripts
+            click.echo(
+                f"Theme {given} was merged into theme {survivor}; the action follows theme {survivor}.", err=True
+            )
     emit({"id": action_id}, as_json, lambda d: click.echo(d["id"]))
 
 

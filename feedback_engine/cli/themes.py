@@ -95,7 +95,15 @@ def register(main: click.Group) -> None:
     def rename_cmd(state: Any, theme_id: int, name: str, as_json: bool) -> None:
         """Rename a theme; refits keep the new name."""
         row = state.engine().themes.rename(theme_id, name)
-        emit(row, as_json, lambda r: click.echo(f"Theme {r['id']} renamed to {_cell(r['label'], 120)}."))
+
+        def human(r: dict[str, Any]) -> None:
+            if r["renamed"] != r["requested"]:
+                click.echo(
+                    f"Theme {r['requested']} was merged into theme {r['renamed']}; renamed theme {r['renamed']}."
+                )
+            click.echo(f"Theme {r['id']} renamed to {_cell(r['label'], 120)}.")
+
+        emit(row, as_json, human)
 
     @themes.command("merge")
     @click.argument("theme_ids", type=int, nargs=-1, required=True)
@@ -111,6 +119,46 @@ def register(main: click.Group) -> None:
             as_json,
             lambda r: click.echo(
                 f"Merged {merged} into theme {r['id']} ({_cell(r['label'], 120)}), {r['size']} items."
+            ),
+        )
+
+    @themes.command("unmerge")
+    @click.argument("theme_id", type=int)
+    @click.option("--by", help="Who makes the change (default: $USER).")
+    @json_option
+    @pass_state
+    def unmerge_cmd(state: Any, theme_id: int, by: str | None, as_json: bool) -> None:
+        """Undo a merge: the theme is active again with the items the merge had moved."""
+        row = state.engine().themes.unmerge(theme_id, by=by)
+        emit(
+            row,
+            as_json,
+            lambda r: click.echo(
+                f"Theme {r['id']} ({_cell(r['label'], 120)}) is its own theme again, out of theme "
+                f"{r['unmerged_from']}: {r['assignments_moved']} assignments moved back, {r['size']} items."
+            ),
+        )
+
+    @themes.command("split")
+    @click.argument("theme_id", type=int)
+    @click.option("--items", "items", required=True, help="Comma-separated item ids to move out, e.g. 12,40,41.")
+    @click.option("--name", required=True, help="Name of the new theme.")
+    @click.option("--by", help="Who makes the change (default: $USER).")
+    @json_option
+    @pass_state
+    def split_cmd(state: Any, theme_id: int, items: str, name: str, by: str | None, as_json: bool) -> None:
+        """Move picked items of a theme into a new theme (refits keep the split)."""
+        try:
+            ids = [int(part) for part in items.replace(" ", "").split(",") if part]
+        except ValueError:
+            raise click.BadParameter("use item ids separated by commas, e.g. 12,40,41", param_hint="--items") from None
+        row = state.engine().themes.split(theme_id, ids, name, by=by)
+        emit(
+            row,
+            as_json,
+            lambda r: click.echo(
+                f"Split {r['items_moved']} items out of theme {r['split_from']} into theme {r['id']} "
+                f"({_cell(r['label'], 120)})."
             ),
         )
 

@@ -8,15 +8,12 @@ reader lands on the surviving theme.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from feedback_engine.errors import ActionError, AnalysisError, NotFoundError
-from feedback_engine.store import utcnow
-from feedback_engine.themes.labels import merge_terms
+from feedback_engine.errors import AnalysisError, NotFoundError
 from feedback_engine.themes.queries import resolve_survivors
 
 if TYPE_CHECKING:
@@ -166,68 +163,6 @@ def refresh_sizes(store: Store) -> None:
     )
 
 
-def rename(store: Store, theme_id: int, name: str) -> dict[str, Any]:
-    """Set a theme's label and pin it so that refits never relabel it."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise ActionError('A theme name cannot be empty. Pass a name, e.g. `themes rename 3 "Billing"`.')
-    if len(name) > 120:
-        raise ActionError("A theme name can have at most 120 characters. Pass a shorter name.")
-    get_theme(store, theme_id)
-    with store.transaction():
-        store.execute(
-            "UPDATE themes SET label = ?, label_pinned = 1, updated_at = ? WHERE id = ?", (name, utcnow(), theme_id)
-        )
-    return get_theme(store, theme_id)
-
-
-def merge(store: Store, theme_ids: list[int], into: int | None = None) -> dict[str, Any]:
-    """Merge themes into one survivor (``into``, default the largest); assignments move to it.
-
-    Merged rows stay with ``status='merged'`` and ``merged_into`` = survivor; themes that were
-    merged into a merged theme are re-pointed at the survivor, so chains stay one hop long.
-    """
-    wanted = [int(t) for t in theme_ids] + ([int(into)] if into is not None else [])
-    for tid in wanted:
-        get_theme(store, tid)
-    mapping = resolve_survivors(store.conn)
-    ids = sorted({mapping[t] for t in wanted})
-    rows = {r["id"]: r for r in store.query(f"SELECT * FROM themes WHERE id IN ({','.join('?' * len(ids))})", ids)}
-    if len(ids) < 2:
-        raise ActionError(
-            f"Nothing to merge: the themes given are all theme {ids[0]} (merged themes follow their survivor). "
-            "Pass at least two different theme ids."
-        )
-    survivor = mapping[int(into)] if into is not None else max(ids, key=lambda t: (rows[t]["size"], -t))
-    losers = [t for t in ids if t != survivor]
-    now = utcnow()
-    weights = [max(1, int(rows[t]["size"])) for t in ids]
-    vectors = [from_blob(rows[t]["centroid"]) for t in ids]
-    pairs = [(w, v) for w, v in zip(weights, vectors, strict=True) if v is not None]
-    centroid = unit(np.sum([w * v for w, v in pairs], axis=0)) if pairs else None
-    terms = merge_terms([json.loads(rows[t]["terms"] or "[]") for t in ids])
-    quotes: list[int] = []
-    for t in [survivor, *losers]:
-        quotes += [q for q in json.loads(rows[t]["quotes"] or "[]") if q not in quotes]
-    marks = ",".join("?" * len(losers))
-    with store.transaction():
-        store.execute(f"UPDATE theme_assignments SET theme_id = ? WHERE theme_id IN ({marks})", [survivor, *losers])
-        store.execute(f"UPDATE themes SET merged_into = ? WHERE merged_into IN ({marks})", [survivor, *losers])
-        store.execute(
-            f"UPDATE themes SET status = 'merged', merged_into = ?, size = 0, updated_at = ? WHERE id IN ({marks})",
-            [survivor, now, *losers],
-        )
-        store.execute(
-            "UPDATE themes SET status = 'active', centroid = COALESCE(?, centroid), terms = ?, quotes = ?, "
-            "updated_at = ? WHERE id = ?",
-            (None if centroid is None else to_blob(centroid), json.dumps(terms), json.dumps(quotes[:5]), now, survivor),
-        )
-        refresh_sizes(store)
-    out = get_theme(store, survivor)
-    out["merged"] = losers
-    return out
-
-
 def drift(store: Store, confident: float) -> dict[str, Any]:
     """Items placed since the last fit, and how many of them fit no theme well: left out as
     outliers, or placed at their nearest theme with a score below ``confident``.
@@ -247,3 +182,9 @@ def drift(store: Store, confident: float) -> dict[str, Any]:
 
 def active_count(store: Store) -> int:
     return int(store.scalar("SELECT count(*) FROM themes WHERE status = 'active'") or 0)
+
+
+def survivor_id(store: Store, theme_id: int) -> int:
+    """The theme ``theme_id`` counts for now (NotFoundError when there is no such theme)."""
+    get_theme(store, theme_id)
+    return resolve_survivors(store.conn).get(int(theme_id), int(theme_id))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedback_engine.contracts import TopicModel
 from feedback_engine.nlp.models import Models
-from feedback_engine.themes import metrics, persist
+from feedback_engine.themes import edits, metrics, persist
 from feedback_engine.themes.evidence import min_score
 from feedback_engine.themes.stage import ThemeStage
 
@@ -61,13 +61,32 @@ class ThemeService:
         """The theme's current label (NotFoundError when there is no such theme)."""
         return str(persist.get_theme(self.store, theme_id)["label"])
 
-    def rename(self, theme_id: int, name: str) -> dict[str, Any]:
-        """Rename a theme; the label is pinned so refits keep it."""
-        return _public(self.stage.rename(self.store, theme_id, name))
+    def rename(self, theme_id: int, name: str, *, by: str | None = None) -> dict[str, Any]:
+        """Rename a theme (a merged one: its survivor; ``renamed`` says which); refits keep the name."""
+        return _public(edits.rename(self.store, theme_id, name, by=by))
 
-    def merge(self, theme_ids: Sequence[int], into: int | None = None) -> dict[str, Any]:
-        """Merge themes into ``into`` (default: the largest); their items move to the survivor."""
-        return _public(self.stage.merge(self.store, list(theme_ids), into))
+    def merge(self, theme_ids: Sequence[int], into: int | None = None, *, by: str | None = None) -> dict[str, Any]:
+        """Merge themes into ``into`` (one of them; default: the largest); their items move to it."""
+        self.stage._index = None
+        return _public(edits.merge(self.store, list(theme_ids), into, by=by))
+
+    def unmerge(self, theme_id: int, *, by: str | None = None) -> dict[str, Any]:
+        """Undo the merge of ``theme_id``: it is active again with the assignments the merge moved."""
+        self.stage._index = None
+        return _public(edits.unmerge(self.store, theme_id, by=by))
+
+    def split(self, theme_id: int, feedback_ids: Sequence[int], name: str, *, by: str | None = None) -> dict[str, Any]:
+        """Move the picked items of a theme into a new theme ``name`` (manual: refits keep it)."""
+        self.stage._index = None
+        return _public(edits.split(self.store, theme_id, list(feedback_ids), name, by=by))
+
+    def history(self, theme_id: int) -> builtins.list[dict[str, Any]]:
+        """Every rename, merge, unmerge and split of the theme: who, when, what."""
+        return edits.history(self.store, theme_id)
+
+    def survivor(self, theme_id: int) -> int:
+        """The theme ``theme_id`` counts for now (itself unless merged, through chains of merges)."""
+        return persist.survivor_id(self.store, theme_id)
 
     def seed(self, name: str, description: str = "") -> dict[str, Any]:
         """Create a guided theme from a name and description; matching items go there."""

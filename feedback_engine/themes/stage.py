@@ -39,6 +39,7 @@ import numpy as np
 from feedback_engine.contracts import Embedder, TopicModel
 from feedback_engine.errors import ActionError
 from feedback_engine.store import utcnow
+from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
@@ -375,7 +376,7 @@ class ThemeStage:
             retired = [
                 r["id"]
                 for r in plan["rows"]
-                if r["status"] == "active" and r["origin"] != "seeded" and r["id"] not in kept
+                if r["status"] == "active" and r["origin"] == "discovered" and r["id"] not in kept
             ]
             for tid in retired:
                 store.execute("UPDATE themes SET status = 'retired', size = 0, updated_at = ? WHERE id = ?", (now, tid))
@@ -595,10 +596,10 @@ class ThemeStage:
         return out
 
     def rename(self, store: Store, theme_id: int, name: str) -> dict[str, Any]:
-        return ts.rename(store, theme_id, name)
+        return edits.rename(store, theme_id, name)
 
     def merge(self, store: Store, theme_ids: list[int], into: int | None = None) -> dict[str, Any]:
-        return ts.merge(store, theme_ids, into)
+        return edits.merge(store, theme_ids, into)
 
     # -- measures ------------------------------------------------------------------------------
 

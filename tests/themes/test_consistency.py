@@ -16,7 +16,7 @@ import pytest
 from feedback_engine import Engine
 from feedback_engine.loop.recipients import recipients_for
 from feedback_engine.store import Store
-from feedback_engine.themes import persist as theme_store
+from feedback_engine.themes import edits as theme_store
 
 NOW = "2026-11-20T12:00:00Z"
 

@@ -20,6 +20,7 @@ from feedback_engine.store.migrations import (
     m004_loop,
     m005_ingest_owner,
     m006_contact_events,
+    m007_theme_edits,
 )
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("004_loop", m004_loop.migrate),
     ("005_ingest_owner", m005_ingest_owner.migrate),
     ("006_contact_events", m006_contact_events.migrate),
+    ("007_theme_edits", m007_theme_edits.migrate),
 ]
 
 
