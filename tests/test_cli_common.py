@@ -54,6 +54,7 @@ NEEDS_ARGV = {
     "themes seed": ["themes", "seed", "Billing"],
     "actions list": ["actions", "list", "--json"],
     "actions show": ["actions", "show", "1"],
+    "actions exclude": ["actions", "exclude", "1", "--item", "1"],
     "actions recipients": ["actions", "recipients", "1"],
     "actions add": ["actions", "add", "--theme", "1", "--title", "t", "--description", "d"],
     "actions update": ["actions", "update", "1", "--status", "planned"],

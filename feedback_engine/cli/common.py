@@ -52,6 +52,7 @@ NEEDS_DATABASE = frozenset(
         "themes seed",
         "actions add",
         "actions update",
+        "actions exclude",
         "customers unsubscribe",
         "customers resubscribe",
         "customers unsuppress",

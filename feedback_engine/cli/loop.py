@@ -184,6 +184,44 @@ def actions_recipients(state: CliState, action_id: int, as_json: bool) -> None:
     emit(result, as_json, human)
 
 
+@actions_group.command("exclude")
+@click.argument("action_id", type=int)
+@click.option("--customer", help="The customer's email address.")
+@click.option("--item", type=int, help="A feedback item id (from `actions recipients`).")
+@click.option("--note", help="Why, kept with the exclusion.")
+@click.option("--undo", is_flag=True, help="Put the customer or item back.")
+@click.option("--by", help="Who makes the change (default: $USER).")
+@json_option
+@pass_state
+def actions_exclude(
+    state: CliState,
+    action_id: int,
+    customer: str | None,
+    item: int | None,
+    note: str | None,
+    undo: bool,
+    by: str | None,
+    as_json: bool,
+) -> None:
+    """Take a customer or an item out of an action's recipients (before or after shipping)."""
+    result = state.engine().actions.exclude(action_id, customer=customer, item=item, note=note, by=by, undo=undo)
+
+    def human(r: dict[str, Any]) -> None:
+        who = f"item {r['feedback_id']}" if r.get("feedback_id") is not None else "the customer"
+        if undo:
+            click.echo(f"{who.capitalize()} {'is' if r['changed'] else 'was already'} back in action {action_id}.")
+            return
+        click.echo(
+            f"{who.capitalize()} {'excluded from' if r['changed'] else 'was already out of'} action {action_id}."
+        )
+        if r["cancelled"]:
+            click.echo(f"{r['cancelled']} queued update(s) cancelled.")
+        if r["already_sent"]:
+            click.echo(f"{r['already_sent']} email(s) had already been sent; they cannot be recalled.")
+
+    emit(result, as_json, human)
+
+
 @actions_group.command("update")
 @click.argument("action_id", type=int)
 @click.option("--status", help="New status: proposed, planned, in_progress, shipped or declined.")

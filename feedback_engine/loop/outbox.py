@@ -385,3 +385,106 @@ def customer_emails(store: Store, customer_id: int) -> list[dict]:
            WHERE customer_id = ? ORDER BY id""",
         (customer_id,),
     )
+
+
+def exclude(
+    store: Store,
+    action_id: int,
+    *,
+    customer_id: int | None = None,
+    feedback_id: int | None = None,
+    by: str,
+    note: str | None = None,
+    undo: bool = False,
+    now: datetime | None = None,
+) -> dict:
+    """Take a customer or one item out of an action's recipients (``undo``: put them back).
+
+    A notification not yet handed to the SMTP server is cancelled: when it already sits in a queued
+    email (a digest may hold several updates), that email is cancelled and its other updates go
+    back to pending, so the next ``notify`` rebuilds it without this one. An email already sent
+    cannot be recalled: ``already_sent`` says so.
+    """
+    if (customer_id is None) == (feedback_id is None):
+        raise ValueError("exactly one of customer_id, feedback_id")
+    stamp = iso(now or datetime.now(UTC))
+    column, value = ("customer_id", customer_id) if customer_id is not None else ("feedback_id", feedback_id)
+    out: dict = {"action_id": action_id, column: value, "cancelled": 0, "already_sent": 0}
+    with store.transaction() as conn:
+        if undo:
+            out["changed"] = (
+                conn.execute(
+                    f"DELETE FROM action_exclusions WHERE action_id = ? AND {column} = ?", (action_id, value)
+                ).rowcount
+                > 0
+            )
+            return out
+        out["changed"] = (
+            conn.execute(
+                f"INSERT OR IGNORE INTO action_exclusions (action_id, {column}, at, by, note) VALUES (?, ?, ?, ?, ?)",
+                (action_id, value, stamp, by, note),
+            ).rowcount
+            > 0
+        )
+        if customer_id is not None:
+            affected = [customer_id]
+        else:
+            affected = [
+                int(r[0])
+                for r in conn.execute(
+                    "SELECT customer_id FROM notifications WHERE action_id = ? AND EXISTS "
+                    "(SELECT 1 FROM json_each(notifications.feedback_ids) WHERE value = ?)",
+                    (action_id, feedback_id),
+                )
+            ]
+        for cid in affected:
+            row = conn.execute(
+                "SELECT n.id, n.status, n.email_id, e.status FROM notifications n LEFT JOIN emails e ON e.id = n.email_id"
+                " WHERE n.action_id = ? AND n.customer_id = ?",
+                (action_id, cid),
+            ).fetchone()
+            if row is None or row[1] == "cancelled":
+                continue
+            nid, status, email_id, email_status = row
+            if feedback_id is not None:  # the customer may still have other items on this action
+                fids = [
+                    f
+                    for f in json.loads(
+                        conn.execute("SELECT feedback_ids FROM notifications WHERE id = ?", (nid,)).fetchone()[0]
+                    )
+                    if f != feedback_id
+                ]
+                if fids:
+                    conn.execute(
+                        "UPDATE notifications SET feedback_ids = ?, updated_at = ? WHERE id = ?",
+                        (json.dumps(fids), stamp, nid),
+                    )
+                    if status == "assigned" and email_status in ("queued", "retry"):
+                        _rebuild(conn, int(email_id), stamp)
+                    continue
+            if status == "pending" or email_status in ("queued", "retry"):
+                conn.execute(
+                    "UPDATE notifications SET status = 'cancelled', cancel_reason = 'excluded', updated_at = ? WHERE id = ?",
+                    (stamp, nid),
+                )
+                if status == "assigned":
+                    _rebuild(conn, int(email_id), stamp)
+                out["cancelled"] += 1
+            else:
+                out["already_sent"] += 1
+    return out
+
+
+def _rebuild(conn: sqlite3.Connection, email_id: int, stamp: str) -> None:
+    """Cancel a queued email and put its live updates back to pending (the next notify rebuilds it)."""
+    conn.execute(
+        "UPDATE emails SET status = 'cancelled', last_error = 'rebuilt after an exclusion' WHERE id = ?", (email_id,)
+    )
+    conn.execute(
+        "UPDATE notifications SET status = 'pending', email_id = NULL, updated_at = ? WHERE email_id = ? AND status = 'assigned'",
+        (stamp, email_id),
+    )
+
+
+def feedback_exists(store: Store, feedback_id: int) -> bool:
+    return store.scalar("SELECT 1 FROM feedback WHERE id = ?", (feedback_id,)) is not None

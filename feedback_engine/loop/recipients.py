@@ -126,6 +126,19 @@ def eligibility(row: dict[str, Any] | sqlite3.Row) -> str | None:
     return None
 
 
+def excluded_by_person(conn: sqlite3.Connection, action_id: int) -> tuple[set[int], set[int]]:
+    """The customers and items taken out of this action's recipients with ``actions exclude``."""
+    customers, items = set(), set()
+    for cid, fid in conn.execute(
+        "SELECT customer_id, feedback_id FROM action_exclusions WHERE action_id = ?", (action_id,)
+    ):
+        if cid is not None:
+            customers.add(int(cid))
+        if fid is not None:
+            items.add(int(fid))
+    return customers, items
+
+
 def recipients_for(
     conn: sqlite3.Connection,
     action_id: int,
@@ -140,6 +153,8 @@ def recipients_for(
     """
     items, evidence = recipient_items(conn, action_id, survivors)
     excluded: Counter[str] = Counter()
+    no_customers, no_items = excluded_by_person(conn, action_id)
+    items -= no_items
     if not items:
         return [], excluded
     shipped = parse_time(shipped_at)
@@ -161,6 +176,9 @@ def recipients_for(
             row = dict(zip(names, values, strict=True))
             written = parse_time(row["created_at"]) or parse_time(row["ingested_at"])
             cid = int(row["customer_id"])
+            if cid in no_customers:
+                reasons[cid] = "excluded_by_person"
+                continue
             if shipped is not None and (written is None or written >= shipped):
                 reasons.setdefault(cid, "after_shipping")
                 continue

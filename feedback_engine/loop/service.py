@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedback_engine.contracts import MailTransport
-from feedback_engine.errors import NotFoundError
+from feedback_engine.errors import ActionError, NotFoundError
 from feedback_engine.loop import actions as _actions
 from feedback_engine.loop import outbox
 from feedback_engine.loop.mail import InvalidAddress, clean_header_text, make_address
@@ -111,6 +111,30 @@ class ActionService:
             raise NotFoundError(
                 f"No action with id {action_id}; see `feedback-engine actions list`.", action_id=action_id
             ) from None
+
+    def exclude(
+        self,
+        action_id: int,
+        *,
+        customer: str | None = None,
+        item: int | None = None,
+        note: str | None = None,
+        by: str | None = None,
+        undo: bool = False,
+    ) -> dict[str, Any]:
+        """Take a customer (by email) or one item out of the action's recipients (``undo``: back in).
+        What is not yet with the SMTP server is cancelled; ``already_sent`` counts what cannot be."""
+        if (customer is None) == (item is None):
+            raise ActionError("Pass exactly one of --customer EMAIL or --item ID.")
+        _actions.get_action(self.store, action_id)
+        customer_id = None
+        if customer is not None:
+            customer_id = CustomerService(self.store).by_email(customer)
+        elif not outbox.feedback_exists(self.store, int(item or 0)):
+            raise NotFoundError(f"No feedback item {item}; `actions recipients {action_id}` lists the items.")
+        return outbox.exclude(
+            self.store, action_id, customer_id=customer_id, feedback_id=item, by=_actions.who(by), note=note, undo=undo
+        )
 
     def find(self, title: str) -> int | None:
         """The id of the action with exactly this title, or None."""

@@ -4,6 +4,7 @@ action's theme hear back, and the email quotes that sentence, not the start of t
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +14,7 @@ from feedback_engine.cli import main
 from feedback_engine.loop.actions import update_action
 from feedback_engine.themes.evidence import is_topical, theme_evidence
 
-from .conftest import T0, add_customer, add_feedback, add_theme, at, make_settings
+from .conftest import T0, add_customer, add_feedback, add_theme, at, free_port, make_settings
 
 SHIP = "2025-03-01T12:00:00Z"
 NOW = at("2025-03-02T08:00:00Z")
@@ -149,3 +150,41 @@ def test_cli_recipients_lists_who_and_which_sentence(db_path, store, engine):
     assert json.loads(as_json.output)["recipients"][0]["score"] == 0.9
     missing = CliRunner().invoke(main, ["--db", str(db_path), "actions", "recipients", "99"])
     assert missing.exit_code != 0 and "No action with id 99" in missing.output
+
+
+def test_exclude_a_customer_or_an_item_before_and_after_queueing(store, engine, smtp, db_path):
+    login = add_theme(store, "Login")
+    ann, bob, cat = (add_customer(store, f"{n}@example.com", name=n.title()) for n in ("ann", "bob", "cat"))
+    for cid, text in ((ann, "Login loops."), (bob, "Login page is blank."), (cat, "Login times out.")):
+        add_feedback(store, cid, text, themes=[login], redacted=text)
+    extra = add_feedback(store, cat, "Login needs SSO.", themes=[login], redacted="Login needs SSO.", confidence=0.95)
+    aid = ship(store, engine, [login], "Login fixed")
+    engine.actions.exclude(aid, customer="bob@example.com", note="talked on the phone", by="kim")
+    preview = engine.actions.recipients(aid)
+    assert sorted(r["email"] for r in preview["recipients"]) == ["ann@example.com", "cat@example.com"]
+    assert preview["excluded"] == {"excluded_by_person": 1}
+
+    down = Engine(store, settings=make_settings(free_port()))  # nothing listens: the emails stay queued
+    assert down.outbox.notify(send=True, now=NOW).sent == 0
+    out = engine.actions.exclude(aid, item=extra, by="kim")  # cat keeps her other item
+    assert out["changed"] and out["cancelled"] == 0
+    out = engine.actions.exclude(aid, customer="ann@example.com", by="kim")
+    assert out["cancelled"] == 1 and out["already_sent"] == 0
+    report = engine.outbox.notify(send=True, now=NOW + timedelta(days=1))
+    assert [m.rcpt_tos for m in smtp.handler.messages] == [["cat@example.com"]]
+    assert "Login times out." in smtp.handler.messages[0].text and "SSO" not in smtp.handler.messages[0].text
+    assert report.sent == 1
+    late = engine.actions.exclude(aid, customer="cat@example.com")
+    assert late["already_sent"] == 1 and late["cancelled"] == 0
+    back = engine.actions.exclude(aid, customer="bob@example.com", undo=True)
+    assert back["changed"] and "bob@example.com" in {r["email"] for r in engine.actions.recipients(aid)["recipients"]}
+
+    runner = CliRunner()
+    both = runner.invoke(main, ["--db", str(db_path), "actions", "exclude", str(aid)])
+    assert both.exit_code != 0 and "exactly one of --customer EMAIL or --item ID" in both.output
+    nobody = runner.invoke(
+        main, ["--db", str(db_path), "actions", "exclude", str(aid), "--customer", "zed@example.com"]
+    )
+    assert nobody.exit_code != 0 and "No customer with email" in nobody.output
+    ok = runner.invoke(main, ["--db", str(db_path), "actions", "exclude", str(aid), "--item", str(extra)])
+    assert ok.exit_code == 0 and "was already out of action" in ok.output
