@@ -1,0 +1,67 @@
+"""The label audit on real tweets we did not write, imported as an X API v2 export: no handles, URLs,
+URL placeholders, `rt`, cashtags, numbers or profanity in any theme label or top term (real models)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from feedback_engine import Engine
+from feedback_engine.themes.labels import ACRONYMS, PROFANITY
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentiment" / "crowdflower_tweets.csv.xz"
+BAD = re.compile(r"(^|\s)(@\w+|\$\w+|https?\S*|www\S*|httpurlremoved|url_?removed|rt|via|\d+)(\s|$)", re.I)
+
+
+def _export(path: Path, n: int = 600) -> list[str]:
+    """The first ``n`` tweets that carry a handle, a URL, `RT` or a cashtag, as X API v2 pages."""
+    tweets = pd.read_csv(DATA)["text"].astype(str)
+    noisy = tweets[tweets.str.contains(r"@\w|http|\bRT\b|\$[A-Za-z]", regex=True)].head(n).tolist()
+    with path.open("w", encoding="utf-8") as fh:
+        for page in range(0, len(noisy), 100):
+            data = [
+                {
+                    "id": str(10_000 + i),
+                    "text": text,
+                    "author_id": str(500 + i),
+                    "created_at": f"2026-11-{1 + i % 28:02d}T10:00:00.000Z",
+                    "lang": "en",
+                }
+                for i, text in enumerate(noisy[page : page + 100], start=page)
+            ]
+            users = [{"id": d["author_id"], "username": f"user{d['author_id']}", "name": "A"} for d in data]
+            fh.write(
+                json.dumps({"data": data, "includes": {"users": users}, "meta": {"result_count": len(data)}}) + "\n"
+            )
+    return noisy
+
+
+@pytest.mark.skipif(not DATA.is_file(), reason="../shared/data/sentiment is not beside the checkout")
+def test_labels_on_real_tweets_pass_the_audit(tmp_path: Path, sentiment_model, embedder, spacy_nlp):
+    source = tmp_path / "mentions.jsonl"
+    noisy = _export(source)
+    assert sum("@" in t for t in noisy) > 300  # the export really is full of handles
+    with Engine(tmp_path / "f.db", sentiment_model=sentiment_model, embedder=embedder, spacy_nlp=spacy_nlp) as engine:
+        (report,) = engine.ingest.files(source)
+        assert report.added == len(noisy)
+        engine.analysis.run()
+        themes = engine.themes.list()
+        assert len(themes) >= 5
+        shown = [engine.themes.show(t["id"]) for t in themes]
+    problems = []
+    for theme in shown:
+        for text in [theme["label"], *(t["term"] for t in theme["terms"])]:
+            words = re.findall(r"[\w$@']+", text.lower())
+            if BAD.search(text) or (words and all(w in PROFANITY for w in words)):
+                problems.append((theme["id"], text))
+            for word in re.findall(r"[A-Za-z]+", text):
+                if word.lower() in ACRONYMS and word != ACRONYMS[word.lower()]:
+                    problems.append((theme["id"], f"acronym {word!r} in {text!r}"))
+    assert not problems, problems
+    assert all(theme["terms"] for theme in shown)  # cleaning left every theme terms to show
