@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from feedback_engine.errors import ModelError
-from feedback_engine.nlp.torch_utils import configure_threads, cpu_has_native_bf16, cpu_int8_is_fast, quantize_linears
+from feedback_engine.nlp.torch_utils import configure_threads, cpu_bf16_is_fast, cpu_int8_is_fast, quantize_linears
 
 DIM = 384
 __all__ = ["DIM", "MiniLMEmbedder", "default_model_path", "from_blob", "to_blob"]
@@ -87,7 +87,7 @@ class MiniLMEmbedder:
             raise ModelError(f"quantize must be True, False, 'bf16', 'per-token' or 'dynamic' (got {quantize!r}).")
         if quantize is True:
             # int8 only where its kernels are fast (VNNI); elsewhere fp32 is many times faster
-            quantize = "bf16" if cpu_has_native_bf16() else "per-token" if cpu_int8_is_fast() else False
+            quantize = "bf16" if cpu_bf16_is_fast() else "per-token" if cpu_int8_is_fast() else False
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         if not (self.model_path / "config.json").is_file():
             raise ModelError(
