@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from feedback_engine.accounts.service import AccountService
 from feedback_engine.contracts import AnalysisBackend, Embedder, MailTransport, SentimentModel, TopicModel
 from feedback_engine.ingest.service import IngestService
 from feedback_engine.loop.service import ActionService, CustomerService, OutboxService
@@ -28,6 +29,7 @@ from feedback_engine.loop.settings import Settings
 from feedback_engine.nlp.models import Models
 from feedback_engine.nlp.service import AnalysisService
 from feedback_engine.store import Store
+from feedback_engine.themes.browse import BrowseService
 from feedback_engine.themes.service import ThemeService
 
 __all__ = ["Engine"]
@@ -71,6 +73,8 @@ class Engine:
         self.actions = ActionService(self.store)
         self.outbox = OutboxService(self.store, settings, mail_transport)
         self.customers = CustomerService(self.store, settings)
+        self.accounts = AccountService(self.store)
+        self.browse = BrowseService(self.store)
 
     def status(self) -> dict[str, Any]:
         """What the database holds: items per channel, customers, quarantine, runs, the last import,

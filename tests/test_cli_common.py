@@ -66,6 +66,13 @@ NEEDS_ARGV = {
     "notify": ["notify", "--dry-run", "OUT"],
     "serve": ["serve", "--port", "0"],
     "analyze": ["analyze"],
+    "users list": ["users", "list"],
+    "users add": ["users", "add", "ann@example.com", "--role", "viewer"],
+    "users passwd": ["users", "passwd", "ann@example.com"],
+    "users role": ["users", "role", "ann@example.com", "admin"],
+    "users disable": ["users", "disable", "ann@example.com"],
+    "users revoke": ["users", "revoke", "ann@example.com"],
+    "users token": ["users", "token", "ann@example.com"],
 }
 
 

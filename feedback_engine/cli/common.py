@@ -43,6 +43,7 @@ NEEDS_DATABASE = frozenset(
         "customers list",
         "customers show",
         "serve",
+        "users list",
         # change what is there (nothing to do in an empty database)
         "analyze",
         "themes rename",
@@ -57,6 +58,12 @@ NEEDS_DATABASE = frozenset(
         "customers resubscribe",
         "customers unsuppress",
         "notify",
+        "users add",
+        "users passwd",
+        "users role",
+        "users disable",
+        "users revoke",
+        "users token",
     }
 )
 NO_DATABASE = frozenset({"train-sentiment"})

@@ -13,10 +13,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 
 from feedback_engine.loop.settings import Settings
-from feedback_engine.web import unsubscribe
+from feedback_engine.web import auth, pages, unsubscribe
 from feedback_engine.web.context import AppConfig, render
 from feedback_engine.web.guard import EXPLAIN, Guard
 
@@ -31,7 +32,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [*unsubscribe.routes]
+    static = StaticFiles(directory=str(Path(__file__).parent / "static"))
+    return [*unsubscribe.routes, *auth.routes, *pages.routes, Mount("/static", app=static, name="static")]
 
 
 def build_app(

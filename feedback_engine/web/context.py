@@ -32,6 +32,7 @@ class AppConfig:
     db_path: Path
     settings: Settings
     secure_cookies: bool = False  # set when served behind HTTPS (the reverse proxy terminates TLS)
+    engine_session_hours: float = 12.0
 
     def engine(self) -> Engine:
         """An engine on the served database for one request (migrated once, at start-up)."""

@@ -21,6 +21,7 @@ from feedback_engine.store.migrations import (
     m005_ingest_owner,
     m006_contact_events,
     m007_theme_edits,
+    m008_accounts,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("005_ingest_owner", m005_ingest_owner.migrate),
     ("006_contact_events", m006_contact_events.migrate),
     ("007_theme_edits", m007_theme_edits.migrate),
+    ("008_accounts", m008_accounts.migrate),
 ]
 
 

@@ -1,0 +1,125 @@
+"""Read queries for the web pages: a theme's items (paged), full-text search, one item.
+
+Everything shown is the redacted text (``analysis.redacted_text``, ``sentences.redacted_text``);
+an item not analysed yet shows no text. Search runs on the FTS5 index ``feedback_fts``; the
+user's words are quoted one by one (each a prefix), so FTS5 syntax in a query is plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from feedback_engine.errors import NotFoundError
+from feedback_engine.store import Store
+from feedback_engine.themes import queries as tq
+
+__all__ = ["BrowseService", "fts_query", "highlight"]
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def fts_query(text: str) -> str | None:
+    """``refund "late`` -> ``"refund"* "late"*``: every word a quoted prefix, at most 8; None if no word."""
+    words = _WORD.findall(text or "")[:MAX_TERMS]
+    return " ".join(f'"{w}"*' for w in words) or None
+
+
+def highlight(text: str | None, query: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (segment, is_hit) pieces where a word starts with one of the query's words.
+
+    The template escapes each piece, so the marks never mix with the text's own markup."""
+    if not text:
+        return []
+    words = [w.casefold() for w in _WORD.findall(query or "")[:MAX_TERMS]]
+    if not words:
+        return [(text, False)]
+    out: list[tuple[str, bool]] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        if any(match.group().casefold().startswith(w) for w in words):
+            if match.start() > last:
+                out.append((text[last : match.start()], False))
+            out.append((match.group(), True))
+            last = match.end()
+    if last < len(text):
+        out.append((text[last:], False))
+    return out
+
+
+class BrowseService:
+    """``engine.browse``: what the web pages read beyond the stage services."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def theme_items(self, theme_id: int, *, offset: int = 0, limit: int = 25) -> dict[str, Any]:
+        """The items of a theme (and of those merged into it), newest first, with their sentences;
+        ``matched`` holds the indexes of the sentences assigned to the theme."""
+        survivors = tq.resolve_survivors(self.store.conn)
+        survivor = tq.survivor_of(survivors, theme_id)
+        members = tq.theme_members(self.store.conn, [survivor], survivors).get(survivor, {})
+        ordered = sorted(
+            members.values(), key=lambda m: (m.created is not None, m.created, m.feedback_id), reverse=True
+        )
+        page = ordered[offset : offset + limit]
+        items = []
+        for member in page:
+            item = self._summary(member.feedback_id)
+            label, score = member.sentiment()
+            item.update(theme_sentiment=label, theme_score=score, matched=sorted(member.sentences))
+            items.append(item)
+        return {"theme_id": survivor, "total": len(ordered), "offset": offset, "limit": limit, "items": items}
+
+    def _summary(self, feedback_id: int) -> dict[str, Any]:
+        rows = self.store.query(
+            "SELECT f.id, f.channel, f.platform, f.title, f.created_at, f.rating, f.nps, f.csat, f.customer_id, "
+            "a.redacted_text, a.sentiment, a.sentiment_score FROM feedback f "
+            "LEFT JOIN analysis a ON a.feedback_id = f.id WHERE f.id = ?",
+            (feedback_id,),
+        )
+        if not rows:
+            raise NotFoundError(f"No feedback item {feedback_id}.")
+        item = rows[0]
+        item["sentences"] = self.store.query(
+            "SELECT idx, redacted_text, sentiment, sentiment_score FROM sentences WHERE feedback_id = ? ORDER BY idx",
+            (feedback_id,),
+        )
+        return item
+
+    def item(self, feedback_id: int) -> dict[str, Any]:
+        """One item: redacted text, title, channel, scores, customer, sentences with their themes, edits."""
+        item = self._summary(int(feedback_id))
+        item["themes"] = self.store.query(
+            "SELECT DISTINCT t.id, t.label, ta.sentence_idx FROM theme_assignments ta JOIN themes t ON t.id = ta.theme_id "
+            "WHERE ta.feedback_id = ? ORDER BY ta.sentence_idx, t.id",
+            (item["id"],),
+        )
+        item["customer"] = None
+        if item["customer_id"] is not None:
+            found = self.store.query(
+                "SELECT id, email, platform, handle, display_name FROM customers WHERE id = ?", (item["customer_id"],)
+            )
+            item["customer"] = found[0] if found else None
+        item["history"] = self.store.query(
+            "SELECT replaced_at, rating, nps, csat FROM feedback_history WHERE feedback_id = ? ORDER BY id",
+            (item["id"],),
+        )
+        return item
+
+    def search(self, text: str, *, limit: int = 50) -> dict[str, Any]:
+        """Items whose text or title match every word of ``text`` (prefixes), best match first."""
+        match = fts_query(text)
+        if match is None:
+            return {"query": text, "total": 0, "items": []}
+        total = int(self.store.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH ?", (match,)) or 0)
+        rows = self.store.query(
+            "SELECT f.id, f.channel, f.platform, f.created_at, a.redacted_text, a.sentiment FROM feedback_fts "
+            "JOIN feedback f ON f.id = feedback_fts.rowid LEFT JOIN analysis a ON a.feedback_id = f.id "
+            "WHERE feedback_fts MATCH ? ORDER BY rank LIMIT ?",
+            (match, int(limit)),
+        )
+        for row in rows:
+            row["segments"] = highlight(row["redacted_text"], text)
+        return {"query": text, "total": total, "items": rows}

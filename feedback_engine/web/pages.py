@@ -1,0 +1,138 @@
+"""The triage pages: home (themes table + search), a theme (items, edits), an item.
+
+Each handler parses the request, calls one Engine service through :func:`call`, and renders.
+Edits (rename, merge, seed) need the editor role and the CSRF token (see :mod:`.auth`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from feedback_engine.accounts import Session
+from feedback_engine.engine import Engine
+from feedback_engine.errors import AnalysisError
+from feedback_engine.web.auth import error_page, page, requires
+from feedback_engine.web.context import call, form, query
+
+__all__ = ["routes"]
+
+SORTS = {
+    "label": lambda r: (r["label"] or "").casefold(),
+    "volume": lambda r: r["volume"],
+    "negative": lambda r: r["share_negative"] if r["share_negative"] is not None else -1.0,
+    "sentiment": lambda r: r["mean_sentiment"] if r["mean_sentiment"] is not None else 2.0,
+    "change": lambda r: (r.get("change_7d") or {}).get("change", 0),
+}
+PAGE = 25
+
+
+def _int(text: str, default: int = 0, *, low: int = 0, high: int = 10**9) -> int:
+    try:
+        return max(low, min(high, int(text)))
+    except ValueError:
+        return default
+
+
+def _path_id(request: Request, name: str = "id") -> int:
+    value = request.path_params[name]
+    return int(value)
+
+
+@requires("viewer")
+async def triage(request: Request, session: Session) -> Response:
+    sort = query(request, "sort", "volume")
+    sort = sort if sort in SORTS else "volume"
+    order = "asc" if query(request, "dir") == "asc" else "desc"
+    q = query(request, "q").strip()[:200]
+    notice = ""
+    try:
+        themes: list[dict[str, Any]] = await call(request, lambda engine: engine.themes.list())
+    except AnalysisError as exc:
+        themes, notice = [], exc.message
+    themes.sort(key=SORTS[sort], reverse=order == "desc")
+    results = await call(request, lambda engine: engine.browse.search(q)) if q else None
+    return page(
+        request,
+        session,
+        "triage.html.jinja",
+        themes=themes,
+        sort=sort,
+        order=order,
+        q=q,
+        results=results,
+        notice=notice,
+    )
+
+
+def _theme_page(engine: Engine, theme_id: int, offset: int) -> dict[str, Any]:
+    theme = engine.themes.show(theme_id)
+    return {
+        "theme": theme,
+        "items": engine.browse.theme_items(theme["id"], offset=offset, limit=PAGE),
+        "actions": engine.actions.list(theme=theme["id"], status="all"),
+        "others": [t for t in engine.themes.list() if t["id"] != theme["id"]],
+    }
+
+
+@requires("viewer")
+async def theme(request: Request, session: Session) -> Response:
+    theme_id = _path_id(request)
+    offset = _int(query(request, "offset", "0"))
+    data = await call(request, lambda engine: _theme_page(engine, theme_id, offset))
+    if data["theme"]["id"] != theme_id:
+        return RedirectResponse(f"/themes/{data['theme']['id']}", status_code=303)
+    return page(request, session, "theme.html.jinja", page_size=PAGE, **data)
+
+
+@requires("editor")
+async def rename(request: Request, session: Session) -> Response:
+    theme_id = _path_id(request)
+    name = form(request).get("name", "").strip()
+    if not name or len(name) > 200:
+        return error_page(request, session, 400, "A theme name needs 1 to 200 characters; nothing was changed.")
+    await call(request, lambda engine: engine.themes.rename(theme_id, name, by=session.user["email"]))
+    return RedirectResponse(f"/themes/{theme_id}", status_code=303)
+
+
+@requires("editor")
+async def merge(request: Request, session: Session) -> Response:
+    theme_id = _path_id(request)
+    other = _int(form(request).get("other", ""), -1)
+    if other < 0:
+        return error_page(request, session, 400, "Pick the theme to merge into this one; nothing was changed.")
+    await call(request, lambda engine: engine.themes.merge([theme_id, other], into=theme_id, by=session.user["email"]))
+    return RedirectResponse(f"/themes/{theme_id}", status_code=303)
+
+
+@requires("editor")
+async def seed(request: Request, session: Session) -> Response:
+    fields = form(request)
+    name, description = fields.get("name", "").strip(), fields.get("description", "").strip()
+    if not name or len(name) > 200 or len(description) > 2000:
+        return error_page(
+            request, session, 400, "A seed theme needs a name (1 to 200 characters); nothing was changed."
+        )
+    made = await call(request, lambda engine: engine.themes.seed(name, description))
+    theme_id = made.get("id") or made.get("theme_id")
+    return RedirectResponse(f"/themes/{theme_id}" if theme_id else "/", status_code=303)
+
+
+@requires("viewer")
+async def item(request: Request, session: Session) -> Response:
+    item_id = _path_id(request)
+    found = await call(request, lambda engine: engine.browse.item(item_id))
+    return page(request, session, "item.html.jinja", item=found)
+
+
+routes = [
+    Route("/", triage, methods=["GET", "HEAD"]),
+    Route("/themes/seed", seed, methods=["POST"]),
+    Route("/themes/{id:int}", theme, methods=["GET", "HEAD"]),
+    Route("/themes/{id:int}/rename", rename, methods=["POST"]),
+    Route("/themes/{id:int}/merge", merge, methods=["POST"]),
+    Route("/items/{id:int}", item, methods=["GET", "HEAD"]),
+]

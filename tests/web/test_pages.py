@@ -1,0 +1,220 @@
+"""The web app in-process (httpx's ASGI transport): login, roles, CSRF, pages, escaping, headers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from feedback_engine.engine import Engine
+from feedback_engine.loop.settings import Settings
+from feedback_engine.store import Store
+from feedback_engine.web.app import build_app
+
+from . import seed
+
+SETTINGS = Settings.from_env({"FEEDBACK_ENGINE_SECRET": "pages-test-secret-0123456789-abcdef"})
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    db_path = tmp_path / "feedback.db"
+    ids = seed.build(db_path)
+    return build_app(db_path, SETTINGS, quiet=True), db_path, ids
+
+
+class Browser:
+    """A cookie-keeping client over the ASGI app (sync facade over httpx.AsyncClient)."""
+
+    def __init__(self, app, base_url: str = "http://testserver") -> None:
+        import anyio
+
+        self.base_url = base_url
+        self._anyio = anyio
+        self.app = app
+        self.cookies = httpx.Cookies()
+
+    def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url=self.base_url, cookies=self.cookies) as c:
+                response = await c.request(method, url, **kwargs)
+                self.cookies = c.cookies
+                return response
+
+        return self._anyio.run(go)
+
+    def get(self, url: str, **kwargs) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, data: dict[str, str] | None = None, **kwargs) -> httpx.Response:
+        return self.request("POST", url, data=data or {}, **kwargs)
+
+    def csrf(self, url: str = "/") -> str:
+        match = re.search(r'name="csrf" value="([^"]+)"', self.get(url).text)
+        assert match, "no CSRF field on the page"
+        return match.group(1)
+
+    def login(self, email: str, password: str = seed.PASSWORD) -> httpx.Response:
+        nonce = self.csrf("/login")
+        return self.post("/login", {"csrf": nonce, "email": email, "password": password, "next": "/"})
+
+
+def logged_in(app, role: str) -> Browser:
+    browser = Browser(app)
+    response = browser.login(seed.USERS[role])
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    return browser
+
+
+def test_pages_need_a_login_and_keep_where_you_were_going(site):
+    app, _, ids = site
+    browser = Browser(app)
+    response = browser.get(f"/themes/{ids['refunds']}?offset=0")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next=%2Fthemes%2F{ids['refunds']}%3Foffset%3D0"
+    assert browser.post(f"/themes/{ids['refunds']}/rename", {"name": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
+def test_each_role_logs_in_and_sees_triage(site, role):
+    app, _, ids = site
+    browser = logged_in(app, role)
+    page = browser.get("/")
+    assert page.status_code == 200 and "Refunds are slow" in page.text and f"({role})" in page.text
+    assert ("Seed a new theme" in page.text) == (role != "viewer")
+    theme = browser.get(f"/themes/{ids['refunds']}")
+    assert theme.status_code == 200 and "My refund took weeks" in theme.text
+    assert ('id="rename"' in theme.text) == (role != "viewer")
+
+
+def test_session_cookie_flags_and_security_headers(site):
+    app, _, _ = site
+    browser = Browser(app)
+    response = browser.login(seed.USERS["viewer"])
+    cookie = response.headers["set-cookie"]
+    assert "fe_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    page = browser.get("/")
+    csp = page.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in csp
+        and "frame-ancestors 'none'" in csp
+        and "unsafe-inline" not in csp.split("style-src")[0]
+    )
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["referrer-policy"] == "no-referrer"
+    assert "<script>" not in page.text and 'src="/static/app.js"' in page.text
+    assert browser.get("/static/app.js").status_code == 200
+
+
+def test_secure_cookie_behind_https(tmp_path):
+    db_path = tmp_path / "feedback.db"
+    seed.build(db_path)
+    browser = Browser(build_app(db_path, SETTINGS, quiet=True, secure_cookies=True), "https://testserver")
+    assert "Secure" in browser.login(seed.USERS["viewer"]).headers["set-cookie"]
+
+
+def test_wrong_password_then_rate_limit(site):
+    app, _, _ = site
+    browser = Browser(app)
+    for _ in range(5):
+        response = browser.login(seed.USERS["editor"], "wrong password!")
+        assert response.status_code == 401 and "The email or the password is wrong." in response.text
+    response = browser.login(seed.USERS["editor"])  # the right password, but too many failures
+    assert response.status_code == 429 and "Too many failed logins" in response.text
+
+
+def test_login_form_without_its_token_is_refused(site):
+    app, _, _ = site
+    response = Browser(app).post("/login", {"email": seed.USERS["editor"], "password": seed.PASSWORD})
+    assert response.status_code == 403 and "fe_session" not in response.headers.get("set-cookie", "")
+
+
+def test_login_never_redirects_off_site(site):
+    app, _, _ = site
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        browser = Browser(app)
+        nonce = browser.csrf("/login")
+        data = {"csrf": nonce, "email": seed.USERS["viewer"], "password": seed.PASSWORD, "next": target}
+        assert browser.post("/login", data).headers["location"] == "/"
+
+
+def test_editor_renames_and_merges(site):
+    app, db_path, ids = site
+    browser = logged_in(app, "editor")
+    token = browser.csrf(f"/themes/{ids['refunds']}")
+    response = browser.post(f"/themes/{ids['refunds']}/rename", {"csrf": token, "name": "Refund delays"})
+    assert response.status_code == 303
+    assert "Refund delays" in browser.get(f"/themes/{ids['refunds']}").text
+    response = browser.post(f"/themes/{ids['refunds']}/merge", {"csrf": token, "other": str(ids["login"])})
+    assert response.status_code == 303
+    page = browser.get(f"/themes/{ids['refunds']}")
+    assert "Items (10)" in page.text
+    assert browser.get(f"/themes/{ids['login']}").headers["location"] == f"/themes/{ids['refunds']}"
+    with Store(db_path) as store:
+        assert store.scalar("SELECT by FROM theme_edits WHERE edit = 'rename'") == seed.USERS["editor"]
+
+
+def test_viewer_posts_and_csrf_less_posts_are_refused(site):
+    app, db_path, ids = site
+    viewer = logged_in(app, "viewer")
+    token = viewer.csrf("/")
+    response = viewer.post(f"/themes/{ids['refunds']}/rename", {"csrf": token, "name": "hacked"})
+    assert response.status_code == 403 and "needs the editor role" in response.text
+    editor = logged_in(app, "editor")
+    assert editor.post(f"/themes/{ids['refunds']}/rename", {"name": "no token"}).status_code == 403
+    assert editor.post(f"/themes/{ids['refunds']}/rename", {"csrf": token, "name": "viewer's token"}).status_code == 403
+    with Store(db_path) as store:
+        assert store.scalar("SELECT label FROM themes WHERE id = ?", (ids["refunds"],)) == "Refunds are slow"
+
+
+def test_logout_revokes_the_session(site):
+    app, _, _ = site
+    browser = logged_in(app, "viewer")
+    old = browser.cookies.get("fe_session")
+    assert browser.post("/logout", {"csrf": browser.csrf("/")}).status_code == 303
+    again = Browser(app)
+    again.cookies.set("fe_session", old)
+    assert again.get("/").status_code == 303  # back to the login page
+
+
+def test_password_change_ends_sessions(site):
+    app, db_path, _ = site
+    browser = logged_in(app, "viewer")
+    with Engine(db_path) as engine:
+        assert engine.accounts.set_password(seed.USERS["viewer"], "another long password") == 1
+    assert browser.get("/").status_code == 303
+
+
+def test_search_highlights_and_escapes(site):
+    app, db_path, ids = site
+    with Store(db_path) as store:
+        seed.add_item(store, 'refund <script>window.pwned=1</script> "><img src=x onerror=alert(1)>', ids["refunds"])
+    page = logged_in(app, "viewer").get("/", params={"q": "refund"})
+    assert page.status_code == 200 and "8 items match" in page.text
+    assert "<mark>refund</mark>" in page.text
+    assert "<script>window" not in page.text and "&lt;script&gt;" in page.text
+    assert "<img src=x" not in page.text
+
+
+@pytest.mark.parametrize("q", ['"', "AND OR NOT", "*", "NEAR(", "a" * 500, "\x00", "ü"])
+def test_search_with_fts_syntax_is_plain_text(site, q):
+    app, _, _ = site
+    assert logged_in(app, "viewer").get("/", params={"q": q}).status_code == 200
+
+
+def test_bad_ids_and_unknown_pages(site):
+    app, _, _ = site
+    browser = logged_in(app, "viewer")
+    assert browser.get("/themes/999").status_code == 404
+    assert browser.get("/items/999").status_code == 404
+    assert browser.get("/themes/abc").status_code == 404
+    assert browser.get("/?sort=nonsense&dir=sideways").status_code == 200
+    assert browser.get("/themes/1?offset=-5").status_code == 200
+
+
+def test_item_page(site):
+    app, _, _ = site
+    page = logged_in(app, "viewer").get("/items/1")
+    assert page.status_code == 200 and "My refund took weeks" in page.text and "Ann" in page.text
