@@ -123,3 +123,26 @@ class BrowseService:
         for row in rows:
             row["segments"] = highlight(row["redacted_text"], text)
         return {"query": text, "total": total, "items": rows}
+
+    def customer(self, customer_id: int) -> dict[str, Any]:
+        """A customer's contact state by id (no emails or events: see ``engine.customers.show``)."""
+        rows = self.store.query(
+            "SELECT id, email, display_name, platform, handle, consent, unsubscribed_at, suppressed_at, "
+            "suppressed_reason FROM customers WHERE id = ?",
+            (int(customer_id),),
+        )
+        if not rows:
+            raise NotFoundError(f"No customer {customer_id}.")
+        return {**rows[0], "events": [], "emails": []}
+
+    def customer_email(self, customer_id: int) -> str | None:
+        email = self.store.scalar("SELECT email FROM customers WHERE id = ?", (int(customer_id),))
+        return None if email is None else str(email)
+
+    def customer_items(self, customer_id: int, limit: int = 200) -> list[dict[str, Any]]:
+        """A customer's feedback across channels, newest first (redacted text only)."""
+        return self.store.query(
+            "SELECT f.id, f.channel, f.platform, f.created_at, a.redacted_text, a.sentiment FROM feedback f "
+            "LEFT JOIN analysis a ON a.feedback_id = f.id WHERE f.customer_id = ? ORDER BY f.created_at DESC LIMIT ?",
+            (int(customer_id), int(limit)),
+        )

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from feedback_engine.loop.settings import Settings
-from feedback_engine.web import auth, pages, unsubscribe
+from feedback_engine.web import auth, backlog, pages, unsubscribe
 from feedback_engine.web.context import AppConfig, render
 from feedback_engine.web.guard import EXPLAIN, Guard
 
@@ -33,7 +33,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def routes() -> list[BaseRoute]:
     static = StaticFiles(directory=str(Path(__file__).parent / "static"))
-    return [*unsubscribe.routes, *auth.routes, *pages.routes, Mount("/static", app=static, name="static")]
+    return [
+        *unsubscribe.routes,
+        *auth.routes,
+        *pages.routes,
+        *backlog.routes,
+        Mount("/static", app=static, name="static"),
+    ]
 
 
 def build_app(

@@ -65,8 +65,8 @@ def add_item(store: Store, text: str, theme: int | None, customer: int | None = 
         for idx, sentence in enumerate(sentences):
             conn.execute(
                 "INSERT INTO sentences (feedback_id, idx, text, redacted_text, sentiment, sentiment_score, aspects)"
-                " VALUES (?, ?, ?, ?, 'negative', -0.6, '[]')",
-                (fid, idx, sentence, sentence),
+                " VALUES (?, ?, ?, ?, 'negative', -0.6, ?)",
+                (fid, idx, sentence, sentence, json.dumps([sentence.split()[-1].lower()])),
             )
         if theme is not None:
             conn.execute(

@@ -218,3 +218,72 @@ def test_item_page(site):
     app, _, _ = site
     page = logged_in(app, "viewer").get("/items/1")
     assert page.status_code == 200 and "My refund took weeks" in page.text and "Ann" in page.text
+
+
+def test_editor_creates_updates_and_ships_an_action_through_the_preview(site):
+    app, db_path, ids = site
+    editor = logged_in(app, "editor")
+    token = editor.csrf(f"/themes/{ids['refunds']}")
+    data = {"csrf": token, "theme": str(ids["refunds"]), "title": "Faster refunds", "description": "Pay in 2 days"}
+    response = editor.post("/actions", {**data, "owner": "pat", "due": "2030-01-31"})
+    assert response.status_code == 303
+    url = response.headers["location"]
+    action_id = int(url.rsplit("/", 1)[1])
+    assert "Faster refunds" in editor.get("/actions").text
+    response = editor.post(f"{url}/update", {"csrf": token, "status": "planned", "note": "agreed in standup"})
+    assert response.status_code == 303
+    page = editor.get(url)
+    assert 'id="status">planned<' in page.text and "agreed in standup" in page.text
+    assert editor.post(f"{url}/update", {"csrf": token, "status": "shipped"}).headers["location"] == f"{url}/ship"
+    preview = editor.get(f"{url}/ship")
+    assert preview.status_code == 200 and "Ann" in preview.text and "My refund took weeks" in preview.text
+    response = editor.post(f"{url}/exclude", {"csrf": token, "customer": "ann@example.com"})
+    assert response.status_code == 303
+    assert "Nobody would be told." in editor.get(f"{url}/ship").text
+    assert editor.post(f"{url}/ship", {"csrf": token}).status_code == 400  # no confirm
+    assert editor.post(f"{url}/ship", {"csrf": token, "confirm": "yes"}).status_code == 303
+    with Engine(db_path) as engine:
+        assert engine.actions.show(action_id)["status"] == "shipped"
+    assert "Faster refunds" in editor.get("/outbox").text
+
+
+def test_viewer_cannot_create_or_ship(site):
+    app, db_path, ids = site
+    viewer = logged_in(app, "viewer")
+    token = viewer.csrf("/")
+    data = {"csrf": token, "theme": str(ids["refunds"]), "title": "nope", "description": ""}
+    assert viewer.post("/actions", data).status_code == 403
+    assert "New action on this theme" not in viewer.get(f"/themes/{ids['refunds']}").text
+    assert viewer.get("/actions/1/ship").status_code == 403
+    with Store(db_path) as store:
+        assert store.scalar("SELECT count(*) FROM actions") == 0
+
+
+def test_bad_action_input_is_a_clear_400(site):
+    app, _, ids = site
+    editor = logged_in(app, "editor")
+    token = editor.csrf("/")
+    base = {"csrf": token, "theme": str(ids["refunds"]), "title": "t", "description": "d"}
+    assert editor.post("/actions", {**base, "description": ""}).status_code == 400
+    assert editor.post("/actions", {**base, "theme": "x"}).status_code == 400
+    assert editor.post("/actions", {**base, "title": " "}).status_code == 400
+    bad_due = editor.post("/actions", {**base, "due": "tomorrow-ish"})
+    assert bad_due.status_code == 400 and "Traceback" not in bad_due.text
+    unknown = editor.post("/actions", {**base, "theme": "999"})
+    assert unknown.status_code == 404 and "No theme with id 999" in unknown.text
+    assert editor.get("/actions/999").status_code == 404
+
+
+def test_customer_page_and_admin_only_resubscribe(site):
+    app, db_path, ids = site
+    with Engine(db_path, settings=SETTINGS) as engine:
+        engine.customers.unsubscribe("ann@example.com")
+    editor = logged_in(app, "editor")
+    page = editor.get(f"/customers/{ids['ann']}")
+    assert page.status_code == 200 and "unsubscribed" in page.text and "Resubscribe" not in page.text
+    assert editor.post(f"/customers/{ids['ann']}/resubscribe", {"csrf": editor.csrf("/")}).status_code == 403
+    admin = logged_in(app, "admin")
+    assert "Resubscribe" in admin.get(f"/customers/{ids['ann']}").text
+    assert admin.post(f"/customers/{ids['ann']}/resubscribe", {"csrf": admin.csrf("/")}).status_code == 303
+    with Store(db_path) as store:
+        assert store.scalar("SELECT unsubscribed_at FROM customers WHERE id = ?", (ids["ann"],)) is None
