@@ -161,6 +161,7 @@ def main() -> None:
                 "themes": len(themes),
                 "largest_theme_share": round(largest / total, 3) if total else None,
                 "aspects": {},
+                "theme_list": [[t["id"], t["label"], t["volume"]] for t in themes],
             }
             members_all = {t["id"]: theme_items(conn, [t["id"]]) for t in themes}
             for name in ASPECTS:

@@ -8,10 +8,11 @@ nearest theme even when it is only faintly like it, a long review touches severa
 - is assigned to the theme (or to a theme merged into it): a sentence of a multi-sentence item,
   or the one sentence of a one-sentence item (its item-level row);
 - with a confident score: ``probability`` at least :data:`MIN_SCORE` -- the cosine to the theme's
-  centroid, or for a seeded theme the seed match score (the cosine to the seed's description, or
-  :data:`~feedback_engine.themes.seeds.TERM_SCORE` when the sentence names the seed's distinctive
-  word, :mod:`feedback_engine.themes.seeds`); a person's explicit move (``source = 'manual'``)
-  always counts;
+  centroid (or :data:`~feedback_engine.themes.seeds.TERM_SCORE` when it names one of the theme's
+  anchor words, :mod:`feedback_engine.themes.anchors`), or for a seed match at least
+  :data:`SEED_MIN` (the cosine to the seed's description, or ``TERM_SCORE`` when the sentence names
+  the seed's distinctive word, :mod:`feedback_engine.themes.seeds`); a person's explicit move
+  (``source = 'manual'``) always counts;
 - and is topical: it names a subject (a noun-phrase aspect found by spaCy) other than the product
   itself (:data:`GENERIC_ASPECTS`): "Worst app ever", "Love it!" and "Thanks" are never evidence.
 
@@ -32,9 +33,22 @@ from dataclasses import dataclass
 
 from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
 
-__all__ = ["GENERIC_ASPECTS", "MIN_SCORE", "Evidence", "confident_items", "is_topical", "min_score", "theme_evidence"]
+__all__ = [
+    "GENERIC_ASPECTS",
+    "MIN_SCORE",
+    "SEED_MIN",
+    "Evidence",
+    "confident_items",
+    "is_topical",
+    "min_score",
+    "theme_evidence",
+]
 
 MIN_SCORE = 0.5
+#: A seed's score is the cosine to its description, a different scale than to a centroid: on real
+#: tweets seed matches at 0.5-0.6 were right 47-85% of the time, so a seed match counts at 0.6
+#: (:data:`~feedback_engine.themes.seeds.TERM_SCORE`, what naming the seed's word scores).
+SEED_MIN = 0.6
 #: Subjects that name the product or the experience as a whole, not an aspect of it.
 GENERIC_ASPECTS = frozenset(
     {
@@ -93,6 +107,8 @@ def is_topical(aspects_json: str | None) -> bool:
 
 
 def _confident(score: float, source: str, threshold: float) -> bool:
+    if source == "seed":  # a seed match: names the seed's word (TERM_SCORE) or is as close as that
+        return score >= max(threshold, SEED_MIN)
     return source == "manual" or score >= threshold
 
 

@@ -5,7 +5,9 @@ misses many customers who raised it: on real airline tweets a seed at cosine >= 
 description found 10-50% of the customers who named the aspect (``bench/recipient_bench.py``),
 because a short complaint ("still no refund for AA1234 @united") is far from any description.
 So a text also matches a seed when it **names a distinctive word of the seed's name** (same stem:
-"refunds" ~ "refund", "refunded") and is at least loosely about it (cosine >= :data:`TERM_FLOOR`).
+"refunds" ~ "refund", "refunded"), or a word of its description that means what the name says
+(:func:`description_terms`: "bag" in "Lost luggage: my bag was lost"), and is at least loosely
+about it (cosine >= :data:`TERM_FLOOR`).
 Distinctive means rare in this database: a name word found in more than :data:`MAX_SHARE` of all
 feedback ("flight" in "Flight delays" on airline tweets) says nothing about the seed and is ignored.
 
@@ -15,17 +17,32 @@ seed's word (whichever is higher); it is stored as the assignment's ``probabilit
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 
-from feedback_engine.store import Store
+from feedback_engine.errors import ActionError
+from feedback_engine.store import Store, utcnow
+from feedback_engine.themes import persist as ts
 from feedback_engine.themes.labels import STOP_WORDS
 
-__all__ = ["MAX_SHARE", "TERM_FLOOR", "TERM_SCORE", "distinctive_terms", "name_stems", "seed_scores", "stems"]
+__all__ = [
+    "MAX_SHARE",
+    "TERM_FLOOR",
+    "TERM_SCORE",
+    "WORD_COS",
+    "description_terms",
+    "distinctive_terms",
+    "name_stems",
+    "seed_scores",
+    "stems",
+]
 
 TERM_FLOOR = 0.2
+WORD_COS = 0.45
 TERM_SCORE = 0.6
 MAX_SHARE = 0.2
 _WORD = re.compile(r"[a-z][a-z0-9'-]+")
@@ -55,13 +72,27 @@ def name_stems(name: str) -> list[str]:
     return out
 
 
-def distinctive_terms(store: Store, name: str, max_share: float = MAX_SHARE) -> set[str]:
-    """The stems of ``name`` found in at most ``max_share`` of the stored feedback (full-text index)."""
+def description_terms(name: str, description: str, embedder: Any) -> list[str]:
+    """Stems of the description's words that mean what the name says: a word whose embedding is
+    within :data:`WORD_COS` of the name's ("bag" for "Lost luggage", not "damaged" or "delayed")."""
+    words = [w for w in dict.fromkeys(_WORD.findall((description or "").lower())) if w not in STOP_WORDS]
+    words = [w for w in words if len(stem(w)) >= 3 and stem(w) not in name_stems(name)]
+    if not words or not name.strip():
+        return []
+    vectors = np.asarray(embedder.encode([name, *words]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    close = vectors[1:] @ vectors[0]
+    return list(dict.fromkeys(stem(w) for w, c in zip(words, close, strict=True) if c >= WORD_COS))
+
+
+def distinctive_terms(store: Store, name: str, max_share: float = MAX_SHARE, extra: Sequence[str] = ()) -> set[str]:
+    """The stems of ``name`` (and the ``extra`` stems) found in at most ``max_share`` of the stored
+    feedback (full-text index)."""
     total = int(store.scalar("SELECT count(*) FROM feedback") or 0)
     if not total:
         return set()
     out = set()
-    for s in name_stems(name):
+    for s in dict.fromkeys([*name_stems(name), *extra]):
         if not re.fullmatch(r"[a-z0-9]+", s):
             continue
         found = int(store.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH ?", (f"{s}*",)) or 0)
@@ -83,3 +114,63 @@ def seed_scores(
                     sims[i, j] = max(sims[i, j], TERM_SCORE)
     best = np.argmax(sims, axis=1)
     return best, sims[np.arange(len(E)), best]
+
+
+def seed_terms(store: Store, row: dict[str, Any]) -> set[str]:
+    """The distinctive stems of a seeded theme's name and of its description's words (``anchors``)."""
+    return distinctive_terms(store, row["label"], extra=json.loads(row.get("anchors") or "[]"))
+
+
+def create_seed(store: Store, embedder: Any, name: str, description: str, threshold: float) -> dict[str, Any]:
+    """Create a seeded theme from a name and description; stored items and sentences that match it
+    (score >= ``threshold``, :func:`seed_scores`) move to it now, except a person's moves."""
+    name = " ".join((name or "").split())
+    description = " ".join((description or "").split())
+    if not name:
+        raise ActionError('A seeded theme needs a name, e.g. `themes seed Billing --description "refunds"`.')
+    if len(name) > 120:
+        raise ActionError("A theme name can have at most 120 characters. Pass a shorter name.")
+    if store.scalar("SELECT 1 FROM themes WHERE origin = 'seeded' AND status = 'active' AND label = ?", (name,)):
+        raise ActionError(f"A seeded theme named {name!r} already exists. Pick another name or rename it.")
+    query = f"{name}: {description}" if description else name
+    vec = ts.unit(np.asarray(embedder.encode([query]), dtype=np.float32)[0])
+    words = description_terms(name, description, embedder)
+    now = utcnow()
+    with store.transaction():
+        cur = store.execute(
+            "INSERT INTO themes (label, description, origin, label_pinned, status, terms, quotes, centroid, "
+            "seed_embedding, anchors, size, created_at, updated_at) VALUES (?, ?, 'seeded', 1, 'active', '[]', "
+            "'[]', ?, ?, ?, 0, ?, ?)",
+            (name, description or None, ts.to_blob(vec), ts.to_blob(vec), json.dumps(words), now, now),
+        )
+        theme_id = int(cast(int, cur.lastrowid))
+        moved = 0
+        if ts.has_analysis(store):
+            terms = [distinctive_terms(store, name, extra=words)]
+            for units in (ts.load_items(store), ts.load_sentences(store)):
+                if not len(units):
+                    continue
+                _, sims = seed_scores(units.texts, units.embeddings, vec[None, :], terms)
+                hit = sims >= threshold
+                rows = [
+                    (int(f), int(i), theme_id, float(min(1.0, s)), now)
+                    for f, i, s, h in zip(units.feedback_ids, units.sentence_idx, sims, hit, strict=True)
+                    if h
+                ]
+                store.conn.executemany(
+                    "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, "
+                    "assigned_at) VALUES (?, ?, ?, ?, 'seed', ?) ON CONFLICT (feedback_id, sentence_idx) DO UPDATE "
+                    "SET theme_id = excluded.theme_id, probability = excluded.probability, source = 'seed', "
+                    "assigned_at = excluded.assigned_at WHERE theme_assignments.source != 'manual'",
+                    rows,
+                )
+                moved += sum(1 for r in rows if r[1] == -1)
+            store.conn.executemany(
+                "DELETE FROM theme_outliers WHERE feedback_id IN "
+                "(SELECT feedback_id FROM theme_assignments WHERE sentence_idx = -1 AND theme_id = ?)",
+                [(theme_id,)],
+            )
+        ts.refresh_sizes(store)
+    out = ts.get_theme(store, theme_id)
+    out["items_moved"] = moved
+    return out

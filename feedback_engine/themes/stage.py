@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from feedback_engine.contracts import Embedder, TopicModel
-from feedback_engine.errors import ActionError
 from feedback_engine.store import utcnow
 from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
+from feedback_engine.themes.anchors import anchored_scores, discover_anchors
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
     Discovery,
@@ -53,7 +53,7 @@ from feedback_engine.themes.discovery import (
 from feedback_engine.themes.evidence import confident_items, min_score
 from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, usable_terms
 from feedback_engine.themes.queries import resolve_survivors
-from feedback_engine.themes.seeds import distinctive_terms, seed_scores
+from feedback_engine.themes.seeds import create_seed, seed_scores, seed_terms
 
 if TYPE_CHECKING:
     from feedback_engine.progress import Progress
@@ -70,6 +70,7 @@ class Index:
     seed_ids: np.ndarray
     seed_vectors: np.ndarray
     seed_terms: list[set[str]] = field(default_factory=list)  # distinctive stems of each seed's name
+    anchor_terms: list[set[str]] = field(default_factory=list)  # anchor stems of each centroid's theme
 
 
 class ThemeStage:
@@ -257,7 +258,7 @@ class ThemeStage:
         seed_sim = np.zeros(len(items), dtype=np.float32)
         if seeds and len(items):
             Q = np.stack([ts.from_blob(r["seed_embedding"]) for r in seeds])
-            terms = [distinctive_terms(store, r["label"]) for r in seeds]
+            terms = [seed_terms(store, r) for r in seeds]
             best, seed_sim = seed_scores(items.texts, E, Q, terms)
             hit = seed_sim >= self.seed_threshold
             seed_of[hit] = np.array([seeds[b]["id"] for b in best[hit]], dtype=np.int64)
@@ -323,6 +324,7 @@ class ThemeStage:
             key_group[k] = g
         terms = self.cluster_terms(items.texts, groups)
         learned = corpus_stop_terms(terms.values())  # e.g. the product's own name, in most themes
+        anchors = discover_anchors(items.texts, groups, terms)
         E = items.embeddings
         new_ids: list[int] = []
         continued: dict[str, int] = {}
@@ -333,6 +335,7 @@ class ThemeStage:
             for g, k in enumerate(keys):
                 mask = groups == g
                 centroid = ts.unit(E[mask].mean(axis=0))
+                t_anchors = json.dumps(anchors.get(g, []))
                 t_terms = usable_terms(terms.get(g, []), stop_terms=learned)[:10] or terms.get(g, [])[:10]
                 quotes = pick_quotes(
                     items.feedback_ids[mask],
@@ -350,8 +353,8 @@ class ThemeStage:
                     )
                     store.execute(
                         "UPDATE themes SET label = ?, status = 'active', merged_into = NULL, terms = ?, quotes = ?, "
-                        "centroid = ?, updated_at = ? WHERE id = ?",
-                        (label, json.dumps(t_terms), json.dumps(quotes), ts.to_blob(centroid), now, k),
+                        "centroid = ?, anchors = CASE WHEN origin = 'seeded' THEN anchors ELSE ? END, updated_at = ? WHERE id = ?",
+                        (label, json.dumps(t_terms), json.dumps(quotes), ts.to_blob(centroid), t_anchors, now, k),
                     )
                     final[g] = k
                     for c, tid in cluster_theme.items():
@@ -359,13 +362,14 @@ class ThemeStage:
                             continued[str(c)] = k
                 else:
                     cur = store.execute(
-                        "INSERT INTO themes (label, origin, status, terms, quotes, centroid, size, created_at, updated_at) "
-                        "VALUES (?, 'discovered', 'active', ?, ?, ?, 0, ?, ?)",
+                        "INSERT INTO themes (label, origin, status, terms, quotes, centroid, anchors, size, created_at, "
+                        "updated_at) VALUES (?, 'discovered', 'active', ?, ?, ?, ?, 0, ?, ?)",
                         (
                             make_label(t_terms, stop_terms=learned),
                             json.dumps(t_terms),
                             json.dumps(quotes),
                             ts.to_blob(centroid),
+                            t_anchors,
                             now,
                             now,
                         ),
@@ -388,6 +392,11 @@ class ThemeStage:
             for tid, vec in centroids.items():
                 m = theme_of == tid
                 cos[m] = E[m] @ vec
+            # an item that names another theme's anchor word moves there when that scores higher
+            self._index = None
+            placed, p_sim, _, lifted = self._place(self.index(store), E, items.texts)
+            move = lifted & (placed > 0) & (placed != theme_of) & (p_sim > cos) & (source != "seed")
+            theme_of, cos = np.where(move, placed, theme_of), np.where(move, p_sim, cos)
             assign_rows = [
                 (int(f), -1, int(t), float(np.clip(p, 0, 1)), str(s), now)
                 for f, t, p, s in zip(items.feedback_ids, theme_of, cos, source, strict=True)
@@ -444,21 +453,33 @@ class ThemeStage:
             seed_vectors=np.stack([ts.from_blob(r["seed_embedding"]) for r in seeds])
             if seeds
             else np.zeros((0, dim), np.float32),
-            seed_terms=[distinctive_terms(store, r["label"]) for r in seeds],
+            seed_terms=[seed_terms(store, r) for r in seeds],
+            anchor_terms=[
+                set() if r["origin"] == "seeded" else set(json.loads(r.get("anchors") or "[]")) for r in rows
+            ],
         )
         return self._index
 
     def place(
         self, index: Index, E: np.ndarray, texts: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Theme id (0 = none), similarity and source for each row of ``E`` (seeds also match the
-        ``texts`` that name their distinctive word, :mod:`feedback_engine.themes.seeds`)."""
+        """Theme id (0 = none), similarity and source for each row of ``E``: the best centroid once
+        the ``texts`` that name a theme's anchor word count (:mod:`feedback_engine.themes.anchors`);
+        seeds also match the texts that name their distinctive word (:mod:`~.seeds`)."""
+        return self._place(index, E, texts)[:3]
+
+    def _place(
+        self, index: Index, E: np.ndarray, texts: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = len(E)
         theme = np.zeros(n, dtype=np.int64)
         sim = np.zeros(n, dtype=np.float32)
         source = np.full(n, "assigned", dtype=object)
+        lifted = np.zeros(n, dtype=bool)
         if n and len(index.target_ids):
-            best, sim = ts.nearest(E, index.centroids)
+            best, sim, lifted = anchored_scores(
+                np.asarray(E, dtype=np.float32) @ index.centroids.T, texts, index.anchor_terms
+            )
             theme = index.target_ids[best]
         if n and len(index.seed_ids):
             best, s = seed_scores(texts, E, index.seed_vectors, index.seed_terms)
@@ -466,7 +487,8 @@ class ThemeStage:
             theme = np.where(hit, index.seed_ids[best], theme)
             sim = np.where(hit, s, sim)
             source[hit] = "seed"
-        return theme, sim, source
+            lifted &= ~hit
+        return theme, sim, source, lifted
 
     def assign(self, store: Store, progress: Progress | None = None) -> dict[str, Any]:
         """Place new (or re-analysed) items and their sentences; centroids stay fixed."""
@@ -544,55 +566,8 @@ class ThemeStage:
 
     def seed(self, store: Store, name: str, description: str = "") -> dict[str, Any]:
         """Create a seeded theme from a name and description; matching stored items move to it now."""
-        name = " ".join((name or "").split())
-        description = " ".join((description or "").split())
-        if not name:
-            raise ActionError('A seeded theme needs a name, e.g. `themes seed Billing --description "refunds"`.')
-        if len(name) > 120:
-            raise ActionError("A theme name can have at most 120 characters. Pass a shorter name.")
-        if store.scalar("SELECT 1 FROM themes WHERE origin = 'seeded' AND status = 'active' AND label = ?", (name,)):
-            raise ActionError(f"A seeded theme named {name!r} already exists. Pick another name or rename it.")
-        query = f"{name}: {description}" if description else name
-        vec = ts.unit(np.asarray(self.embedder.encode([query]), dtype=np.float32)[0])
-        now = utcnow()
-        with store.transaction():
-            cur = store.execute(
-                "INSERT INTO themes (label, description, origin, label_pinned, status, terms, quotes, centroid, "
-                "seed_embedding, size, created_at, updated_at) VALUES (?, ?, 'seeded', 1, 'active', '[]', '[]', ?, ?, "
-                "0, ?, ?)",
-                (name, description or None, ts.to_blob(vec), ts.to_blob(vec), now, now),
-            )
-            theme_id = int(cast(int, cur.lastrowid))
-            moved = 0
-            if ts.has_analysis(store):
-                terms = [distinctive_terms(store, name)]
-                for units in (ts.load_items(store), ts.load_sentences(store)):
-                    if not len(units):
-                        continue
-                    _, sims = seed_scores(units.texts, units.embeddings, vec[None, :], terms)
-                    hit = sims >= self.seed_threshold
-                    rows = [
-                        (int(f), int(i), theme_id, float(min(1.0, s)), now)
-                        for f, i, s, h in zip(units.feedback_ids, units.sentence_idx, sims, hit, strict=True)
-                        if h
-                    ]
-                    store.conn.executemany(
-                        "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, "
-                        "assigned_at) VALUES (?, ?, ?, ?, 'seed', ?) ON CONFLICT (feedback_id, sentence_idx) DO UPDATE "
-                        "SET theme_id = excluded.theme_id, probability = excluded.probability, source = 'seed', "
-                        "assigned_at = excluded.assigned_at WHERE theme_assignments.source != 'manual'",
-                        rows,
-                    )
-                    moved += sum(1 for r in rows if r[1] == -1)
-                store.conn.executemany(
-                    "DELETE FROM theme_outliers WHERE feedback_id IN "
-                    "(SELECT feedback_id FROM theme_assignments WHERE sentence_idx = -1 AND theme_id = ?)",
-                    [(theme_id,)],
-                )
-            ts.refresh_sizes(store)
+        out = create_seed(store, self.embedder, name, description, self.seed_threshold)
         self._index = None
-        out = ts.get_theme(store, theme_id)
-        out["items_moved"] = moved
         return out
 
     def rename(self, store: Store, theme_id: int, name: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from feedback_engine.store.migrations import (
     m006_contact_events,
     m007_theme_edits,
     m008_accounts,
+    m009_theme_anchors,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("006_contact_events", m006_contact_events.migrate),
     ("007_theme_edits", m007_theme_edits.migrate),
     ("008_accounts", m008_accounts.migrate),
+    ("009_theme_anchors", m009_theme_anchors.migrate),
 ]
 
 

@@ -1,0 +1,87 @@
+"""Anchor words of discovered themes, description words of seeds, and the stricter seed evidence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from feedback_engine.themes.anchors import anchored_scores, discover_anchors
+from feedback_engine.themes.evidence import SEED_MIN, _confident
+from feedback_engine.themes.seeds import TERM_FLOOR, TERM_SCORE, description_terms, seed_terms
+
+
+def _corpus() -> tuple[list[str], np.ndarray]:
+    texts = (
+        [f"my bag never arrived on flight {i}" for i in range(12)]  # theme 0: bags
+        + [f"flight {i} was late again" for i in range(45)]  # theme 1: delays ("flight" everywhere)
+        + ["the bag fee on this flight"] * 3  # "bag" outside theme 0, but theme 0 still owns it
+        + [f"crew on flight {i} was rude" for i in range(20)]  # theme 2
+        + [f"thanks for flight {i}" for i in range(60)]  # theme 3
+    )
+    groups = np.array([0] * 12 + [1] * 48 + [2] * 20 + [3] * 60)
+    return texts, groups
+
+
+def test_a_theme_owns_the_words_most_of_its_mentions_sit_in():
+    texts, groups = _corpus()
+    terms = {
+        0: [("bag", 1.0), ("flight", 0.5), ("arrived", 0.4)],
+        1: [("late", 1.0), ("flight", 0.9)],
+        2: [("crew", 1.0)],
+    }
+    anchors = discover_anchors(texts, groups, terms)
+    assert anchors[0] == ["bag", "arriv"]  # 12 of the 15 items that say "bag" are in theme 0
+    assert 1 not in anchors  # "flight" is in every item, "late" in a third: too common to anchor
+    assert anchors[2] == ["crew"]
+
+
+def test_a_word_spread_over_themes_or_named_by_few_is_no_anchor():
+    texts = ["refund please"] * 4 + ["refund now"] * 4 + ["other"] * 30
+    groups = np.array([0] * 4 + [1] * 4 + [0] * 15 + [1] * 15)
+    anchors = discover_anchors(texts, groups, {0: [("refund", 1.0)], 1: [("refund", 1.0)]})
+    assert anchors == {}  # 4 items each (< MIN_ITEMS) and half of the mentions in each theme
+
+
+def test_naming_an_anchor_lifts_a_loose_match_but_a_close_one_still_wins():
+    # cosines of 4 units to 2 themes (0: delays, 1: bags with the anchor "bag")
+    S = np.array([[0.5, 0.3], [0.5, 0.1], [0.7, 0.4], [0.5, 0.3]], dtype=np.float32)
+    texts = ["delayed and no bag", "delayed and no bag", "delayed and no bag", "delayed, no luggage"]
+    best, score, lifted = anchored_scores(S, texts, [set(), {"bag"}])
+    assert best[0] == 1 and score[0] == TERM_SCORE and lifted[0]  # names it, loosely like it (0.3)
+    assert best[1] == 0 and not lifted[1]  # names it, but unlike it in meaning (below TERM_FLOOR)
+    assert S[1, 1] < TERM_FLOOR
+    assert best[2] == 0 and np.isclose(score[2], 0.7)  # a close match to another theme wins
+    assert best[3] == 0 and not lifted[3]  # does not name it
+    best, score, lifted = anchored_scores(S, None, [set(), {"bag"}])
+    assert list(best) == [0, 0, 0, 0] and not lifted.any()
+
+
+def test_two_named_themes_go_to_the_closer_one():
+    S = np.array([[0.3, 0.4]], dtype=np.float32)
+    best, score, _ = anchored_scores(S, ["bag delayed"], [{"delay"}, {"bag"}])
+    assert best[0] == 1 and score[0] == TERM_SCORE
+
+
+def test_a_seed_match_counts_as_evidence_only_from_term_score():
+    assert not _confident(0.55, "seed", 0.5) and _confident(SEED_MIN, "seed", 0.5)
+    assert _confident(TERM_SCORE, "seed", 0.5) and _confident(0.55, "assigned", 0.5)
+    assert _confident(0.0, "manual", 0.5)
+
+
+def test_description_words_that_mean_the_name_become_seed_terms(embedder_fp32, tmp_path):
+    words = description_terms("Lost luggage", "My bag or luggage was lost, damaged or delayed.", embedder_fp32)
+    assert "bag" in words and "delay" not in words and "damag" not in words
+    assert "luggage" not in words  # already a word of the name
+    from feedback_engine.store import Store
+
+    with Store(tmp_path / "f.db") as store, store.transaction() as conn:
+        for i, text in enumerate(["my bag is gone", "late again", "late again", "late again", "late", "late"]):
+            conn.execute(
+                "INSERT INTO feedback (natural_key, channel, platform, text, created_at, ingested_at, raw, content_hash)"
+                " VALUES (?, 'survey', 'generic', ?, '2025-01-01', '2025-01-01', '{}', ?)",
+                (f"k{i}", text, f"h{i}"),
+            )
+    with Store(tmp_path / "f.db") as store:
+        row = {"label": "Lost luggage", "anchors": json.dumps(words)}
+        assert seed_terms(store, row) == {"bag", "lost", "luggage"}  # rare enough in this database
