@@ -1,0 +1,225 @@
+"""The web app in a real browser (Debian's Chromium, headless): roles, triage edits, shipping an
+action through the preview, refused POSTs, and an XSS corpus that must stay inert.
+
+Screenshots go to the test's tmp folder (``screenshots/``). Skipped only when Chromium or
+chromedriver are not installed (`.ci/run` installs them on Debian).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from feedback_engine.loop.settings import Settings
+from feedback_engine.store import Store
+from feedback_engine.web.server import make_server
+
+from . import seed
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium and chromium-driver are not installed"
+)
+
+SECRET = "app-browser-test-secret-0123456789-abcdef"
+
+# Each payload would set window.__xss or open an alert if it ever ran.
+XSS = [
+    "<script>window.__xss=1</script>",
+    '"><script>window.__xss=2</script>',
+    '\'><img src=x onerror="window.__xss=3">',
+    '<svg onload="window.__xss=4"><svg/onload=alert(4)>',
+    '<a href="javascript:window.__xss=5">click</a>',
+    "javascript:window.__xss=6",
+    '<iframe srcdoc="<script>parent.__xss=7</script>"></iframe>',
+    "\u202e<script>window.__xss=8</script>\u202c \ufeff<scr\u0000ipt>window.__xss=9</script>",
+    "{{ 7*7 }} {% raw %}x{% endraw %} <style>body{display:none}</style>",
+    '<math><mtext><table><mglyph><style><img src=x onerror="window.__xss=10">',
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    db_path = tmp_path / "feedback.db"
+    ids = seed.build(db_path)
+    with Store(db_path) as store:
+        bad_theme = seed.add_theme(store, "Bad " + XSS[0] + XSS[2])
+        for n, payload in enumerate(XSS):
+            cid = seed.add_customer(store, f"x{n}@example.com", payload)
+            seed.add_item(store, f"xss refund {payload}. Second {payload}", bad_theme, cid, day=n + 1)
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO actions (title, description, created_at, created_by, updated_at, updated_by) "
+                "VALUES (?, ?, ?, 'test', ?, 'test')",
+                (XSS[1], XSS[4], seed.T0, seed.T0),
+            )
+            action_id = conn.execute("SELECT max(id) FROM actions").fetchone()[0]
+            conn.execute("INSERT INTO action_themes (action_id, theme_id) VALUES (?, ?)", (action_id, bad_theme))
+    ids.update(bad=bad_theme, xss_action=action_id)
+    settings = Settings.from_env({"FEEDBACK_ENGINE_SECRET": SECRET})
+    server = make_server(db_path, host="127.0.0.1", port=0, settings=settings, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", db_path, ids
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / "screenshots"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def login(driver, base: str, role: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login")
+    driver.find_element(By.ID, "email").send_keys(seed.USERS[role])
+    driver.find_element(By.ID, "password").send_keys(seed.PASSWORD)
+    driver.find_element(By.ID, "login").click()
+    assert f"({role})" in driver.find_element(By.CSS_SELECTOR, "header .who").text
+
+
+def no_script_ran(driver) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    assert driver.execute_script("return window.__xss === undefined && window.parent.__xss === undefined")
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018
+
+
+def post_without_js_rules(driver, url: str, body: str) -> int:
+    """A POST from the page itself (same origin, the session cookie goes along); returns the status."""
+    return int(
+        driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0], {method: 'POST', body: arguments[1], credentials: 'same-origin',"
+            " headers: {'Content-Type': 'application/x-www-form-urlencoded'}}).then(r => done(r.status));",
+            url,
+            body,
+        )
+    )
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
+def test_each_role_logs_in(served, browser, tmp_path, role):
+    from selenium.webdriver.common.by import By
+
+    base, _, ids = served
+    login(browser, base, role)
+    assert "Refunds are slow" in browser.find_element(By.ID, "themes").text
+    browser.get(f"{base}/themes/{ids['refunds']}")
+    assert bool(browser.find_elements(By.ID, "rename")) == (role != "viewer")
+    shot(browser, tmp_path, f"theme-{role}")
+
+
+def test_editor_renames_creates_and_ships_an_action(served, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    base, db_path, ids = served
+    login(browser, base, "editor")
+    browser.get(f"{base}/?q=refund")
+    assert browser.find_elements(By.CSS_SELECTOR, "#results mark")
+    shot(browser, tmp_path, "search")
+    browser.get(f"{base}/themes/{ids['refunds']}")
+    name = browser.find_element(By.CSS_SELECTOR, "#rename input[name=name]")
+    name.clear()
+    name.send_keys("Refund delays")
+    browser.find_element(By.CSS_SELECTOR, "#rename button").click()
+    assert browser.find_element(By.ID, "label").text == "Refund delays"
+    form = browser.find_element(By.ID, "new-action")
+    form.find_element(By.NAME, "title").send_keys("Pay refunds within 2 days")
+    form.find_element(By.NAME, "description").send_keys("New refund pipeline")
+    form.find_element(By.NAME, "owner").send_keys("pat")
+    form.find_element(By.TAG_NAME, "button").click()
+    assert browser.find_element(By.ID, "title").text == "Pay refunds within 2 days"
+    browser.find_element(By.ID, "ship").click()
+    recipients = browser.find_element(By.ID, "recipients").text
+    assert "Ann" in recipients and "My refund took weeks" in recipients
+    shot(browser, tmp_path, "ship-preview")
+    browser.find_element(By.CSS_SELECTOR, "#confirm button").click()
+    assert browser.find_element(By.ID, "status").text == "shipped"
+    browser.get(f"{base}/outbox")
+    assert "Pay refunds within 2 days" in browser.find_element(By.ID, "outbox").text
+    browser.get(f"{base}/actions")
+    shot(browser, tmp_path, "backlog")
+    with Store(db_path) as store:
+        assert store.scalar("SELECT status FROM actions WHERE title = 'Pay refunds within 2 days'") == "shipped"
+
+
+def test_viewer_sees_no_edit_forms_and_its_posts_are_refused(served, browser):
+    from selenium.webdriver.common.by import By
+
+    base, db_path, ids = served
+    login(browser, base, "viewer")
+    browser.get(f"{base}/themes/{ids['refunds']}")
+    assert not browser.find_elements(By.CSS_SELECTOR, "form[method=post]:not([action='/logout'])")
+    token = browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] input[name=csrf]").get_attribute("value")
+    rename = f"/themes/{ids['refunds']}/rename"
+    assert post_without_js_rules(browser, rename, f"csrf={token}&name=hacked") == 403
+    assert post_without_js_rules(browser, "/actions", f"csrf={token}&theme=1&title=x&description=y") == 403
+    login(browser, base, "editor")
+    assert post_without_js_rules(browser, rename, "name=no+csrf") == 403  # an editor, but no CSRF token
+    with Store(db_path) as store:
+        assert store.scalar("SELECT label FROM themes WHERE id = ?", (ids["refunds"],)) == "Refunds are slow"
+        assert store.scalar("SELECT count(*) FROM actions") == 1  # only the seeded one
+
+
+def test_xss_corpus_renders_inert_everywhere(served, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    base, _, ids = served
+    login(browser, base, "admin")
+    pages = [
+        "/",
+        "/?q=xss",
+        "/?q=" + "%3Cscript%3E",
+        f"/themes/{ids['bad']}",
+        "/items/12",
+        "/customers/3",
+        "/actions",
+        f"/actions/{ids['xss_action']}",
+        f"/actions/{ids['xss_action']}/ship",
+    ]
+    for path in pages:
+        browser.get(base + path)
+        no_script_ran(browser)
+        assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img, main svg, main iframe, main style")
+        assert not browser.find_elements(By.CSS_SELECTOR, "main a[href^='javascript']")
+    browser.get(f"{base}/themes/{ids['bad']}")
+    assert "<script>window.__xss=1</script>" in browser.find_element(By.ID, "label").text  # shown as text
+    shot(browser, tmp_path, "xss-theme")
