@@ -181,6 +181,12 @@ def print_status(d: dict[str, Any]) -> None:
             f"Themes: {themes['active_themes']} active; {themes['confident_items']} of {themes['english_items']} "
             f"English items ({themes['coverage']:.0%}) have a confident theme"
         )
+        general = themes.get("general") or {}
+        if general:
+            click.echo(
+                f"No clear theme: {general.get('praise', 0)} general praise, {general.get('complaint', 0)} general "
+                f"complaint, {general.get('neutral', 0)} neutral (they name no theme's subject)"
+            )
         if themes.get("unfit_items"):
             click.echo(
                 f"Since the last theme fit: {themes['new_items']} new items, {themes['unfit_items']} fit no theme well"

@@ -1,4 +1,4 @@
-"""CLI commands of the loop stage: actions, notify, serve, customers unsubscribe/resubscribe/unsuppress/show/list."""
+"""CLI commands of the loop stage: actions, notify, customers unsubscribe/resubscribe/unsuppress/show/list."""
 
 from __future__ import annotations
 
@@ -171,7 +171,10 @@ def actions_recipients(state: CliState, action_id: int, as_json: bool) -> None:
         )
         for rec in rows:
             score = "linked" if rec["score"] is None else f"{rec['score']:.2f}"
-            said = clean_header_text(rec["sentence"] or "(no quotable sentence)", 100)
+            quoted = (
+                f"{rec['context']} {rec['sentence']}" if rec.get("context") and rec["sentence"] else rec["sentence"]
+            )
+            said = clean_header_text(quoted or "(no quotable sentence)", 100)
             click.echo(f"  {score:>6}  {clean_header_text(rec['email'] or '', 60)}  item {rec['feedback_id']}: {said}")
         if r["excluded"]:
             click.echo("  left out: " + ", ".join(f"{n} {reason}" for reason, n in r["excluded"].items()))
@@ -306,23 +309,6 @@ def _notify_human(r: dict[str, Any]) -> None:
         click.echo(f"Note: {_clean(note)}")
 
 
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@pass_state
-def serve(state: CliState, host: str, port: int) -> None:
-    """Serve unsubscribe links (GET confirm page, one-click POST) and /healthz.
-
-    Ctrl+C (SIGINT) or SIGTERM stops it: it prints "Stopped serving." and exits with status 0.
-    """
-    from feedback_engine.web.server import make_server, run_until_stopped
-
-    server = make_server(state.database(), host=host, port=port)
-    click.echo(f"Serving on http://{host}:{server.server_address[1]} (Ctrl+C to stop)", err=True)
-    run_until_stopped(server)
-    click.echo("Stopped serving.", err=True)
-
-
 def _customers_group(main: click.Group) -> click.Group:
     existing = main.commands.get("customers")
     if isinstance(existing, click.Group):
@@ -339,7 +325,6 @@ def register(main: click.Group) -> None:
     """Add this module's commands to the root group."""
     main.add_command(actions_group)
     main.add_command(notify)
-    main.add_command(serve)
     customers = _customers_group(main)
 
     by_option = click.option("--by", help="Who makes the change (default: $USER).")

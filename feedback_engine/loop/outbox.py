@@ -138,8 +138,8 @@ def _update_for(conn: sqlite3.Connection, action_id: int, feedback_ids: list[int
             continue
         chosen = chosen or row
         matched = matches.get(fid)
-        if matched is not None and matched.text:  # the sentence that made them a recipient, not the item's start
-            chosen, quote = row, shorten(matched.text)
+        if matched is not None and matched.quote:  # the sentence that made them a recipient, not the item's start
+            chosen, quote = row, shorten(matched.quote)
             break
         if with_analysis:
             red = conn.execute("SELECT redacted_text FROM analysis WHERE feedback_id = ?", (fid,)).fetchone()

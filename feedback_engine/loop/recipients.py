@@ -246,6 +246,7 @@ def preview(store: Store, action_id: int, *, now: datetime | None = None) -> dic
                 "feedback_ids": list(rec.feedback_ids),
                 "feedback_id": best.feedback_id if best else rec.feedback_ids[0],
                 "sentence": best.text if best else None,
+                "context": best.before if best else None,  # the sentence before it, quoted with it
                 "score": round(best.score, 3) if best else None,
                 "why": ("seed" if best.source == "seed" else "manual" if best.source == "manual" else "theme")
                 if best

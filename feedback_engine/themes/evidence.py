@@ -18,7 +18,8 @@ nearest theme even when it is only faintly like it, a long review touches severa
 
 A customer hears back about an action when one of their sentences is evidence for one of its
 themes (or an item of theirs is linked to the action by hand), and the email quotes that
-sentence, the one with the highest score. The thresholds were chosen on real tweets with
+sentence, the one with the highest score (after the sentence before it when it opens by pointing
+back, "It logs me out.", or is very short: :func:`needs_context`). The thresholds were chosen on real tweets with
 ``bench/recipient_bench.py`` (figures in the README); ``FEEDBACK_ENGINE_EVIDENCE_MIN`` overrides
 :data:`MIN_SCORE`.
 """
@@ -81,6 +82,49 @@ class Evidence:
     text: str | None  # the redacted sentence; None when the item has no redacted text (never quoted)
     score: float
     source: str
+    before: str | None = None  # the sentence before it, when the sentence alone does not make sense
+
+    @property
+    def quote(self) -> str | None:
+        """What an email quotes: the sentence, after the one before it when it needs it."""
+        if not self.text:
+            return None
+        return f"{self.before} {self.text}" if self.before else self.text
+
+
+#: A sentence that opens with one of these points back ("It crashes again.") and is quoted after
+#: the sentence before it; so is a sentence of fewer than :data:`MIN_QUOTE_WORDS` words.
+BACK_REFERENCES = frozenset(
+    [
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "they",
+        "them",
+        "their",
+        "he",
+        "she",
+        "which",
+        "so",
+        "and",
+        "but",
+        "also",
+        "still",
+        "there",
+        "same",
+    ]
+)
+MIN_QUOTE_WORDS = 4
+
+
+def needs_context(sentence: str) -> bool:
+    """Whether a sentence says little on its own: very short, or opens by pointing back."""
+    words = sentence.split()
+    first = words[0].lower().strip("\"'(,.!?:;") if words else ""
+    return len(words) < MIN_QUOTE_WORDS or first in BACK_REFERENCES
 
 
 def min_score() -> float:
@@ -147,6 +191,24 @@ def theme_evidence(
             seen = best.get(fid)
             if seen is None or (score, -sidx) > (seen.score, -seen.sentence_idx):
                 best[fid] = Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source)
+    return _with_context(conn, best)
+
+
+def _with_context(conn: sqlite3.Connection, best: dict[int, Evidence]) -> dict[int, Evidence]:
+    """Give each matched sentence that needs it (:func:`needs_context`) the sentence before it."""
+    wanted = [
+        (e.feedback_id, e.sentence_idx - 1)
+        for e in best.values()
+        if e.sentence_idx > 0 and e.text and needs_context(e.text)
+    ]
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        where = " OR ".join("(feedback_id = ? AND idx = ?)" for _ in chunk)
+        args = [v for pair in chunk for v in pair]
+        for fid, text in conn.execute(f"SELECT feedback_id, redacted_text FROM sentences WHERE {where}", args):
+            if text and str(text).strip():
+                e = best[int(fid)]
+                best[int(fid)] = Evidence(e.feedback_id, e.sentence_idx, e.text, e.score, e.source, str(text).strip())
     return best
 
 

@@ -134,6 +134,18 @@ def load_sentences(store: Store, feedback_ids: np.ndarray | None = None) -> Unit
     return _units(rows, sentence=True)
 
 
+def sentiment_counts(store: Store, feedback_ids: set[int]) -> dict[str, int]:
+    """English items *not* in ``feedback_ids``, by item sentiment label."""
+    out = {"positive": 0, "neutral": 0, "negative": 0}
+    rows = store.conn.execute(
+        "SELECT feedback_id, sentiment FROM analysis WHERE is_english = 1 AND embedding IS NOT NULL"
+    ).fetchall()
+    for fid, label in rows:
+        if int(fid) not in feedback_ids and label in out:
+            out[label] += 1
+    return out
+
+
 def count_other_language(store: Store) -> int:
     return int(store.scalar("SELECT count(*) FROM analysis WHERE is_english = 0") or 0)
 

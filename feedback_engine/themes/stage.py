@@ -582,7 +582,8 @@ class ThemeStage:
     def coverage(store: Store) -> dict[str, Any]:
         """Honest coverage: the share of English items with at least one confident, topical theme
         sentence (:mod:`feedback_engine.themes.evidence`); ``placed_share`` counts every item placed
-        at its nearest theme, however faintly."""
+        at its nearest theme, however faintly. ``general`` counts the rest by sentiment: general
+        praise ("Love it!") and complaint ("Worst app ever") that name no theme's subject."""
         english = int(store.scalar("SELECT count(*) FROM analysis WHERE is_english = 1 AND embedding IS NOT NULL"))
         placed = int(
             store.scalar(
@@ -590,7 +591,9 @@ class ThemeStage:
                 "(SELECT 1 FROM theme_assignments t WHERE t.feedback_id = a.feedback_id AND t.sentence_idx = -1)"
             )
         )
-        confident = len(confident_items(store.conn))
+        with_theme = confident_items(store.conn)
+        confident = len(with_theme)
+        rest = ts.sentiment_counts(store, with_theme)
         return {
             "english_items": english,
             "coverage": round(confident / english, 4) if english else 0.0,
@@ -598,4 +601,6 @@ class ThemeStage:
             "placed_share": round(placed / english, 4) if english else 0.0,
             "outlier_share": round(1 - placed / english, 4) if english else 0.0,
             "other_language": ts.count_other_language(store),
+            # items that name no theme's subject confidently: "Love it!", "Worst app ever", or faint
+            "general": {"praise": rest["positive"], "complaint": rest["negative"], "neutral": rest["neutral"]},
         }

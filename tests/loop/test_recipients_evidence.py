@@ -188,3 +188,37 @@ def test_exclude_a_customer_or_an_item_before_and_after_queueing(store, engine, 
     assert nobody.exit_code != 0 and "No customer with email" in nobody.output
     ok = runner.invoke(main, ["--db", str(db_path), "actions", "exclude", str(aid), "--item", str(extra)])
     assert ok.exit_code == 0 and "was already out of action" in ok.output
+
+
+def test_a_sentence_that_points_back_is_quoted_after_the_one_before_it(store, engine, tmp_path):
+    sync = add_theme(store, "Sync")
+    ann, bob = (add_customer(store, f"{n}@example.com", name=n.title()) for n in ("ann", "bob"))
+    a = add_feedback(store, ann, "x")
+    _sentences(
+        store,
+        a,
+        [
+            ("The new calendar sync is great.", ["calendar sync"], None, 0.0),
+            ("It deletes my events every Monday.", ["events"], sync, 0.8),
+        ],
+    )
+    b = add_feedback(store, bob, "y")
+    _sentences(
+        store,
+        b,
+        [("Nice app.", [], None, 0.0), ("Calendar sync deletes my events every Monday.", ["calendar sync"], sync, 0.7)],
+    )
+    found = theme_evidence(store.conn, [sync])
+    assert found[a].text == "It deletes my events every Monday."
+    assert found[a].quote == "The new calendar sync is great. It deletes my events every Monday."
+    assert found[b].before is None and found[b].quote == "Calendar sync deletes my events every Monday."
+    aid = ship(store, engine, [sync], "Sync keeps your events")
+    preview = {r["email"]: r for r in engine.actions.recipients(aid)["recipients"]}
+    assert preview["ann@example.com"]["context"] == "The new calendar sync is great."
+    assert preview["ann@example.com"]["sentence"] == "It deletes my events every Monday."
+    assert preview["bob@example.com"]["context"] is None
+    out = tmp_path / "dry"
+    engine.outbox.notify(dry_run_dir=out, now=NOW)
+    emails = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.eml")}
+    ann_mail = next(t for t in emails.values() if "ann@example.com" in t)
+    assert "The new calendar sync is great. It deletes my events every Monday." in ann_mail.replace("=\n", "")

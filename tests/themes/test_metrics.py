@@ -193,7 +193,12 @@ def test_status_reports_themes_coverage_and_drift(built):
     assert themes["active_themes"] >= 1 and themes["english_items"] >= 1
     assert (themes["new_items"], themes["unfit_items"]) == (1, 1)
     assert 0.0 <= themes["coverage"] <= themes["placed_share"] <= 1.0
+    general = themes["general"]  # every English item without a confident theme, by its sentiment
+    assert sum(general.values()) == themes["english_items"] - themes["confident_items"]
     result = CliRunner().invoke(main, ["--db", str(path), "status"])
     assert result.exit_code == 0, result.output
     assert "Themes: " in result.output and "have a confident theme" in result.output
     assert "Since the last theme fit: 1 new items, 1 fit no theme well" in result.output
+    assert f"No clear theme: {general['praise']} general praise, {general['complaint']} general complaint" in (
+        result.output
+    )
