@@ -226,7 +226,7 @@ def _plausible(ent: Any) -> bool:
     """PERSON spans of the small model include emoji, sentence-initial common words and product
     names: keep the spans that look like a person's name."""
     tokens = [t for t in ent if not t.is_punct]
-    if not tokens or not all(t.is_alpha and t.is_title for t in tokens):
+    if not tokens or not all(t.text.replace("'", "").replace("’", "").isalpha() and t.is_title for t in tokens):
         return False
     if len(tokens) == 1 and tokens[0].lower_ in _PRODUCT_WORDS:
         return False

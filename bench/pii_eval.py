@@ -1,0 +1,140 @@
+"""PII redaction: precision and recall per kind on the labelled set, keep rates, and speed.
+
+    .venv/bin/python bench/pii_eval.py            # the generated set (tests/nlp/pii_cases.py)
+    .venv/bin/python bench/pii_eval.py --real     # plus real carriers from ../shared/data/sentiment
+    .venv/bin/python bench/pii_eval.py --misses   # list missed and wrong spans
+
+Names come from the shipped spaCy pipeline (``TextPreparer``), as in ``analyze``. Speed is
+``find_pii`` + ``apply_spans`` alone (spaCy excluded: it is the same before and after) on 2,000
+texts, for this tree and for the redactor at ``--before`` (a git revision, default HEAD~ of the
+redaction change: ``--before d226dca``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import lzma
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "nlp"))
+
+from pii_cases import BRAND_HANDLES, Case, build_cases, carrier_cases, score  # noqa: E402
+
+from feedback_engine.nlp.redact import apply_spans, find_pii  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "sentiment"
+_MENTION = re.compile(r"@\w+|https?://\S+")
+
+
+def real_carriers(limit: int = 300) -> list[str]:
+    """First sentences of patient reviews (their medicine names must stay) and tweets with their
+    @mentions and links taken out (they are scored as handles elsewhere), up to ``limit``."""
+    out: list[str] = []
+    with open(SHARED / "drug_reviews_train.tsv", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            text = row["review"].strip().strip('"').replace("&#039;", "'").replace("&quot;", '"')
+            sentence = re.split(r"(?<=[.!?])\s", text)[0][:220]
+            if row["drugName"].split()[0].lower() in sentence.lower():
+                out.append(sentence)
+            if len(out) >= limit // 2:
+                break
+    with lzma.open(SHARED / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
+        for row in csv.DictReader(f):
+            text = " ".join(_MENTION.sub("", row["text"]).split())
+            if 30 <= len(text) <= 200 and any(w[:1].isupper() for w in text.split()[1:]):
+                out.append(text)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def predict(cases: list[Case], redactor: Any = None) -> list[list[tuple[str, int, int]]]:
+    from feedback_engine.nlp.text import TextPreparer, load_spacy
+
+    prepared = TextPreparer(load_spacy()).prepare([c.text for c in cases])
+    finder = redactor.find_pii if redactor is not None else find_pii
+    out = []
+    for case, prep in zip(cases, prepared, strict=True):
+        kwargs = {"brand_handles": BRAND_HANDLES} if redactor is None else {}
+        out.append([(s.kind, s.start, s.end) for s in finder(case.text, prep.names, **kwargs)])
+    return out
+
+
+def print_report(title: str, cases: list[Case], predicted: list[list[tuple[str, int, int]]], misses: bool) -> None:
+    report = score(cases, predicted)
+    print(f"\n{title}: {len(cases)} texts")
+    print(f"  {'kind':<9} {'gold':>5} {'recall':>7} {'pred':>5} {'precision':>9}")
+    for kind, t in sorted(report.kinds.items()):
+        print(f"  {kind:<9} {t.gold:>5} {t.recall:>7.3f} {t.predicted:>5} {t.precision:>9.3f}")
+    print(f"  overall precision {report.overall_precision():.3f}")
+    print("  kept (no span over the word): " + ", ".join(f"{c} {k}/{n}" for c, (k, n) in sorted(report.kept.items())))
+    if misses:
+        for kind, text in report.misses:
+            print(f"    MISS {kind}: {text!r}")
+        for kind, text in report.false:
+            print(f"    WRONG {kind}: {text!r}")
+
+
+def load_before(revision: str) -> Any:
+    source = subprocess.run(
+        ["git", "show", f"{revision}:feedback_engine/nlp/redact.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "redact_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("redact_before", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["redact_before"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def speed(texts: list[str], finder: Any, apply: Any, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for text in texts:
+            apply(text, finder(text))
+        best = min(best, time.perf_counter() - t0)
+    return len(texts) / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--real", action="store_true", help="also score real carriers from ../shared/data/sentiment")
+    parser.add_argument("--misses", action="store_true", help="list missed and wrong spans")
+    parser.add_argument("--before", default="d226dca", help="git revision of the redactor to compare (default d226dca)")
+    args = parser.parse_args()
+
+    cases = build_cases()
+    predicted = predict(cases)
+    print_report("generated set (tests/nlp/pii_cases.py)", cases, predicted, args.misses)
+    before = load_before(args.before)
+    print_report(f"same set, redactor at {args.before}", cases, predict(cases, before), False)
+    texts = [c.text for c in cases]
+    if args.real and SHARED.exists():
+        real = carrier_cases(real_carriers())
+        print_report("real carriers (drug reviews, tweets) + inserted PII", real, predict(real), args.misses)
+        texts += [c.text for c in real]
+    texts = (texts * (2000 // len(texts) + 1))[:2000]
+    now = speed(texts, lambda t: find_pii(t, brand_handles=BRAND_HANDLES), apply_spans)
+    then = speed(texts, before.find_pii, before.apply_spans)
+    print(f"\nspeed (find_pii + apply_spans, no spaCy, {len(texts)} texts): {now:,.0f} items/s now, {then:,.0f} before")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Words that are not a customer's name although the small spaCy model tags them PERSON.
+
+Three sources, checked by :func:`not_a_name` on each word of a PERSON span:
+
+- a curated list: brands, platforms, products and devices ("Twitter", "Samsung", "iPhone"),
+  common medicines by brand name ("Prozac", "Seroquel"), interjections and sentence openers
+  ("Yay", "Sweet", "Wow"), and cities and airports the model tags PERSON ("Manchester");
+- generic drug names by their INN stem (``-azole``, ``-pril``, ``-olol``, ``-oxetine`` ...):
+  the word formation rules of the WHO naming scheme, so "Sertraline" or "Levofloxacin" stay
+  without being listed;
+- a learned list (:func:`learn_allow_list`): words written capitalised inside a sentence in many
+  different items of a corpus. A customer's own name turns up in one or two items; a product
+  name turns up everywhere.
+
+A span is dropped when every word in it is allowed ("Samsung Galaxy"); allowed words at either
+end are trimmed ("Yay Kevin" -> "Kevin"), so a full name that contains one stays a name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+__all__ = ["ALLOWED_WORDS", "learn_allow_list", "medicine_context", "not_a_name", "remember"]
+
+
+def _words(block: str) -> list[str]:
+    return block.split()
+
+
+_BRANDS = _words("""
+twitter facebook instagram tiktok snapchat youtube linkedin reddit pinterest whatsapp telegram signal discord twitch
+google alphabet apple microsoft amazon netflix spotify hulu disney uber lyft airbnb paypal venmo stripe shopify ebay
+etsy walmart target costco ikea tesla samsung huawei xiaomi oneplus motorola nokia sony lg lenovo dell asus acer hp
+intel nvidia logitech bose fitbit garmin nintendo xbox playstation verizon comcast xfinity sprint vodafone tmobile
+united delta jetblue southwest ryanair easyjet lufthansa emirates qantas virgin expedia booking tripadvisor
+starbucks mcdonalds chipotle subway dominos doordash grubhub instacart deliveroo zomato swiggy fedex ups dhl usps
+safari chrome firefox edge opera brave siri alexa cortana android ios ipados macos windows linux iphone ipad ipod
+imac macbook airpods pixel galaxy kindle echo roku chromecast excel outlook word powerpoint slack zoom teams gmail
+jira trello notion dropbox zapier skype webex hangouts itunes icloud onedrive wifi bluetooth siri hey
+""")
+_DRUGS = _words("""
+prozac seroquel zoloft lexapro celexa paxil effexor cymbalta wellbutrin abilify xanax valium ativan klonopin ambien
+lunesta adderall ritalin concerta vyvanse strattera lyrica neurontin tylenol advil motrin aleve excedrin benadryl
+zyrtec claritin allegra sudafed nexium prilosec zantac pepcid lipitor crestor zocor plavix eliquis xarelto coumadin
+synthroid levoxyl glucophage januvia jardiance ozempic victoza trulicity humira enbrel remicade lantus humalog
+viagra cialis levitra mirena nexplanon implanon skyla kyleena paragard yaz yasmin lo loestrin sprintec plan
+accutane retin doxy cipro levaquin keflex augmentin bactrim flagyl diflucan valtrex tamiflu suboxone subutex
+methadone vicodin percocet oxycontin norco tramadol ultram dilaudid naltrexone chantix contrave qsymia topamax
+lamictal depakote tegretol keppra trileptal latuda geodon risperdal zyprexa invega buspar remeron trazodone
+desyrel pristiq viibryd trintellix brintellix imitrex maxalt relpax fioricet singulair advair symbicort ventolin
+proair flonase nasonex prednisone medrol metformin insulin aspirin ibuprofen acetaminophen paracetamol naproxen
+melatonin benzonatate belsomra saxenda wegovy mounjaro phentermine adipex qelbree spravato rexulti vraylar
+""")
+_INTERJECTIONS = _words("""
+yay yey yeah yes yep nope no oh ooh ah aha ahh wow whoa woah omg lol lmao rofl haha hahaha hehe ugh ew meh hmm hm
+sweet awesome great cool nice lovely brilliant amazing super perfect excellent fantastic thanks thank thx ty cheers
+hello hi hey dear ok okay sorry please wtf smh fml yikes oops damn dang gosh jeez boo bravo kudos congrats hooray
+love hate why what seriously literally honestly really pretty totally
+""")
+
+# Places the small model tags PERSON ("the flight to Manchester"): cities, airports, regions.
+_PLACES = _words("""
+london manchester liverpool birmingham leeds glasgow edinburgh cardiff belfast bristol dublin heathrow gatwick
+stansted luton newark laguardia dulles ohare o'hare chicago houston dallas austin denver phoenix seattle portland
+boston atlanta orlando miami tampa vegas detroit toronto vancouver montreal calgary sydney melbourne brisbane perth
+auckland berlin munich frankfurt hamburg paris lyon madrid barcelona lisbon rome milan amsterdam brussels zurich
+geneva vienna prague warsaw stockholm oslo copenhagen helsinki dubai doha mumbai delhi bangalore singapore tokyo
+osaka seoul beijing shanghai jakarta manila texas florida california ohio georgia virginia carolina kent surrey
+essex yorkshire
+""")
+
+ALLOWED_WORDS: frozenset[str] = frozenset(_BRANDS + _DRUGS + _INTERJECTIONS + _PLACES)
+
+# Stems of generic (INN) drug names; a capitalised word ending in one is a medicine, not a name.
+_DRUG_STEM = re.compile(
+    r"(?:azole|conazole|prazole|pril|sartan|olol|statin|oxetine|opram|traline|triptyline|azepam|azolam|zepam|"
+    r"pine|apine|idone|afil|cillin|mycin|cycline|floxacin|vir|mab|nib|gliptin|gliflozin|glutide|tidine|"
+    r"setron|triptan|profen|coxib|parin|xaban|gatran|dronate|lukast|terol|sone|olone|nazole|micin|tadine|"
+    r"barbital|caine|fenac|lamide|semide|thiazide|dipine|orphan|codone|morphone|gestrel|estradiol|fentanil|fentanyl|"
+    r"amine|etine|epam|ipine|ium)$",
+    re.IGNORECASE,
+)
+# Given names that end like a drug stem.
+_NAME_EXCEPTIONS = frozenset(_words("jasmine carmine divine josephine caroline"))
+
+_learned: set[str] = set()
+# A single capitalised word in a medicine's context is a medicine: "started Savella", "on Lasix
+# for", "Voltaren 50 mg", "Frova helped", "side effects of Uloric".
+_MED_BEFORE = re.compile(
+    r"\b(?:take|took|taking|taken|takes|started|starting|stopped|stopping|quit|prescribed|tried|trying|"
+    r"(?:been|was|am|be|me|put|went|weaned) (?:on|off)|switched (?:me )?(?:to|from)|dose of|dosage of|"
+    r"effects of|generic|brand)\W+(?:\w+\W+)?$",
+    re.IGNORECASE,
+)
+_MED_AFTER = re.compile(
+    r"\W*(?:\d+(?:\.\d+)?\s?(?:mg|mcg|ml|iu)\b|(?:\w+\W+)?(?:helped|helps|worked|works|made me|makes me|"
+    r"caused|causes|side effects?|pills?|tablets?|capsules?|shots?|injections?|dose|dosage|patch|implant)\b)",
+    re.IGNORECASE,
+)
+
+
+# Camel case is a product (iPhone, PlayStation, YouTube); McDonald, O'Brien, DeLuca are names.
+_CAMEL = re.compile(r"^(?!Mc|Mac|O'|O’|D'|D’|De|Di|La|Le|Van)\w*[a-z][A-Z]")
+
+
+def not_a_name(word: str, extra: Iterable[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether a capitalised word is a product, medicine, place or interjection rather than a person's name."""
+    low = word.lower().strip("'’.").replace("’", "'")
+    if low.endswith("'s"):
+        low = low[:-2]
+    if low in ALLOWED_WORDS or low in _learned or low in extra:
+        return True
+    if any(_CAMEL.match(part) for part in word.split("-")):
+        return True
+    return len(low) >= 6 and low not in _NAME_EXCEPTIONS and bool(_DRUG_STEM.search(low))
+
+
+def medicine_context(text: str, start: int, end: int) -> bool:
+    """Whether the word at ``text[start:end]`` stands where a medicine's name stands."""
+    return bool(_MED_BEFORE.search(text[max(0, start - 30) : start]) or _MED_AFTER.match(text[end : end + 30]))
+
+
+_CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+[A-Za-z]*")
+
+
+def learn_allow_list(texts: Iterable[str], *, min_items: int = 25, min_share: float = 0.002) -> set[str]:
+    """Lower-cased words written capitalised mid-sentence in at least ``min_items`` distinct
+    items (and that share of all items): brands and products of the corpus. Pass the result to
+    :func:`remember` (process-wide) or as ``allow`` to ``find_pii``."""
+    counts: Counter[str] = Counter()
+    n = 0
+    for text in texts:
+        n += 1
+        counts.update({m.group(0).lower() for m in _CAPITALISED.finditer(text or "")})
+    floor = max(min_items, int(min_share * n))
+    return {w for w, k in counts.items() if k >= floor}
+
+
+def remember(words: Iterable[str]) -> None:
+    """Adds learned words to the process-wide allow-list."""
+    _learned.update(w.lower() for w in words)
