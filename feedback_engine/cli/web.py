@@ -1,4 +1,4 @@
-"""CLI commands for the web app's accounts: ``users add|passwd|role|list|disable|revoke|token``."""
+"""CLI commands of the web app: ``serve``, and its accounts (``users add|passwd|role|list|disable|revoke|token``)."""
 
 from __future__ import annotations
 
@@ -91,5 +91,36 @@ def token(state: CliState, email: str, name: str) -> None:
     click.echo(state.engine().accounts.new_api_token(email, name))
 
 
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes (uvicorn's)."
+)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    envvar="FEEDBACK_ENGINE_SECURE_COOKIES",
+    help="Mark session cookies Secure even when the proxy does not send X-Forwarded-Proto (behind HTTPS).",
+)
+@pass_state
+def serve(state: CliState, host: str, port: int, workers: int, secure_cookies: bool) -> None:
+    """Serve the web app (triage, backlog, login), unsubscribe links and /healthz.
+
+    Ctrl+C (SIGINT) or SIGTERM stops it: it prints "Stopped serving." and exits with status 0.
+    """
+    from feedback_engine.web.server import make_server, run_until_stopped, serve_workers
+
+    if workers > 1:
+        click.echo(f"Serving on http://{host}:{port} with {workers} workers (Ctrl+C to stop)", err=True)
+        serve_workers(state.database(), host=host, port=port, workers=workers, secure_cookies=secure_cookies)
+    else:
+        server = make_server(state.database(), host=host, port=port, secure_cookies=secure_cookies)
+        click.echo(f"Serving on http://{host}:{server.server_address[1]} (Ctrl+C to stop)", err=True)
+        run_until_stopped(server)
+    click.echo("Stopped serving.", err=True)
+
+
 def register(main: click.Group) -> None:
+    main.add_command(serve)
     main.add_command(users)

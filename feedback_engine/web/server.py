@@ -250,11 +250,14 @@ def run_until_stopped(server: WebServer) -> None:
         server.server_close()
 
 
-def serve_workers(db_path: str | Path, *, host: str, port: int, workers: int, settings: Settings | None = None) -> None:
-    """``workers`` processes (uvicorn's supervisor) on one socket; each builds the app from the environment."""
-    (settings or Settings.from_env()).require_secret()
+def serve_workers(db_path: str | Path, *, host: str, port: int, workers: int, secure_cookies: bool = False) -> None:
+    """``workers`` processes (uvicorn's supervisor) on one socket; each builds the app from the environment
+    (:func:`~feedback_engine.web.app.app_from_env`). Returns when the supervisor stops (SIGINT, SIGTERM)."""
+    Settings.from_env().require_secret()
     Engine(Path(db_path)).close()
-    os.environ["FEEDBACK_ENGINE_DB"] = str(db_path)
+    os.environ["FEEDBACK_ENGINE_DB"] = str(Path(db_path).resolve())
+    if secure_cookies:
+        os.environ["FEEDBACK_ENGINE_SECURE_COOKIES"] = "1"
     sock = _bind(host, port)
     config = _config(
         "feedback_engine.web.app:app_from_env", "feedback_engine.web.server:Protocol", factory=True, workers=workers
