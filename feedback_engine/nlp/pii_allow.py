@@ -58,6 +58,7 @@ yay yey yeah yes yep nope no oh ooh ah aha ahh wow whoa woah omg lol lmao rofl h
 sweet awesome great cool nice lovely brilliant amazing super perfect excellent fantastic thanks thank thx ty cheers
 hello hi hey dear ok okay sorry please wtf smh fml yikes oops damn dang gosh jeez boo bravo kudos congrats hooray
 love hate why what seriously literally honestly really pretty totally
+took tried started taking using bought ordered got called switched stopped quit day week month
 """)
 
 # Places the small model tags PERSON ("the flight to Manchester"): cities, airports, regions.
@@ -68,7 +69,8 @@ boston atlanta orlando miami tampa vegas detroit toronto vancouver montreal calg
 auckland berlin munich frankfurt hamburg paris lyon madrid barcelona lisbon rome milan amsterdam brussels zurich
 geneva vienna prague warsaw stockholm oslo copenhagen helsinki dubai doha mumbai delhi bangalore singapore tokyo
 osaka seoul beijing shanghai jakarta manila texas florida california ohio georgia virginia carolina kent surrey
-essex yorkshire
+essex yorkshire america usa canada mexico england britain scotland wales ireland france germany spain italy india
+china japan australia europe asia africa
 """)
 
 ALLOWED_WORDS: frozenset[str] = frozenset(_BRANDS + _DRUGS + _INTERJECTIONS + _PLACES)
@@ -89,7 +91,8 @@ _learned: set[str] = set()
 # A single capitalised word in a medicine's context is a medicine: "started Savella", "on Lasix
 # for", "Voltaren 50 mg", "Frova helped", "side effects of Uloric".
 _MED_BEFORE = re.compile(
-    r"\b(?:take|took|taking|taken|takes|started|starting|stopped|stopping|quit|prescribed|tried|trying|"
+    r"\b(?:take|took|taking|taken|takes|started|starting|stopped|stopping|quit|prescribed|tried|trying|using|used|"
+    r"(?:got|get|getting|came|come|coming) off(?: of)?|experience with|subscribed|"
     r"(?:been|was|am|be|me|put|went|weaned) (?:on|off)|switched (?:me )?(?:to|from)|dose of|dosage of|"
     r"effects of|generic|brand)\W+(?:\w+\W+)?$",
     re.IGNORECASE,
