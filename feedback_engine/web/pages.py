@@ -7,6 +7,7 @@ Edits (rename, merge, seed) need the editor role and the CSRF token (see :mod:`.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -109,6 +110,30 @@ async def merge(request: Request, session: Session) -> Response:
 
 
 @requires("editor")
+async def unmerge(request: Request, session: Session) -> Response:
+    theme_id = _path_id(request)
+    merged = _int(form(request).get("merged", ""), -1)
+    if merged < 0:
+        return error_page(request, session, 400, "Pick the merged theme to take out again; nothing was changed.")
+    await call(request, lambda engine: engine.themes.unmerge(merged, by=session.user["email"]))
+    return RedirectResponse(f"/themes/{theme_id}", status_code=303)
+
+
+@requires("editor")
+async def split(request: Request, session: Session) -> Response:
+    """Move the ticked items of a theme into a new theme (manual: refits keep it)."""
+    theme_id = _path_id(request)
+    body: bytes = request.scope.get("fe.body", b"")
+    picked = [int(v) for k, v in parse_qsl(body.decode("utf-8", "replace")) if k == "item" and v.isdigit()]
+    name = form(request).get("name", "").strip()
+    if not picked or not name or len(name) > 200:
+        return error_page(request, session, 400, "Tick the items to move and name the new theme; nothing was changed.")
+    made = await call(request, lambda engine: engine.themes.split(theme_id, picked, name, by=session.user["email"]))
+    new_id = made.get("id") or theme_id
+    return RedirectResponse(f"/themes/{new_id}", status_code=303)
+
+
+@requires("editor")
 async def seed(request: Request, session: Session) -> Response:
     fields = form(request)
     name, description = fields.get("name", "").strip(), fields.get("description", "").strip()
@@ -134,5 +159,7 @@ routes = [
     Route("/themes/{id:int}", theme, methods=["GET", "HEAD"]),
     Route("/themes/{id:int}/rename", rename, methods=["POST"]),
     Route("/themes/{id:int}/merge", merge, methods=["POST"]),
+    Route("/themes/{id:int}/unmerge", unmerge, methods=["POST"]),
+    Route("/themes/{id:int}/split", split, methods=["POST"]),
     Route("/items/{id:int}", item, methods=["GET", "HEAD"]),
 ]

@@ -287,3 +287,27 @@ def test_customer_page_and_admin_only_resubscribe(site):
     assert admin.post(f"/customers/{ids['ann']}/resubscribe", {"csrf": admin.csrf("/")}).status_code == 303
     with Store(db_path) as store:
         assert store.scalar("SELECT unsubscribed_at FROM customers WHERE id = ?", (ids["ann"],)) is None
+
+
+def test_editor_splits_items_out_and_unmerges(site):
+    app, db_path, ids = site
+    editor = logged_in(app, "editor")
+    token = editor.csrf(f"/themes/{ids['refunds']}")
+    url = f"/themes/{ids['refunds']}"
+    response = editor.request(
+        "POST",
+        f"{url}/split",
+        content=f"csrf={token}&item=1&item=2&name=Refund+emails".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 303
+    new = editor.get(response.headers["location"])
+    assert "Refund emails" in new.text and "Items (2)" in new.text
+    assert "Items (5)" in editor.get(url).text
+    assert editor.post(f"{url}/split", {"csrf": token, "name": "nothing ticked"}).status_code == 400
+    editor.post(f"{url}/merge", {"csrf": token, "other": str(ids["login"])})
+    page = editor.get(url)
+    assert f"Unmerge theme {ids['login']}" in page.text
+    assert editor.post(f"{url}/unmerge", {"csrf": token, "merged": str(ids["login"])}).status_code == 303
+    assert editor.get(f"/themes/{ids['login']}").status_code == 200  # active again
+    assert "Items (5)" in editor.get(url).text
