@@ -311,3 +311,26 @@ def test_editor_splits_items_out_and_unmerges(site):
     assert editor.post(f"{url}/unmerge", {"csrf": token, "merged": str(ids["login"])}).status_code == 303
     assert editor.get(f"/themes/{ids['login']}").status_code == 200  # active again
     assert "Items (5)" in editor.get(url).text
+
+
+def test_admin_manages_users_and_others_cannot(site):
+    app, db_path, _ = site
+    editor = logged_in(app, "editor")
+    assert editor.get("/settings").status_code == 403
+    assert "Settings</a>" not in editor.get("/").text
+    admin = logged_in(app, "admin")
+    token = admin.csrf("/settings")
+    data = {"csrf": token, "email": "new@example.com", "role": "viewer", "password": "a fine long password"}
+    assert admin.post("/settings/users", data).status_code == 303
+    assert admin.post("/settings/users", {**data, "password": "short"}).status_code == 400
+    assert admin.post("/settings/users", {**data, "role": "root"}).status_code == 400
+    change = {"csrf": token, "email": "new@example.com"}
+    assert admin.post("/settings/users/change", {**change, "change": "role", "role": "editor"}).status_code == 303
+    assert admin.post("/settings/users/change", {**change, "change": "disable"}).status_code == 303
+    own = {"csrf": token, "email": seed.USERS["admin"], "change": "role", "role": "viewer"}
+    assert admin.post("/settings/users/change", own).status_code == 400
+    page = admin.get("/settings")
+    assert "new@example.com" in page.text and "disabled" in page.text
+    with Engine(db_path) as engine:
+        assert engine.accounts.user("new@example.com")["role"] == "editor"
+    assert editor.post("/settings/users", {**data, "csrf": editor.csrf("/")}).status_code == 403
