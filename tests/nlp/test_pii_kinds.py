@@ -130,3 +130,23 @@ def test_learned_allow_list_and_allow_argument() -> None:
     text = "I love Zorbix"
     assert find_pii(text, [(7, 13)], allow=learned) == []
     assert [s.kind for s in find_pii(text, [(7, 13)])] == ["NAME"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Row 9 window cover on N366SW could use some work",  # aircraft tail number, not a postcode
+        "Volvo Is About To Put 100 Driverless Cars On The Road In Sweden",  # headline, not an address
+        "Game Gets Twist Thanks To Deflated Footballs",  # headline case, no cue
+        "Thank you America for the support",
+    ],
+)
+def test_real_tweet_look_alikes_stay(text: str) -> None:
+    assert find_pii(text) == []
+
+
+def test_hashtag_and_sentence_opener_are_not_names() -> None:
+    text = "#Durham Driverless car causes crash"
+    assert find_pii(text, [(1, 17)]) == []
+    text = "Took Prozac for a month."
+    assert find_pii(text, [(0, 11)]) == []
