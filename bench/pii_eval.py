@@ -13,10 +13,7 @@ redaction change: ``--before d226dca``).
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
-import lzma
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,34 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "nlp"))
 
-from pii_cases import BRAND_HANDLES, Case, build_cases, carrier_cases, score  # noqa: E402
+from pii_cases import BRAND_HANDLES, Case, build_cases, carrier_cases, real_carriers, score  # noqa: E402
 
 from feedback_engine.nlp.redact import apply_spans, find_pii  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "sentiment"
-_MENTION = re.compile(r"@\w+|https?://\S+")
-
-
-def real_carriers(limit: int = 300) -> list[str]:
-    """First sentences of patient reviews (their medicine names must stay) and tweets with their
-    @mentions and links taken out (they are scored as handles elsewhere), up to ``limit``."""
-    out: list[str] = []
-    with open(SHARED / "drug_reviews_train.tsv", encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            text = row["review"].strip().strip('"').replace("&#039;", "'").replace("&quot;", '"')
-            sentence = re.split(r"(?<=[.!?])\s", text)[0][:220]
-            if row["drugName"].split()[0].lower() in sentence.lower():
-                out.append(sentence)
-            if len(out) >= limit // 2:
-                break
-    with lzma.open(SHARED / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
-        for row in csv.DictReader(f):
-            text = " ".join(_MENTION.sub("", row["text"]).split())
-            if 30 <= len(text) <= 200 and any(w[:1].isupper() for w in text.split()[1:]):
-                out.append(text)
-            if len(out) >= limit:
-                break
-    return out
 
 
 def predict(cases: list[Case], redactor: Any = None) -> list[list[tuple[str, int, int]]]:
@@ -127,9 +101,9 @@ def main() -> None:
     print_report(f"same set, redactor at {args.before}", cases, predict(cases, before), False)
     texts = [c.text for c in cases]
     if args.real and SHARED.exists():
-        real = carrier_cases(real_carriers())
+        real = carrier_cases(real_carriers(SHARED))
         print_report("real carriers (drug reviews, tweets) + inserted PII", real, predict(real), args.misses)
-        texts = real_carriers(limit=2000)  # speed on real texts: most hold no PII and no cue word
+        texts = real_carriers(SHARED, limit=2000)  # speed on real texts: most hold no PII and no cue word
     texts = (texts * (2000 // len(texts) + 1))[:2000]
     now = speed(texts, lambda t: find_pii(t, brand_handles=BRAND_HANDLES), apply_spans)
     then = speed(texts, before.find_pii, before.apply_spans)

@@ -188,6 +188,18 @@ def iban_ok(iban: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
+def _iban_end(candidate: str) -> int:
+    """Length of the IBAN at the start of ``candidate`` (0: none); a word run on after it ("... 32 ABCD") is cut."""
+    while len(candidate.replace(" ", "")) >= 15:
+        if iban_ok(candidate):
+            return len(candidate)
+        cut = candidate.rfind(" ")
+        if cut < 0:
+            return 0
+        candidate = candidate[:cut]
+    return 0
+
+
 def _url_has_secret(url: str) -> bool:
     from urllib.parse import parse_qsl, urlsplit
 
@@ -289,7 +301,10 @@ def find_pii(
     if ("dot" in low and "at" in low) or _AT_DOTTED.search(low):
         spans.extend(PiiSpan(m.start(), m.end(), "EMAIL") for m in _EMAIL_SPOKEN.finditer(text) if _spoken_email_ok(m))
     if has_digit:
-        spans.extend(PiiSpan(m.start(), m.end(), "IBAN") for m in _IBAN.finditer(text) if iban_ok(m.group(0)))
+        for m in _IBAN.finditer(text):
+            end = _iban_end(m.group(0))
+            if end:
+                spans.append(PiiSpan(m.start(), m.start() + end, "IBAN"))
         for m in _CARD.finditer(text):
             digits = re.sub(r"\D", "", m.group(0))
             if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:

@@ -12,11 +12,14 @@ a gold span of its kind.
 
 from __future__ import annotations
 
+import csv
 import ipaddress
+import lzma
 import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 BRAND_HANDLES = ("united", "delta", "southwestair")
 
@@ -357,6 +360,7 @@ _KEEP_POOLS = {
     "INTERJ": INTERJECTIONS,
     "BRAND_HANDLE": tuple("@" + h for h in BRAND_HANDLES),
 }
+_MENTION = re.compile(r"@\w+|https?://\S+")
 _SLOT = re.compile(r"\{([A-Z_]+)\}")
 
 
@@ -418,6 +422,28 @@ def carrier_cases(carriers: Iterable[str], seed: int = 7) -> list[Case]:
             )
         )
     return cases
+
+
+def real_carriers(folder: Path, limit: int = 300) -> list[str]:
+    """First sentences of patient reviews (their medicine names must stay) and tweets with their
+    @mentions and links taken out (they are scored as handles elsewhere), up to ``limit``."""
+    out: list[str] = []
+    with open(folder / "drug_reviews_train.tsv", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            text = row["review"].strip().strip('"').replace("&#039;", "'").replace("&quot;", '"')
+            sentence = re.split(r"(?<=[.!?])\s", text)[0][:220]
+            if row["drugName"].split()[0].lower() in sentence.lower():
+                out.append(sentence)
+            if len(out) >= limit // 2:
+                break
+    with lzma.open(folder / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
+        for row in csv.DictReader(f):
+            text = " ".join(_MENTION.sub("", row["text"]).split())
+            if 30 <= len(text) <= 200 and any(w[:1].isupper() for w in text.split()[1:]):
+                out.append(text)
+            if len(out) >= limit:
+                break
+    return out
 
 
 # -- scoring ----------------------------------------------------------------------------------

@@ -150,3 +150,7 @@ def test_hashtag_and_sentence_opener_are_not_names() -> None:
     assert find_pii(text, [(1, 17)]) == []
     text = "Took Prozac for a month."
     assert find_pii(text, [(0, 11)]) == []
+
+
+def test_iban_followed_by_a_code_is_cut_at_the_iban() -> None:
+    assert redact("IBAN GB82 WEST 1234 5698 7654 32 REF 2024 please") == "IBAN [IBAN] REF 2024 please"
