@@ -124,6 +124,12 @@ class BrowseService:
             row["segments"] = highlight(row["redacted_text"], text)
         return {"query": text, "total": total, "items": rows}
 
+    def theme_options(self) -> list[dict[str, Any]]:
+        """Active themes by label (id, label only): the choices of a merge form, cheap at any size."""
+        return self.store.query(
+            "SELECT id, label FROM themes WHERE status = 'active' ORDER BY label COLLATE NOCASE, id"
+        )
+
     def customer(self, customer_id: int) -> dict[str, Any]:
         """A customer's contact state by id (no emails or events: see ``engine.customers.show``)."""
         rows = self.store.query(

@@ -50,12 +50,16 @@ async def triage(request: Request, session: Session) -> Response:
     order = "asc" if query(request, "dir") == "asc" else "desc"
     q = query(request, "q").strip()[:200]
     notice = ""
-    try:
-        themes: list[dict[str, Any]] = await call(request, lambda engine: engine.themes.list())
-    except AnalysisError as exc:
-        themes, notice = [], exc.message
-    themes.sort(key=SORTS[sort], reverse=order == "desc")
-    results = await call(request, lambda engine: engine.browse.search(q)) if q else None
+    themes: list[dict[str, Any]] = []
+    results = None
+    if q:  # a search shows its hits only: the themes table is one click away
+        results = await call(request, lambda engine: engine.browse.search(q))
+    else:
+        try:
+            themes = await call(request, lambda engine: engine.themes.list())
+        except AnalysisError as exc:
+            notice = exc.message
+        themes.sort(key=SORTS[sort], reverse=order == "desc")
     return page(
         request,
         session,
@@ -75,7 +79,7 @@ def _theme_page(engine: Engine, theme_id: int, offset: int) -> dict[str, Any]:
         "theme": theme,
         "items": engine.browse.theme_items(theme["id"], offset=offset, limit=PAGE),
         "actions": engine.actions.list(theme=theme["id"], status="all"),
-        "others": [t for t in engine.themes.list() if t["id"] != theme["id"]],
+        "others": [t for t in engine.browse.theme_options() if t["id"] != theme["id"]],
     }
 
 
