@@ -101,6 +101,8 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:
 # UK postcodes: outward code (A9, A9A, A99, AA9, AA9A, AA99), a space and the inward code (9AA).
 # Without the space the same shape is an aircraft tail number (N366SW) or a booking reference.
 _POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) \d[ABD-HJLNP-UW-Z]{2}\b")
+# After the word "postcode" any case and no space will do: "postcode sw1a1aa".
+_POSTCODE_CUED = re.compile(r"(?i)\bpost ?code(?: is|:)?\s+([a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b")
 _STREET = (
     r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Close|"
     r"Crescent|Parkway|Pkwy|Highway|Hwy|Square|Sq|Circle|Cir|Gardens|Grove|Mews|Row|Walk|Hill|Trail)"
@@ -119,6 +121,7 @@ _PHONE = re.compile(
     r"(?<![\w+/.-])(?:"
     r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"
     r"|\(\d{3}\)\s?\d{3}[\s.-]\d{4}"
+    r"|[2-9]\d{2} [2-9]\d{2} \d{4}"
     r"|\d{3}([.-])\d{3}\1\d{4}"
     r"|0\d{2,4}\s\d{3,4}\s?\d{3,4}"
     r")(?![\w/-]|\.\d)"
@@ -323,6 +326,8 @@ def find_pii(
         spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _ADDRESS.finditer(text))
         spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _PO_BOX.finditer(text))
         spans.extend(PiiSpan(m.start(), m.end(), "POSTCODE") for m in _POSTCODE.finditer(text))
+        if "ost" in low:
+            spans.extend(PiiSpan(m.start(1), m.end(1), "POSTCODE") for m in _POSTCODE_CUED.finditer(text))
     spans.extend(_names(text, [(s, e) for s, e in names if e > s], frozenset(w.lower() for w in allow)))
     return merge_spans(spans)
 

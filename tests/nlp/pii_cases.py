@@ -234,6 +234,7 @@ def _value(kind: str, rng: random.Random) -> str:
                 f"+44 20 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
                 f"020 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
                 f"{a}.{b}.{c}",
+                f"{a} {b} {c}",
             ]
         )
     if kind == "SSN":
@@ -253,6 +254,8 @@ def _value(kind: str, rng: random.Random) -> str:
             if rng.random() < 0.5
             else str(ipaddress.IPv6Address("2001:db8::" + f"{rng.randrange(1, 65535):x}"))
         )
+    if kind == "POSTCODE_LOWER":
+        return _value("POSTCODE", rng).lower().replace(" ", rng.choice([" ", ""]))
     if kind == "POSTCODE":
         letters = "ABCDEFGHJKLMNOPRSTUWYZ"
         inward = f"{rng.randrange(10)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
@@ -315,6 +318,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "POSTCODE": (
         "Delivery to {POSTCODE} was three days late.",
         "Your courier says my postcode {POSTCODE} is not covered, which is nonsense.",
+        "Tried to change it, my postcode is {POSTCODE_LOWER} and the form froze.",
     ),
     "ADDRESS": (
         "The parcel was left at {ADDRESS} instead of my door.",
@@ -376,7 +380,7 @@ def fill(template: str, rng: random.Random, values: Callable[[str, random.Random
         length += m.start() - pos
         slot = m.group(1)
         value = rng.choice(_KEEP_POOLS[slot]) if slot in _KEEP_POOLS else values(slot, rng)
-        (keep if slot in _KEEP_POOLS else pii).append((slot, length, length + len(value)))
+        (keep if slot in _KEEP_POOLS else pii).append((slot.removesuffix("_LOWER"), length, length + len(value)))
         out.append(value)
         length += len(value)
         pos = m.end()

@@ -154,3 +154,15 @@ def test_hashtag_and_sentence_opener_are_not_names() -> None:
 
 def test_iban_followed_by_a_code_is_cut_at_the_iban() -> None:
     assert redact("IBAN GB82 WEST 1234 5698 7654 32 REF 2024 please") == "IBAN [IBAN] REF 2024 please"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call me at 415 555 0134 tonight", "call me at [PHONE] tonight"),
+        ("my postcode is sw1a1aa", "my postcode is [POSTCODE]"),
+        ("Postcode: m1 1ae", "Postcode: [POSTCODE]"),
+    ],
+)
+def test_spaced_phone_and_lowercase_postcode_after_the_word(text: str, expected: str) -> None:
+    assert redact(text) == expected
