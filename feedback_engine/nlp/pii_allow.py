@@ -1,6 +1,6 @@
 """Words that are not a customer's name although the small spaCy model tags them PERSON.
 
-Three sources, checked by :func:`not_a_name` on each word of a PERSON span:
+Four sources, checked by :func:`not_a_name` on each word of a PERSON span:
 
 - a curated list: brands, platforms, products and devices ("Twitter", "Samsung", "iPhone"),
   common medicines by brand name ("Prozac", "Seroquel"), interjections and sentence openers
@@ -8,9 +8,11 @@ Three sources, checked by :func:`not_a_name` on each word of a PERSON span:
 - generic drug names by their INN stem (``-azole``, ``-pril``, ``-olol``, ``-oxetine`` ...):
   the word formation rules of the WHO naming scheme, so "Sertraline" or "Levofloxacin" stay
   without being listed;
-- a learned list (:func:`learn_allow_list`): words written capitalised inside a sentence in many
-  different items of a corpus. A customer's own name turns up in one or two items; a product
-  name turns up everywhere.
+- a single word where a medicine's name stands (:func:`medicine_context`): "started Savella",
+  "Lasix 40 mg", "side effects of Uloric";
+- a learned list, opt-in (:func:`learn_allow_list`): words written capitalised inside a sentence
+  in many different items of a corpus. A customer's own name turns up in one or two items; a
+  product name turns up everywhere (but so does a famous person's: review the list).
 
 A span is dropped when every word in it is allowed ("Samsung Galaxy"); allowed words at either
 end are trimmed ("Yay Kevin" -> "Kevin"), so a full name that contains one stays a name.
@@ -131,7 +133,11 @@ _CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+[A-Za-z]*")
 def learn_allow_list(texts: Iterable[str], *, min_items: int = 25, min_share: float = 0.002) -> set[str]:
     """Lower-cased words written capitalised mid-sentence in at least ``min_items`` distinct
     items (and that share of all items): brands and products of the corpus. Pass the result to
-    :func:`remember` (process-wide) or as ``allow`` to ``find_pii``."""
+    :func:`remember` (process-wide) or as ``allow`` to ``find_pii``.
+
+    Opt-in, not run by ``analyze``: on the 34k crowd-rated tweets it learns "Tom", "Bill" and
+    "Brady" along with "Twitter" and "Uber" (one famous person in many items), and a 256-item
+    batch learns nothing. Review the list before passing it on."""
     counts: Counter[str] = Counter()
     n = 0
     for text in texts:
