@@ -90,20 +90,20 @@ _DRUG_STEM = re.compile(
 _NAME_EXCEPTIONS = frozenset(_words("jasmine carmine divine josephine caroline"))
 
 _learned: set[str] = set()
-# A single capitalised word in a medicine's context is a medicine: "started Savella", "on Lasix
-# for", "Voltaren 50 mg", "Frova helped", "side effects of Uloric".
+# A single capitalised word in a medicine's context is a medicine: "started Savella", "been on
+# Lasix", "Voltaren 50 mg", "Frova tablets", "side effects of Uloric".
 _MED_BEFORE = re.compile(
     r"\b(?:take|took|taking|taken|takes|started|starting|stopped|stopping|quit|prescribed|tried|trying|using|used|"
-    r"(?:got|get|getting|came|come|coming) off(?: of)?|experience with|subscribed|"
+    r"(?:got|get|getting|came|come|coming) off(?: of)?|subscribed|"
     r"(?:been|was|am|be|me|put|went|weaned) (?:on|off)|switched (?:me )?(?:to|from)|dose of|dosage of|"
-    r"effects of|generic|brand)\W+(?:\w+\W+)?$",
+    r"effects of|generic|brand)\W+(?:(?:the|my|a|some|generic|brand)\W+)?$",
     re.IGNORECASE,
 )
 _MED_AFTER = re.compile(
-    r"\W*(?:\d+(?:\.\d+)?\s?(?:mg|mcg|ml|iu)\b|(?:\w+\W+)?(?:helped|helps|worked|works|made me|makes me|"
-    r"caused|causes|side effects?|pills?|tablets?|capsules?|shots?|injections?|dose|dosage|patch|implant)\b)",
+    r"\W*(?:\d+(?:\.\d+)?\s?(?:mg|mcg|ml|iu)\b|(?:\w+\W+)?(?:side effects?|pills?|tablets?|capsules?|injections?|"
+    r"dose|dosage|patch|implant|withdrawal)\b)",
     re.IGNORECASE,
-)
+)  # not "helped" or "worked": "Kevin helped me" is a person
 
 
 # Camel case is a product (iPhone, PlayStation, YouTube); McDonald, O'Brien, DeLuca are names.

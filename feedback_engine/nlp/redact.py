@@ -241,8 +241,9 @@ def _spoken_email_ok(m: re.Match[str]) -> bool:
 
 
 def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -> list[PiiSpan]:
-    """PERSON spans less products, medicines and interjections at either end; a surname the
-    model left out ("O'Brien") is added back."""
+    """PERSON spans less products, medicines, places and interjections at either end (a surname
+    the model left out, "O'Brien", is added back), plus names after cue phrases ("I spoke with
+    Nina", "my name is ...", "John from billing")."""
     out: list[PiiSpan] = []
     for s, e in names:
         words = list(_WORD.finditer(text, s, e))

@@ -166,3 +166,12 @@ def test_iban_followed_by_a_code_is_cut_at_the_iban() -> None:
 )
 def test_spaced_phone_and_lowercase_postcode_after_the_word(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Kevin helped me a lot", "Kevin"), ("I tried calling Kevin twice", "Kevin"), ("Thanks Kevin, sorted", "Kevin")],
+)
+def test_people_in_sentences_that_look_like_medicine_talk_stay_names(text: str, name: str) -> None:
+    start = text.index(name)
+    assert [s.kind for s in find_pii(text, [(start, start + len(name))])] == ["NAME"]
