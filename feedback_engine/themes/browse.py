@@ -124,6 +124,21 @@ class BrowseService:
             row["segments"] = highlight(row["redacted_text"], text)
         return {"query": text, "total": total, "items": rows}
 
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Changes when rows are added to or replaced in what the themes table shows (items,
+        analysis, sentences, assignments), and on every theme edit; cheap (indexes and rowids only).
+        An in-place UPDATE of a row is not seen: a cache keyed on it must also expire with time."""
+        row = self.store.conn.execute(
+            "SELECT (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM feedback), "
+            "(SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM analysis), "
+            "(SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM sentences), "
+            "(SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM theme_assignments), "
+            "(SELECT count(*) || ':' || ifnull(max(updated_at), '') || ':' || total(ifnull(merged_into, 0)) "
+            "|| ':' || total(id * (status = 'active')) FROM themes), "
+            "(SELECT ifnull(max(id), 0) FROM theme_edits)"
+        ).fetchone()
+        return tuple(row)
+
     def theme_options(self) -> list[dict[str, Any]]:
         """Active themes by label (id, label only): the choices of a merge form, cheap at any size."""
         return self.store.query(

@@ -6,6 +6,8 @@ Edits (rename, merge, seed) need the editor role and the CSRF token (see :mod:`.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,6 +31,25 @@ SORTS = {
     "change": lambda r: (r.get("change_7d") or {}).get("change", 0),
 }
 PAGE = 25
+CACHE_SECONDS = 30.0  # the themes table is recomputed when the data changes, or after this long at most
+_cache: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _themes(engine: Engine) -> list[dict[str, Any]]:
+    """``engine.themes.list()``, cached per database while :meth:`BrowseService.fingerprint` holds
+    (it takes seconds at 100,000 items; the fingerprint takes milliseconds)."""
+    key = str(engine.store.path or "")
+    fingerprint = engine.browse.fingerprint()
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if key and hit and hit[0] == fingerprint and now - hit[1] < CACHE_SECONDS:
+            return list(hit[2])
+    rows = engine.themes.list()
+    with _cache_lock:
+        _cache[key] = (fingerprint, now, rows)
+    return list(rows)
 
 
 def _int(text: str, default: int = 0, *, low: int = 0, high: int = 10**9) -> int:
@@ -56,7 +77,7 @@ async def triage(request: Request, session: Session) -> Response:
         results = await call(request, lambda engine: engine.browse.search(q))
     else:
         try:
-            themes = await call(request, lambda engine: engine.themes.list())
+            themes = await call(request, _themes)
         except AnalysisError as exc:
             notice = exc.message
         themes.sort(key=SORTS[sort], reverse=order == "desc")

@@ -334,3 +334,16 @@ def test_admin_manages_users_and_others_cannot(site):
     with Engine(db_path) as engine:
         assert engine.accounts.user("new@example.com")["role"] == "editor"
     assert editor.post("/settings/users", {**data, "csrf": editor.csrf("/")}).status_code == 403
+
+
+def test_the_cached_themes_table_follows_edits_and_new_items(site):
+    app, db_path, ids = site
+    editor = logged_in(app, "editor")
+    assert "Refunds are slow" in editor.get("/").text  # computed and cached
+    token = editor.csrf("/")
+    editor.post(f"/themes/{ids['refunds']}/rename", {"csrf": token, "name": "Refund delays"})
+    page = editor.get("/")
+    assert "Refund delays" in page.text and "Refunds are slow" not in page.text
+    with Store(db_path) as store:
+        seed.add_item(store, "Another refund story. Slow", ids["refunds"], day=9)
+    assert '<td class="n">8</td>' in editor.get("/").text
