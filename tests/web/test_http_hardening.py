@@ -301,3 +301,11 @@ def test_a_broken_stderr_never_breaks_an_answer(port, monkeypatch):
     monkeypatch.setattr(sys, "stderr", BrokenPipe())  # e.g. `feedback-engine serve 2>&1 | head`
     assert status_of(raw(port, b"GET /healthz HTTP/1.1\r\n\r\n")) == 200
     assert status_of(raw(port, b"GARBAGE\r\n\r\n")) == 400
+
+
+def test_cookies_are_secure_behind_an_https_proxy_on_loopback(port, capfd):
+    plain = raw(port, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(plain) == 200 and "Secure" not in (header(plain, "Set-Cookie") or "")
+    proxied = raw(port, b"GET /login HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n")
+    assert status_of(proxied) == 200 and "Secure" in (header(proxied, "Set-Cookie") or "")
+    clean_log(capfd)
