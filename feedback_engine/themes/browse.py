@@ -139,6 +139,19 @@ class BrowseService:
         ).fetchone()
         return tuple(row)
 
+    def outbox(self) -> dict[int, dict[str, int]]:
+        """Per action: its notifications by state. ``waiting``: not in an email yet (the next notify
+        run, or held by the frequency cap); then the email's state (queued, sending, sent,
+        unconfirmed, retry, bounced, cancelled); ``cancelled``: taken out before an email."""
+        out: dict[int, dict[str, int]] = {}
+        for action_id, state, n in self.store.conn.execute(
+            "SELECT n.action_id, CASE WHEN n.status = 'pending' THEN 'waiting' WHEN n.status = 'cancelled' "
+            "THEN 'cancelled' ELSE ifnull(e.status, 'queued') END AS state, count(*) FROM notifications n "
+            "LEFT JOIN emails e ON e.id = n.email_id GROUP BY 1, 2 ORDER BY 1, 2"
+        ):
+            out.setdefault(int(action_id), {})[str(state)] = int(n)
+        return out
+
     def theme_options(self) -> list[dict[str, Any]]:
         """Active themes by label (id, label only): the choices of a merge form, cheap at any size."""
         return self.store.query(

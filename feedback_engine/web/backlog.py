@@ -137,7 +137,8 @@ async def ship(request: Request, session: Session) -> Response:
 @requires("viewer")
 async def outbox(request: Request, session: Session) -> Response:
     def load(engine: Engine) -> list[dict[str, Any]]:
-        return [engine.actions.show(a["id"]) for a in engine.actions.list(status="shipped")]
+        states = engine.browse.outbox()
+        return [{**a, "states": states.get(a["id"], {})} for a in engine.actions.list(status="shipped")]
 
     return page(request, session, "outbox.html.jinja", actions=await call(request, load))
 

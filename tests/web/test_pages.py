@@ -347,3 +347,18 @@ def test_the_cached_themes_table_follows_edits_and_new_items(site):
     with Store(db_path) as store:
         seed.add_item(store, "Another refund story. Slow", ids["refunds"], day=9)
     assert '<td class="n">8</td>' in editor.get("/").text
+
+
+def test_outbox_counts_notifications_by_state(site):
+    app, db_path, ids = site
+    with Engine(db_path, settings=SETTINGS) as engine:
+        action_id = engine.actions.add(themes=[ids["refunds"]], title="Faster refunds", description="d")
+        engine.actions.update(action_id, status="shipped")
+        with engine.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO notifications (idem_key, action_id, customer_id, feedback_ids, created_at, updated_at)"
+                " VALUES ('k1', ?, ?, '[1]', ?, ?)",
+                (action_id, ids["ann"], seed.T0, seed.T0),
+            )
+    page = logged_in(app, "viewer").get("/outbox")
+    assert page.status_code == 200 and "Faster refunds" in page.text and "waiting 1" in page.text
