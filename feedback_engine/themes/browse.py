@@ -12,6 +12,8 @@ from typing import Any
 
 from feedback_engine.errors import NotFoundError
 from feedback_engine.store import Store
+from feedback_engine.themes import metrics
+from feedback_engine.themes import persist as ts
 from feedback_engine.themes import queries as tq
 
 __all__ = ["BrowseService", "fts_query", "highlight"]
@@ -150,6 +152,43 @@ class BrowseService:
             "LEFT JOIN emails e ON e.id = n.email_id GROUP BY 1, 2 ORDER BY 1, 2"
         ):
             out.setdefault(int(action_id), {})[str(state)] = int(n)
+        return out
+
+    def channels(self) -> list[str]:
+        return [str(r[0]) for r in self.store.conn.execute("SELECT DISTINCT channel FROM feedback ORDER BY 1")]
+
+    def themes(
+        self, *, channel: str | None = None, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``themes.list`` over the items of one channel and/or a date range (ISO dates, ``until``
+        inclusive); the change figures are counted up to ``until`` (default: the newest item)."""
+        ts.require_analysis(self.store)
+        start, end = tq.parse_time(since), tq.parse_time(until)
+        if end is not None and until is not None and len(until) <= 10:
+            end = end.replace(hour=23, minute=59, second=59)
+        ref = end or metrics.reference_time(self.store)
+        members = tq.theme_members(self.store.conn)
+        out = []
+        for row in ts.theme_rows(self.store, ("active",)):
+            group = [
+                m
+                for m in members.get(row["id"], {}).values()
+                if (channel is None or m.channel == channel)
+                and (start is None or (m.created is not None and m.created >= start))
+                and (end is None or (m.created is not None and m.created <= end))
+            ]
+            stats = tq.figures(group, ref)
+            out.append(
+                {
+                    "id": row["id"],
+                    "label": row["label"],
+                    "origin": row["origin"],
+                    "pinned": bool(row["label_pinned"]),
+                    **stats,
+                    "trend": metrics.trend_text(stats.get("change_7d")),
+                }
+            )
+        out.sort(key=lambda r: (-r["volume"], r["id"]))
         return out
 
     def theme_options(self) -> list[dict[str, Any]]:

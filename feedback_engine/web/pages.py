@@ -6,10 +6,11 @@ Edits (rename, merge, seed) need the editor role and the CSRF token (see :mod:`.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -29,7 +30,9 @@ SORTS = {
     "negative": lambda r: r["share_negative"] if r["share_negative"] is not None else -1.0,
     "sentiment": lambda r: r["mean_sentiment"] if r["mean_sentiment"] is not None else 2.0,
     "change": lambda r: (r.get("change_7d") or {}).get("change", 0),
+    "nps": lambda r: r["nps"] if r.get("nps") is not None else -101.0,
 }
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PAGE = 25
 CACHE_SECONDS = 30.0  # the themes table is recomputed when the data changes, or after this long at most
 _cache: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]]]] = {}
@@ -76,11 +79,25 @@ async def triage(request: Request, session: Session) -> Response:
     if q:  # a search shows its hits only: the themes table is one click away
         results = await call(request, lambda engine: engine.browse.search(q))
     else:
+        channel = query(request, "channel").strip() or None
+        since, until = query(request, "since").strip() or None, query(request, "until").strip() or None
+        if any(d is not None and not _DATE.fullmatch(d) for d in (since, until)):
+            return error_page(request, session, 400, "Dates are YYYY-MM-DD.")
+        filtered = channel or since or until
+
+        def load(engine: Engine) -> list[dict[str, Any]]:
+            if filtered:
+                return engine.browse.themes(channel=channel, since=since, until=until)
+            return _themes(engine)
+
         try:
-            themes = await call(request, _themes)
+            themes = await call(request, load)
         except AnalysisError as exc:
             notice = exc.message
         themes.sort(key=SORTS[sort], reverse=order == "desc")
+    channels = await call(request, lambda engine: engine.browse.channels())
+    filters = {k: query(request, k).strip() for k in ("channel", "since", "until")}
+    keep = urlencode({k: v for k, v in filters.items() if v})
     return page(
         request,
         session,
@@ -91,6 +108,9 @@ async def triage(request: Request, session: Session) -> Response:
         q=q,
         results=results,
         notice=notice,
+        channels=channels,
+        filters=filters,
+        keep=keep,
     )
 
 

@@ -362,3 +362,17 @@ def test_outbox_counts_notifications_by_state(site):
             )
     page = logged_in(app, "viewer").get("/outbox")
     assert page.status_code == 200 and "Faster refunds" in page.text and "waiting 1" in page.text
+
+
+def test_triage_filters_by_channel_and_dates(site):
+    app, db_path, ids = site
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute("UPDATE feedback SET channel = 'review', platform = 'appstore' WHERE id IN (1, 2)")
+    viewer = logged_in(app, "viewer")
+    page = viewer.get("/", params={"channel": "review"})
+    assert page.status_code == 200 and '<td class="n">2</td>' in page.text and "No themes" not in page.text
+    page = viewer.get("/", params={"since": "2025-02-05", "until": "2025-02-06"})
+    assert '<td class="n">2</td>' in page.text  # refunds on days 5 and 6
+    assert "sort=volume&amp;dir=asc&amp;since=2025-02-05&amp;until=2025-02-06" in page.text  # sorting keeps filters
+    assert viewer.get("/", params={"since": "yesterday"}).status_code == 400
+    assert viewer.get("/", params={"channel": "<script>"}).status_code == 200
