@@ -50,6 +50,23 @@ def highlight(text: str | None, query: str) -> list[tuple[str, bool]]:
     return out
 
 
+WEEKS = 12
+
+
+def _weekly(created: list[Any], ref: Any, weeks: int = WEEKS) -> list[int]:
+    """Items per 7-day window, oldest first, for the ``weeks`` windows ending at ``ref``."""
+    counts = [0] * weeks
+    if ref is None:
+        return counts
+    for moment in created:
+        if moment is None or moment > ref:
+            continue
+        back = int((ref - moment).total_seconds() // (7 * 86400))
+        if back < weeks:
+            counts[weeks - 1 - back] += 1
+    return counts
+
+
 class BrowseService:
     """``engine.browse``: what the web pages read beyond the stage services."""
 
@@ -66,13 +83,21 @@ class BrowseService:
             members.values(), key=lambda m: (m.created is not None, m.created, m.feedback_id), reverse=True
         )
         page = ordered[offset : offset + limit]
+        weekly = _weekly([m.created for m in ordered], metrics.reference_time(self.store))
         items = []
         for member in page:
             item = self._summary(member.feedback_id)
             label, score = member.sentiment()
             item.update(theme_sentiment=label, theme_score=score, matched=sorted(member.sentences))
             items.append(item)
-        return {"theme_id": survivor, "total": len(ordered), "offset": offset, "limit": limit, "items": items}
+        return {
+            "theme_id": survivor,
+            "total": len(ordered),
+            "offset": offset,
+            "limit": limit,
+            "items": items,
+            "weekly": weekly,
+        }
 
     def _summary(self, feedback_id: int) -> dict[str, Any]:
         rows = self.store.query(

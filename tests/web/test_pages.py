@@ -376,3 +376,10 @@ def test_triage_filters_by_channel_and_dates(site):
     assert "sort=volume&amp;dir=asc&amp;since=2025-02-05&amp;until=2025-02-06" in page.text  # sorting keeps filters
     assert viewer.get("/", params={"since": "yesterday"}).status_code == 400
     assert viewer.get("/", params={"channel": "<script>"}).status_code == 200
+
+
+def test_theme_page_shows_weekly_trend_and_sentiment_by_channel(site):
+    app, _, ids = site
+    page = logged_in(app, "viewer").get(f"/themes/{ids['refunds']}")
+    assert 'aria-label="items per week: 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7"' in page.text
+    assert '<table id="by-channel">' in page.text and "<td>survey</td>" in page.text
