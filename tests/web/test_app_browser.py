@@ -103,6 +103,17 @@ def shot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def click_and_wait(driver, element) -> None:
+    """Click something that loads a new page, and wait until the old page is gone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+
 def login(driver, base: str, role: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -110,7 +121,7 @@ def login(driver, base: str, role: str) -> None:
     driver.get(f"{base}/login")
     driver.find_element(By.ID, "email").send_keys(seed.USERS[role])
     driver.find_element(By.ID, "password").send_keys(seed.PASSWORD)
-    driver.find_element(By.ID, "login").click()
+    click_and_wait(driver, driver.find_element(By.ID, "login"))
     assert f"({role})" in driver.find_element(By.CSS_SELECTOR, "header .who").text
 
 
@@ -159,19 +170,19 @@ def test_editor_renames_creates_and_ships_an_action(served, browser, tmp_path):
     name = browser.find_element(By.CSS_SELECTOR, "#rename input[name=name]")
     name.clear()
     name.send_keys("Refund delays")
-    browser.find_element(By.CSS_SELECTOR, "#rename button").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#rename button"))
     assert browser.find_element(By.ID, "label").text == "Refund delays"
     form = browser.find_element(By.ID, "new-action")
     form.find_element(By.NAME, "title").send_keys("Pay refunds within 2 days")
     form.find_element(By.NAME, "description").send_keys("New refund pipeline")
     form.find_element(By.NAME, "owner").send_keys("pat")
-    form.find_element(By.TAG_NAME, "button").click()
+    click_and_wait(browser, form.find_element(By.TAG_NAME, "button"))
     assert browser.find_element(By.ID, "title").text == "Pay refunds within 2 days"
-    browser.find_element(By.ID, "ship").click()
+    click_and_wait(browser, browser.find_element(By.ID, "ship"))
     recipients = browser.find_element(By.ID, "recipients").text
     assert "Ann" in recipients and "My refund took weeks" in recipients
     shot(browser, tmp_path, "ship-preview")
-    browser.find_element(By.CSS_SELECTOR, "#confirm button").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#confirm button"))
     assert browser.find_element(By.ID, "status").text == "shipped"
     browser.get(f"{base}/outbox")
     assert "Pay refunds within 2 days" in browser.find_element(By.ID, "outbox").text
@@ -218,7 +229,9 @@ def test_xss_corpus_renders_inert_everywhere(served, browser, tmp_path):
     for path in pages:
         browser.get(base + path)
         no_script_ran(browser)
-        assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img, main svg, main iframe, main style")
+        assert not browser.find_elements(
+            By.CSS_SELECTOR, "main script, main img, main svg:not(.spark), main iframe, main style"
+        )
         assert not browser.find_elements(By.CSS_SELECTOR, "main a[href^='javascript']")
     browser.get(f"{base}/themes/{ids['bad']}")
     assert "<script>window.__xss=1</script>" in browser.find_element(By.ID, "label").text  # shown as text
