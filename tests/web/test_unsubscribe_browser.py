@@ -75,7 +75,7 @@ def _unsubscribed_at(db_path: Path) -> str | None:
 
 
 def test_confirm_page_then_button_unsubscribes(served, browser):
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -85,8 +85,9 @@ def test_confirm_page_then_button_unsubscribes(served, browser):
     assert "a***@example.com" in browser.find_element(By.TAG_NAME, "body").text
     assert _unsubscribed_at(db_path) is None  # looking at the page changes nothing
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    # the old page's <body> goes stale while the POST navigates: look again until the new page is there
-    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+    # the old page's <body> goes stale while the POST navigates (or, mid-navigation, "does not belong to the
+    # document"): look again until the new page is there
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(
         lambda d: "You are unsubscribed" in d.find_element(By.TAG_NAME, "body").text
     )
     assert _unsubscribed_at(db_path) is not None
