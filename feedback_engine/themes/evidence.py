@@ -31,8 +31,13 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from feedback_engine.themes.persist import count_other_language, sentiment_counts
 from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
+
+if TYPE_CHECKING:
+    from feedback_engine.store import Store
 
 __all__ = [
     "GENERIC_ASPECTS",
@@ -216,3 +221,30 @@ def confident_items(conn: sqlite3.Connection) -> set[int]:
     """Items with evidence for at least one theme (what an honest coverage counts)."""
     ids = [int(r[0]) for r in conn.execute("SELECT id FROM themes WHERE status IN ('active', 'merged')")]
     return set(theme_evidence(conn, ids)) if ids else set()
+
+
+def coverage(store: Store) -> dict[str, Any]:
+    """Honest coverage: the share of English items with at least one confident, topical theme
+    sentence (:mod:`feedback_engine.themes.evidence`); ``placed_share`` counts every item placed
+    at its nearest theme, however faintly. ``general`` counts the rest by sentiment: general
+    praise ("Love it!") and complaint ("Worst app ever") that name no theme's subject."""
+    english = int(store.scalar("SELECT count(*) FROM analysis WHERE is_english = 1 AND embedding IS NOT NULL"))
+    placed = int(
+        store.scalar(
+            "SELECT count(*) FROM analysis a WHERE a.is_english = 1 AND a.embedding IS NOT NULL AND EXISTS "
+            "(SELECT 1 FROM theme_assignments t WHERE t.feedback_id = a.feedback_id AND t.sentence_idx = -1)"
+        )
+    )
+    with_theme = confident_items(store.conn)
+    confident = len(with_theme)
+    rest = sentiment_counts(store, with_theme)
+    return {
+        "english_items": english,
+        "coverage": round(confident / english, 4) if english else 0.0,
+        "confident_items": confident,
+        "placed_share": round(placed / english, 4) if english else 0.0,
+        "outlier_share": round(1 - placed / english, 4) if english else 0.0,
+        "other_language": count_other_language(store),
+        # items that name no theme's subject confidently: "Love it!", "Worst app ever", or faint
+        "general": {"praise": rest["positive"], "complaint": rest["negative"], "neutral": rest["neutral"]},
+    }

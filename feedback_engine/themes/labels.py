@@ -253,7 +253,7 @@ def pick_quotes(
         for i in order:
             if len(chosen) >= n:
                 return [int(ids[j]) for j in chosen]
-            if i in chosen:
+            if i in chosen or any(ids[j] == ids[i] for j in chosen):  # two sentences of one item: one quote
                 continue
             words = len((texts[i] or "").split())
             if not relax and (words < min_words or len(texts[i] or "") > max_chars):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from feedback_engine.errors import AnalysisError, NotFoundError
-from feedback_engine.themes.queries import resolve_survivors
+from feedback_engine.themes.queries import resolve_survivors, theme_items
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
@@ -84,6 +84,20 @@ class Units:
             [self.texts[i] for i in order],
             self.embeddings[order],
         )
+
+
+def concat(a: Units, b: Units) -> Units:
+    """``a`` then ``b`` as one set of units."""
+    if not len(a):
+        return b
+    if not len(b):
+        return a
+    return Units(
+        np.concatenate([a.feedback_ids, b.feedback_ids]),
+        np.concatenate([a.sentence_idx, b.sentence_idx]),
+        [*a.texts, *b.texts],
+        np.vstack([a.embeddings, b.embeddings]),
+    )
 
 
 def _units(rows: list[tuple[Any, ...]], sentence: bool) -> Units:
@@ -165,6 +179,19 @@ def get_theme(store: Store, theme_id: int) -> dict[str, Any]:
             f"Theme {theme_id} does not exist. Run `feedback-engine themes list` to see theme ids.", theme_id=theme_id
         )
     return row[0]
+
+
+def prune_quotes(store: Store, theme_ids: list[int]) -> None:
+    """Keep as a theme's quotes only its members (a sentence chosen as a quote can be placed in
+    another theme by the one assignment rule); a theme keeps its quotes when none would be left."""
+    import json
+
+    for tid in theme_ids:
+        quotes = json.loads(store.scalar("SELECT quotes FROM themes WHERE id = ?", (tid,)) or "[]")
+        members = theme_items(store.conn, [tid])
+        kept = [q for q in quotes if q in members]
+        if kept and kept != quotes:
+            store.execute("UPDATE themes SET quotes = ? WHERE id = ?", (json.dumps(kept), tid))
 
 
 def refresh_sizes(store: Store) -> None:

@@ -50,7 +50,7 @@ from feedback_engine.themes.discovery import (
     default_topic_model,
     fit_sample,
 )
-from feedback_engine.themes.evidence import confident_items, min_score
+from feedback_engine.themes.evidence import coverage, min_score
 from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, usable_terms
 from feedback_engine.themes.queries import resolve_survivors
 from feedback_engine.themes.seeds import create_seed, seed_scores, seed_terms
@@ -101,6 +101,8 @@ class ThemeStage:
         auto_refit: bool = True,
         refit_min_unfit: int = 25,
         refit_share: float = 0.25,
+        discover_sentences: bool = True,
+        split_sentences: int = 3,
     ) -> None:
         self.topic_model = topic_model
         self._embedder = embedder
@@ -120,6 +122,8 @@ class ThemeStage:
         self.auto_refit = auto_refit
         self.refit_min_unfit = refit_min_unfit
         self.refit_share = refit_share
+        self.discover_sentences = discover_sentences
+        self.split_sentences = max(2, split_sentences)
 
     @property
     def embedder(self) -> Any:
@@ -229,15 +233,16 @@ class ThemeStage:
     def fit(self, store: Store, mode: str = "fit", progress: Progress | None = None) -> dict[str, Any]:
         """Rediscover themes on every English item and map them onto existing ids."""
         items = ts.load_items(store)
+        units = self.discovery_units(store, items)
         if progress is not None:
             progress.start(len(items), "themes")
         if len(items) < self.min_fit_items:
-            discovery = Discovery(labels=np.full(len(items), -1, dtype=np.int64), raw_outlier_share=1.0)
+            discovery = Discovery(labels=np.full(len(units), -1, dtype=np.int64), raw_outlier_share=1.0)
             self._fitted_model = None
         else:
-            discovery = self.discover([t for t in items.texts], items.embeddings)
-        plan = self._plan(store, items, discovery.labels)
-        report = self._write_fit(store, items, plan)
+            discovery = self.discover(list(units.texts), units.embeddings)
+        plan = self._plan(store, units, discovery.labels)
+        report = self._write_fit(store, units, plan, items)
         self._index = None
         if progress is not None:
             progress.advance(len(items))
@@ -246,6 +251,25 @@ class ThemeStage:
         if discovery.sampled:
             report["clustered_sample"] = discovery.sampled
         return report
+
+    def discovery_units(self, store: Store, items: ts.Units) -> ts.Units:
+        """What themes are discovered on: with ``discover_sentences`` (the default) the sentences of
+        items of at least ``split_sentences`` sentences, and shorter items (a tweet) whole. A review raises several aspects
+        ("the battery drains. The screen is great."); clustering whole reviews grouped them by what
+        they were mostly about, and the aspects had no theme of their own."""
+        if not self.discover_sentences:
+            return items
+        sents = self._split_items(ts.load_sentences(store))
+        if not len(sents):
+            return items
+        multi = np.isin(items.feedback_ids, np.unique(sents.feedback_ids))
+        return ts.concat(items.take(np.flatnonzero(~multi)), sents)
+
+    def _split_items(self, sents: ts.Units) -> ts.Units:
+        """The sentences of the items long enough to be read sentence by sentence (``split_sentences``)."""
+        ids, counts = np.unique(sents.feedback_ids, return_counts=True)
+        keep = np.isin(sents.feedback_ids, ids[counts >= self.split_sentences])
+        return sents.take(np.flatnonzero(keep))
 
     def _plan(self, store: Store, items: ts.Units, labels: np.ndarray) -> dict[str, Any]:
         """Decide the theme id of each item: seeds, cluster -> old id matching, new ids."""
@@ -267,9 +291,10 @@ class ThemeStage:
         targets = [
             r for r in rows if r["centroid"] is not None and (r["origin"] != "seeded" or r["status"] == "active")
         ]
-        previous = dict(
-            store.conn.execute("SELECT feedback_id, theme_id FROM theme_assignments WHERE sentence_idx = -1").fetchall()
-        )
+        previous = {
+            (int(f), int(i)): int(t)
+            for f, i, t in store.conn.execute("SELECT feedback_id, sentence_idx, theme_id FROM theme_assignments")
+        }
         cluster_theme: dict[int, int] = {}
         scores: dict[int, float] = {}
         if clusters and targets:
@@ -279,9 +304,9 @@ class ThemeStage:
             overlap = np.zeros_like(cos)
             target_pos = {r["id"]: j for j, r in enumerate(targets)}
             for i, c in enumerate(clusters):
-                members = items.feedback_ids[labels == c]
-                for fid in members:
-                    old = previous.get(int(fid))
+                members = np.flatnonzero(labels == c)
+                for u in members:
+                    old = previous.get((int(items.feedback_ids[u]), int(items.sentence_idx[u])))
                     if old is not None and old in target_pos:
                         overlap[i, target_pos[old]] += 1
                 overlap[i] /= max(1, len(members))
@@ -304,7 +329,8 @@ class ThemeStage:
             "cluster_theme": cluster_theme,
         }
 
-    def _write_fit(self, store: Store, items: ts.Units, plan: dict[str, Any]) -> dict[str, Any]:
+    def _write_fit(self, store: Store, items: ts.Units, plan: dict[str, Any], whole: ts.Units) -> dict[str, Any]:
+        """Write the themes found on the units ``items``; place every item of ``whole`` and every sentence."""
         labels: np.ndarray = plan["labels"]
         seed_of: np.ndarray = plan["seed_of"]
         rows = {r["id"]: r for r in plan["rows"]}
@@ -397,24 +423,38 @@ class ThemeStage:
             placed, p_sim, _, lifted = self._place(self.index(store), E, items.texts)
             move = lifted & (placed > 0) & (placed != theme_of) & (p_sim > cos) & (source != "seed")
             theme_of, cos = np.where(move, placed, theme_of), np.where(move, p_sim, cos)
+            single = items.sentence_idx == -1
             assign_rows = [
                 (int(f), -1, int(t), float(np.clip(p, 0, 1)), str(s), now)
-                for f, t, p, s in zip(items.feedback_ids, theme_of, cos, source, strict=True)
-                if t > 0
+                for f, t, p, s, k in zip(items.feedback_ids, theme_of, cos, source, single, strict=True)
+                if t > 0 and k
             ]
+            outliers = [
+                (int(f), now) for f, t, k in zip(items.feedback_ids, theme_of, single, strict=True) if t == 0 and k
+            ]
+            multi = whole.take(np.flatnonzero(~np.isin(whole.feedback_ids, items.feedback_ids[single])))
+            if len(multi):  # items of several sentences: themes came from their sentences
+                t, p, s = self.place_items(self.index(store), multi, ts.load_sentences(store, multi.feedback_ids))
+                ok = (t > 0) & ((p >= self.outlier_threshold) | (s == "seed"))
+                assign_rows += [
+                    (int(f), -1, int(tt), float(np.clip(pp, 0, 1)), "seed" if ss == "seed" else "fit", now)
+                    for f, tt, pp, ss, kk in zip(multi.feedback_ids, t, p, s, ok, strict=True)
+                    if kk
+                ]
+                outliers += [(int(f), now) for f, kk in zip(multi.feedback_ids, ok, strict=True) if not kk]
             store.conn.executemany(
                 "INSERT OR IGNORE INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, "
                 "assigned_at) VALUES (?, ?, ?, ?, ?, ?)",
                 assign_rows,
             )
-            outliers = [(int(f), now) for f, t in zip(items.feedback_ids, theme_of, strict=True) if t == 0]
             store.conn.executemany("INSERT INTO theme_outliers (feedback_id, checked_at) VALUES (?, ?)", outliers)
             self._index = None
             n_sent = self._assign_sentences(store, ts.load_sentences(store), now, "fit")
             ts.refresh_sizes(store)
+            ts.prune_quotes(store, sorted(kept))
         return {
             "themes": int(store.scalar("SELECT count(*) FROM themes WHERE status = 'active'")),
-            "items": len(items),
+            "items": len(whole),
             "items_assigned": len(assign_rows),
             "sentences_assigned": n_sent,
             "outliers": len(outliers),
@@ -468,6 +508,30 @@ class ThemeStage:
         seeds also match the texts that name their distinctive word (:mod:`~.seeds`)."""
         return self._place(index, E, texts)[:3]
 
+    def place_items(
+        self, index: Index, items: ts.Units, sentences: ts.Units
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Theme, score and source of each item. With ``discover_sentences`` an item of several
+        sentences goes where its most confident sentence goes (themes are about aspects; a review as
+        a whole is nearest a vague "taking this medicine" theme), or nowhere when none has a theme;
+        an item of one sentence goes to its nearest theme (:meth:`place`)."""
+        theme, sim, source = self.place(index, items.embeddings, items.texts)
+        sentences = self._split_items(sentences) if self.discover_sentences else sentences
+        if not self.discover_sentences or not len(sentences):
+            return theme, sim, source
+        s_theme, s_sim, s_source = self.place(index, sentences.embeddings, sentences.texts)
+        ok = (s_theme > 0) & ((s_sim >= self.sentence_threshold) | (s_source == "seed"))
+        best: dict[int, tuple[float, int, str]] = {}
+        for f, t, p, src, k in zip(sentences.feedback_ids, s_theme, s_sim, s_source, ok, strict=True):
+            if k and (int(f) not in best or float(p) > best[int(f)][0]):
+                best[int(f)] = (float(p), int(t), str(src))
+        multi = set(int(f) for f in sentences.feedback_ids)
+        for i, f in enumerate(items.feedback_ids):
+            if int(f) in multi:
+                p, t, src = best.get(int(f), (0.0, 0, "assigned"))
+                theme[i], sim[i], source[i] = t, p, src
+        return theme, sim, source
+
     def _place(
         self, index: Index, E: np.ndarray, texts: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -496,7 +560,8 @@ class ThemeStage:
         if progress is not None:
             progress.start(len(items), "themes")
         index = self.index(store)
-        theme, sim, source = self.place(index, items.embeddings, items.texts)
+        sentences = ts.load_sentences(store, items.feedback_ids)
+        theme, sim, source = self.place_items(index, items, sentences)
         ok = (theme > 0) & ((sim >= self.outlier_threshold) | (source == "seed"))
         now = utcnow()
         with store.transaction():
@@ -518,7 +583,7 @@ class ThemeStage:
                 "INSERT INTO theme_outliers (feedback_id, similarity, checked_at) VALUES (?, ?, ?)",
                 [(int(f), float(p), now) for f, p, k in zip(items.feedback_ids, sim, ok, strict=True) if not k],
             )
-            n_sent = self._assign_sentences(store, ts.load_sentences(store, items.feedback_ids), now, "assigned", index)
+            n_sent = self._assign_sentences(store, sentences, now, "assigned", index)
             ts.refresh_sizes(store)
         if progress is not None:
             progress.advance(len(items))
@@ -580,27 +645,5 @@ class ThemeStage:
 
     @staticmethod
     def coverage(store: Store) -> dict[str, Any]:
-        """Honest coverage: the share of English items with at least one confident, topical theme
-        sentence (:mod:`feedback_engine.themes.evidence`); ``placed_share`` counts every item placed
-        at its nearest theme, however faintly. ``general`` counts the rest by sentiment: general
-        praise ("Love it!") and complaint ("Worst app ever") that name no theme's subject."""
-        english = int(store.scalar("SELECT count(*) FROM analysis WHERE is_english = 1 AND embedding IS NOT NULL"))
-        placed = int(
-            store.scalar(
-                "SELECT count(*) FROM analysis a WHERE a.is_english = 1 AND a.embedding IS NOT NULL AND EXISTS "
-                "(SELECT 1 FROM theme_assignments t WHERE t.feedback_id = a.feedback_id AND t.sentence_idx = -1)"
-            )
-        )
-        with_theme = confident_items(store.conn)
-        confident = len(with_theme)
-        rest = ts.sentiment_counts(store, with_theme)
-        return {
-            "english_items": english,
-            "coverage": round(confident / english, 4) if english else 0.0,
-            "confident_items": confident,
-            "placed_share": round(placed / english, 4) if english else 0.0,
-            "outlier_share": round(1 - placed / english, 4) if english else 0.0,
-            "other_language": ts.count_other_language(store),
-            # items that name no theme's subject confidently: "Love it!", "Worst app ever", or faint
-            "general": {"praise": rest["positive"], "complaint": rest["negative"], "neutral": rest["neutral"]},
-        }
+        """Honest coverage (:func:`feedback_engine.themes.evidence.coverage`)."""
+        return coverage(store)

@@ -13,6 +13,7 @@ from themes_helpers import embed_corpus, insert_items
 from feedback_engine.errors import ActionError
 from feedback_engine.store import Store
 from feedback_engine.themes.labels import STOP_WORDS
+from feedback_engine.themes.queries import theme_items
 from feedback_engine.themes.stage import ThemeStage
 
 pytestmark = pytest.mark.models
@@ -70,8 +71,7 @@ def test_fit_covers_items_with_readable_labels(fitted):
         assert terms and all(not all(w in STOP_WORDS for w in term.split()) for term, _ in terms)
         quotes = json.loads(t["quotes"])
         assert 1 <= len(quotes) <= 3
-        members = {f for f, tid in item_themes(store).items() if tid == t["id"]}
-        assert set(quotes) <= members
+        assert set(quotes) <= theme_items(store.conn, [t["id"]])  # members (an item or one of its sentences)
     # the clusters follow the real themes: the crash complaints mostly share one theme
     crash = majority_theme(store, by_id, "crashes")
     crash_items = [f for f, it in by_id.items() if it.theme == "crashes"]
