@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from feedback_engine.cli import main
@@ -54,3 +56,25 @@ def test_users_bad_input_is_one_line(db_path):
     assert short.exit_code != 0 and short.output.startswith("Error: The password is too short")
     assert run(db_path, "users", "passwd", "nobody@example.com").output.startswith("Error: No user nobody@example.com")
     assert "Invalid value for '--role'" in run(db_path, "users", "add", "bo@example.com", "--role", "root").output
+
+
+def test_sessions_expire_and_rate_limits_count_per_email(db_path):
+    from feedback_engine.accounts import LoginRefused
+
+    with Engine(db_path) as engine:
+        engine.accounts.add("ann@example.com", "viewer", "a long enough password")
+        session = engine.accounts.login("ann@example.com", "a long enough password", client="10.0.0.1")
+        assert engine.accounts.session(session.token).user["email"] == "ann@example.com"
+        with engine.store.transaction() as conn:
+            conn.execute("UPDATE web_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        assert engine.accounts.session(session.token) is None  # expired
+        assert engine.accounts.session("not a token") is None and engine.accounts.session("x" * 500) is None
+        for _ in range(5):
+            with pytest.raises(LoginRefused) as wrong:
+                engine.accounts.login("nobody@example.com", "whatever", client="10.0.0.2")
+            assert not wrong.value.limited
+        with pytest.raises(LoginRefused) as limited:
+            engine.accounts.login("nobody@example.com", "whatever", client="10.0.0.3")
+        assert limited.value.limited
+        # another email from another client is not limited by those failures
+        assert engine.accounts.login("ann@example.com", "a long enough password", client="10.0.0.4").user
