@@ -148,6 +148,17 @@ def load_sentences(store: Store, feedback_ids: np.ndarray | None = None) -> Unit
     return _units(rows, sentence=True)
 
 
+def sentence_aspects(store: Store, sents: Units) -> list[str | None]:
+    """The stored aspects (JSON) of each sentence in ``sents``, in that order."""
+    found: dict[tuple[int, int], str | None] = {}
+    ids = sorted({int(f) for f in sents.feedback_ids})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        sql = f"SELECT feedback_id, idx, aspects FROM sentences WHERE feedback_id IN ({','.join('?' * len(chunk))})"
+        found.update({(int(f), int(i)): a for f, i, a in store.conn.execute(sql, chunk)})
+    return [found.get((int(f), int(i))) for f, i in zip(sents.feedback_ids, sents.sentence_idx, strict=True)]
+
+
 def sentiment_counts(store: Store, feedback_ids: set[int]) -> dict[str, int]:
     """English items *not* in ``feedback_ids``, by item sentiment label."""
     out = {"positive": 0, "neutral": 0, "negative": 0}

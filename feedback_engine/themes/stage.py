@@ -40,7 +40,7 @@ from feedback_engine.contracts import Embedder, TopicModel
 from feedback_engine.store import utcnow
 from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
-from feedback_engine.themes.anchors import anchored_scores, discover_anchors
+from feedback_engine.themes.anchors import anchored_scores, discover_anchors, subject_sentences, topical_sentences
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
     Discovery,
@@ -256,14 +256,15 @@ class ThemeStage:
         """What themes are discovered on: with ``discover_sentences`` (the default) the sentences of
         items of at least ``split_sentences`` sentences, and shorter items (a tweet) whole. A review raises several aspects
         ("the battery drains. The screen is great."); clustering whole reviews grouped them by what
-        they were mostly about, and the aspects had no theme of their own."""
+        they were mostly about. Sentences that name no subject are left out (:func:`subject_sentences`)."""
         if not self.discover_sentences:
             return items
         sents = self._split_items(ts.load_sentences(store))
         if not len(sents):
             return items
         multi = np.isin(items.feedback_ids, np.unique(sents.feedback_ids))
-        return ts.concat(items.take(np.flatnonzero(~multi)), sents)
+        subject = subject_sentences(sents.feedback_ids, ts.sentence_aspects(store, sents))
+        return ts.concat(items.take(np.flatnonzero(~multi)), sents.take(np.flatnonzero(subject)))
 
     def _split_items(self, sents: ts.Units) -> ts.Units:
         """The sentences of the items long enough to be read sentence by sentence (``split_sentences``)."""
@@ -434,7 +435,9 @@ class ThemeStage:
             ]
             multi = whole.take(np.flatnonzero(~np.isin(whole.feedback_ids, items.feedback_ids[single])))
             if len(multi):  # items of several sentences: themes came from their sentences
-                t, p, s = self.place_items(self.index(store), multi, ts.load_sentences(store, multi.feedback_ids))
+                t, p, s = self.place_items(
+                    self.index(store), multi, topical_sentences(store, multi.feedback_ids, self.split_sentences)
+                )
                 ok = (t > 0) & ((p >= self.outlier_threshold) | (s == "seed"))
                 assign_rows += [
                     (int(f), -1, int(tt), float(np.clip(pp, 0, 1)), "seed" if ss == "seed" else "fit", now)
@@ -449,7 +452,7 @@ class ThemeStage:
             )
             store.conn.executemany("INSERT INTO theme_outliers (feedback_id, checked_at) VALUES (?, ?)", outliers)
             self._index = None
-            n_sent = self._assign_sentences(store, ts.load_sentences(store), now, "fit")
+            n_sent = self._assign_sentences(store, topical_sentences(store), now, "fit")
             ts.refresh_sizes(store)
             ts.prune_quotes(store, sorted(kept))
         return {
@@ -511,12 +514,9 @@ class ThemeStage:
     def place_items(
         self, index: Index, items: ts.Units, sentences: ts.Units
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Theme, score and source of each item. With ``discover_sentences`` an item of several
-        sentences goes where its most confident sentence goes (themes are about aspects; a review as
-        a whole is nearest a vague "taking this medicine" theme), or nowhere when none has a theme;
-        an item of one sentence goes to its nearest theme (:meth:`place`)."""
+        """Theme, score and source of each item: an item read sentence by sentence (its topical
+        ``sentences``) goes where its most confident sentence goes, others to their nearest theme."""
         theme, sim, source = self.place(index, items.embeddings, items.texts)
-        sentences = self._split_items(sentences) if self.discover_sentences else sentences
         if not self.discover_sentences or not len(sentences):
             return theme, sim, source
         s_theme, s_sim, s_source = self.place(index, sentences.embeddings, sentences.texts)
@@ -560,8 +560,9 @@ class ThemeStage:
         if progress is not None:
             progress.start(len(items), "themes")
         index = self.index(store)
-        sentences = ts.load_sentences(store, items.feedback_ids)
-        theme, sim, source = self.place_items(index, items, sentences)
+        sentences = topical_sentences(store, items.feedback_ids)
+        split = topical_sentences(store, items.feedback_ids, self.split_sentences)
+        theme, sim, source = self.place_items(index, items, split)
         ok = (theme > 0) & ((sim >= self.outlier_threshold) | (source == "seed"))
         now = utcnow()
         with store.transaction():

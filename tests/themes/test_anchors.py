@@ -85,3 +85,20 @@ def test_description_words_that_mean_the_name_become_seed_terms(embedder_fp32, t
     with Store(tmp_path / "f.db") as store:
         row = {"label": "Lost luggage", "anchors": json.dumps(words)}
         assert seed_terms(store, row) == {"bag", "lost", "luggage"}  # rare enough in this database
+
+
+def test_sentences_about_the_product_itself_are_left_out_of_discovery():
+    from feedback_engine.themes.anchors import subject_sentences
+
+    # 10 reviews: each says it takes "the medicine" (the corpus's own product word), then names a side effect
+    effects = ["nausea", "headache", "weight", "acne", "sleep", "mood", "rash", "cramps", "appetite", "dizziness"]
+    ids, aspects = [], []
+    for f in range(10):
+        ids += [f, f, f]
+        aspects += [json.dumps(["medicine"]), json.dumps([effects[f]]), json.dumps([effects[(f + 1) % 10]])]
+    keep = subject_sentences(np.array(ids), aspects)
+    assert not keep[0::3].any()  # "medicine" is in every review: not a subject
+    assert keep[1::3].all() and keep[2::3].all()
+    assert not subject_sentences(np.array([1, 2]), [json.dumps(["app"]), json.dumps([])]).any()  # generic, none
+    # a corpus where one subject is in every review keeps it (fewer than half the sentences would be left)
+    assert subject_sentences(np.array([1, 2, 3]), [json.dumps(["battery"])] * 3).all()
