@@ -283,6 +283,9 @@ def notify(state: CliState, dry_run: Path | None, send: bool, as_json: bool) -> 
         raise DeliveryDeferred(f"Stopped early: {_clean(report.stopped)}{advice}")
 
 
+DRY_RUN_LINES = 50
+
+
 def _notify_human(r: dict[str, Any]) -> None:
     if r["mode"] == "dry-run":
         folder = Path(r["files"][0]).parent if r["files"] else None
@@ -290,6 +293,13 @@ def _notify_human(r: dict[str, Any]) -> None:
             f"Wrote {len(r['files'])} emails" + (f" to {folder}" if folder else "") + f" ({r['planned']} new "
             f"notifications, {r['held']} held by the frequency cap, {r['cancelled']} cancelled)."
         )
+        for e in r.get("emails", [])[:DRY_RUN_LINES]:  # the same people and sentences as `actions recipients`
+            score = "linked" if e.get("score") is None else f"{e['score']:.2f}"
+            quote = clean_header_text(e.get("quote") or "(no quotable sentence)", 100)
+            actions = ",".join(str(a) for a in e.get("actions", []))
+            click.echo(f"  {score:>6}  {clean_header_text(e['to'], 60)}  action {actions}: {quote}")
+        if len(r.get("emails", [])) > DRY_RUN_LINES:
+            click.echo(f"  ... and {len(r['emails']) - DRY_RUN_LINES} more (--json lists them all)")
     else:
         click.echo(
             f"Sent {r['sent']} emails; {r['retry']} to retry later; {r['held']} notifications held by the "

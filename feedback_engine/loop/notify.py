@@ -64,7 +64,7 @@ from feedback_engine.loop.outbox import (
     plan,
     suppress_customer,
 )
-from feedback_engine.loop.recipients import eligibility
+from feedback_engine.loop.recipients import eligibility, preview
 from feedback_engine.loop.settings import Settings, sender_address
 from feedback_engine.progress import NullProgress, Progress
 from feedback_engine.store import Store
@@ -99,6 +99,8 @@ class NotifyReport:
     stopped: str | None = None
     server_fault: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # dry run: each email written, with who, for which actions, and the sentence it quotes
+    emails: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -234,13 +236,22 @@ def _dry_run(store: Store, settings: Settings, folder: Path, now: datetime, prog
             "e.g. --dry-run outbox/."
         ) from None
     emails: list[dict[str, Any]] = []
+    actions_of: dict[int, list[int]] = {}
     try:
         with store.transaction():
             _plan_and_build(store, settings, now, report)
             emails = _due(store, now)
+            for email in emails:
+                actions_of[int(email["id"])] = [
+                    int(r[0])
+                    for r in store.conn.execute(
+                        "SELECT action_id FROM notifications WHERE email_id = ? ORDER BY action_id", (email["id"],)
+                    )
+                ]
             raise _Rollback
     except _Rollback:
         pass
+    said = _matched_sentences(store, {a for ids in actions_of.values() for a in ids}, now)
     progress.start(len(emails), "render")
     for n, email in enumerate(emails, 1):
         path = folder / f"{n:04d}-customer-{email['customer_id']}.eml"
@@ -249,10 +260,32 @@ def _dry_run(store: Store, settings: Settings, folder: Path, now: datetime, prog
         except OSError as exc:
             raise NotifyError(f"Cannot write {path} ({exc.strerror or exc}); pass a folder you can write to.") from None
         report.files.append(str(path))
+        aids = actions_of.get(int(email["id"]), [])
+        match = next((said[(a, int(email["customer_id"]))] for a in aids if (a, int(email["customer_id"])) in said), {})
+        report.emails.append(
+            {
+                "file": str(path),
+                "to": email["to_address"],
+                "customer_id": int(email["customer_id"]),
+                "actions": aids,
+                **match,
+            }
+        )
         progress.advance()
     progress.finish()
     report.queued = len(emails)
     return report
+
+
+def _matched_sentences(store: Store, action_ids: set[int], now: datetime) -> dict[tuple[int, int], dict[str, Any]]:
+    """(action, customer) -> the sentence that made them a recipient and its score: what
+    ``actions recipients`` lists, so the dry run shows the same people and words."""
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for aid in sorted(action_ids):
+        for rec in preview(store, aid, now=now)["recipients"]:
+            quote = " ".join(p for p in (rec.get("context"), rec.get("sentence")) if p) or None
+            out[(aid, int(rec["customer_id"]))] = {"quote": quote, "score": rec["score"]}
+    return out
 
 
 def _resolve_interrupted(store: Store, stamp: str, report: NotifyReport) -> None:

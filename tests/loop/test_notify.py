@@ -291,8 +291,9 @@ def test_cli_notify_human_output(store, smtp, monkeypatch, tmp_path):
     ship(store, Engine(store), [theme])
     out = tmp_path / "dry"
     result = CliRunner().invoke(main, ["--db", str(store.path), "notify", "--dry-run", str(out)])
-    assert (
-        result.output == f"Wrote 1 emails to {out} (1 new notifications, 0 held by the frequency cap, 0 cancelled).\n"
+    assert result.output == (  # then who, for which action, and the sentence (none here: no redacted text)
+        f"Wrote 1 emails to {out} (1 new notifications, 0 held by the frequency cap, 0 cancelled).\n"
+        "    0.90  ann@example.com  action 1: (no quotable sentence)\n"
     )
     result = CliRunner().invoke(main, ["--db", str(store.path), "notify", "--send"])
     assert result.output == (

@@ -218,7 +218,11 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_before_it(store, en
     assert preview["ann@example.com"]["sentence"] == "It deletes my events every Monday."
     assert preview["bob@example.com"]["context"] is None
     out = tmp_path / "dry"
-    engine.outbox.notify(dry_run_dir=out, now=NOW)
+    report = engine.outbox.notify(dry_run_dir=out, now=NOW)
+    listed = {e["to"]: e for e in report.emails}  # the dry run lists the same people and sentences
+    assert set(listed) == set(preview) and listed["ann@example.com"]["actions"] == [aid]
+    assert listed["ann@example.com"]["quote"] == "The new calendar sync is great. It deletes my events every Monday."
+    assert listed["bob@example.com"]["score"] == preview["bob@example.com"]["score"]
     emails = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.eml")}
     ann_mail = next(t for t in emails.values() if "ann@example.com" in t)
     assert "The new calendar sync is great. It deletes my events every Monday." in ann_mail.replace("=\n", "")
