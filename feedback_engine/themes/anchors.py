@@ -21,6 +21,7 @@ to the theme with the best score, so a close semantic match still wins over a na
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 
@@ -95,11 +96,10 @@ def anchored_scores(
                     if S[i, j] >= TERM_FLOOR and S[i, j] < TERM_SCORE:
                         B[i, j] = TERM_SCORE
                         lifted[i, j] = True
-    # ties (two named themes) go to the closer one
-    best = np.argmax(B + 1e-3 * S, axis=1) if S.shape[1] else np.zeros(n, dtype=np.int64)
-    rows = np.arange(n)
     if not S.shape[1]:
-        return best, np.zeros(n, dtype=np.float32), np.zeros(n, dtype=bool)
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=bool)
+    best = np.argmax(B + 1e-3 * S, axis=1)  # ties (two named themes) go to the closer one
+    rows = np.arange(n)
     return best, B[rows, best].astype(np.float32), lifted[rows, best]
 
 
@@ -117,8 +117,6 @@ def subject_sentences(feedback_ids: np.ndarray, aspects: Sequence[str | None]) -
     leave fewer than :data:`MIN_KEPT` of the sentences). Discovery leaves the
     others out: "I have been taking this medicine for a month" and "Love it!" made a catch-all
     theme that touched 67% of 600 patient reviews."""
-    import json
-
     words: list[set[str]] = []
     for raw in aspects:
         try:

@@ -8,6 +8,7 @@ reader lands on the surviving theme.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -195,8 +196,6 @@ def get_theme(store: Store, theme_id: int) -> dict[str, Any]:
 def prune_quotes(store: Store, theme_ids: list[int]) -> None:
     """Keep as a theme's quotes only its members (a sentence chosen as a quote can be placed in
     another theme by the one assignment rule); a theme keeps its quotes when none would be left."""
-    import json
-
     for tid in theme_ids:
         quotes = json.loads(store.scalar("SELECT quotes FROM themes WHERE id = ?", (tid,)) or "[]")
         members = theme_items(store.conn, [tid])

@@ -7,7 +7,6 @@ chromedriver are not installed (`.ci/run` installs them on Debian).
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -18,12 +17,9 @@ from feedback_engine.store import Store
 from feedback_engine.web.server import make_server
 
 from . import seed
+from .browser import needs_browser, start_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium and chromium-driver are not installed"
-)
+pytestmark = needs_browser
 
 SECRET = "app-browser-test-secret-0123456789-abcdef"
 
@@ -71,26 +67,7 @@ def served(tmp_path: Path):
 
 @pytest.fixture
 def browser(tmp_path: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
+    driver = start_chromium(tmp_path / "chromium-profile", window="1280,1000")
     yield driver
     driver.quit()
 

@@ -5,7 +5,6 @@ Skipped only when Chromium/chromedriver are not installed (`.ci/run` installs th
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -16,11 +15,9 @@ from feedback_engine.loop.tokens import make_token
 from feedback_engine.store import Store, utcnow
 from feedback_engine.web.server import make_server
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER), reason="Debian's chromium and chromium-driver are not installed"
-)
+from .browser import needs_browser, start_chromium
+
+pytestmark = needs_browser
 
 SECRET = "browser-test-secret-0123456789-abcdef"
 
@@ -46,25 +43,7 @@ def served(tmp_path: Path):
 
 @pytest.fixture
 def browser(tmp_path: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
+    driver = start_chromium(tmp_path / "chromium-profile")
     yield driver
     driver.quit()
 
