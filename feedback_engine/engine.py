@@ -24,6 +24,7 @@ from typing import Any
 from feedback_engine.accounts.service import AccountService
 from feedback_engine.contracts import AnalysisBackend, Embedder, MailTransport, SentimentModel, TopicModel
 from feedback_engine.ingest.service import IngestService
+from feedback_engine.insights.service import InsightsService
 from feedback_engine.loop.service import ActionService, CustomerService, OutboxService
 from feedback_engine.loop.settings import Settings
 from feedback_engine.nlp.models import Models
@@ -75,6 +76,7 @@ class Engine:
         self.customers = CustomerService(self.store, settings)
         self.accounts = AccountService(self.store)
         self.browse = BrowseService(self.store)
+        self.insights = InsightsService(self.store)
 
     def status(self) -> dict[str, Any]:
         """What the database holds: items per channel, customers, quarantine, runs, the last import,
