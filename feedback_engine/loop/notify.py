@@ -44,15 +44,13 @@ sets ``report.stopped``; the CLI then exits 75 (``EX_TEMPFAIL``) after printing 
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from feedback_engine.errors import LockHeldError, NotifyError
+from feedback_engine.errors import NotifyError
 from feedback_engine.loop.delivery import EX_TEMPFAIL, MessageRejected, PermanentError, TransientError
 from feedback_engine.loop.mail import InvalidAddress, clean_header_text, header_recipients, make_address
 from feedback_engine.loop.outbox import (
@@ -68,13 +66,13 @@ from feedback_engine.loop.recipients import eligibility, preview
 from feedback_engine.loop.settings import Settings, sender_address
 from feedback_engine.progress import NullProgress, Progress
 from feedback_engine.store import Store
+from feedback_engine.store.locks import job_lock as store_job_lock
 
 __all__ = ["NotifyReport", "run_notify", "job_lock", "backoff", "FAULT_STREAK"]
 
 FAULT_STREAK = 3  # the same 5xx for this many different recipients in a row: the server is at fault
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
-_MEMORY_LOCKS: dict[int, threading.Lock] = {}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -113,55 +111,15 @@ class NotifyReport:
 
 @contextlib.contextmanager
 def job_lock(store: Store, name: str = "notify") -> Iterator[None]:
-    """Hold ``<db>.<name>.lock`` exclusively, or raise LockHeldError at once."""
-    if store.path is None:
-        lock = _MEMORY_LOCKS.setdefault(id(store), threading.Lock())
-        if not lock.acquire(blocking=False):
-            raise LockHeldError(f"Another {name} job is running on this database; this one exits.")
-        try:
-            yield
-        finally:
-            lock.release()
-        return
-    path = store.path.with_name(store.path.name + f".{name}.lock")
-    try:
-        fh = path.open("a+")
-    except OSError as exc:
-        raise NotifyError(f"Cannot open the lock file {path} ({exc.strerror}); make its folder writable.") from None
-    try:
-        if not _try_lock(fh):
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            raise LockHeldError(
-                f"Another `feedback-engine {name} --send` (pid {holder}) is running on {store.path}; "
-                "this one exits (what is due goes out with that run or the next).",
-                lock=str(path),
-            )
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
+    """Hold ``<db>.<name>.lock`` exclusively, or raise LockHeldError at once (see :mod:`feedback_engine.store.locks`)."""
+    with store_job_lock(
+        store,
+        name,
+        command=f"feedback-engine {name} --send",
+        after="this one exits (what is due goes out with that run or the next).",
+        open_error=NotifyError,
+    ):
         yield
-    finally:
-        fh.close()  # closing the file releases the lock
-
-
-def _try_lock(fh: Any) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
 
 
 class _Rollback(Exception):
