@@ -23,6 +23,8 @@ from feedback_engine.store.migrations import (
     m007_theme_edits,
     m008_accounts,
     m009_theme_anchors,
+    m010_customer_attributes,
+    m013_sources,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("007_theme_edits", m007_theme_edits.migrate),
     ("008_accounts", m008_accounts.migrate),
     ("009_theme_anchors", m009_theme_anchors.migrate),
+    ("010_customer_attributes", m010_customer_attributes.migrate),
+    ("013_sources", m013_sources.migrate),
 ]
 
 
