@@ -16,7 +16,9 @@ acronym (:data:`ACRONYMS`), profanity or an interjection (:data:`PROFANITY`: ``d
 cashtags from the text before vectorizing, so a ``$AAPL`` never leaves a bare ``aapl`` term.
 
 Stop terms: the environment variable ``FEEDBACK_ENGINE_THEME_STOP_TERMS`` (comma-separated,
-case-insensitive, e.g. ``"brightdesk, bright desk"``) and the ``stop_terms=`` keyword of
+case-insensitive, e.g. ``"brightdesk, bright desk"``), the brand's own handles of
+``FEEDBACK_ENGINE_BRAND_HANDLES`` (``"united, americanair"``: the product's own name, which tweets
+name as a word or hashtag as often as an ``@handle``) and the ``stop_terms=`` keyword of
 :func:`usable_terms`, :func:`make_label`, :func:`merge_terms` and :func:`default_vectorizer` name
 words or phrases that never appear in a term (a term containing one is dropped). They are read on
 every call. :func:`corpus_stop_terms` learns such terms from the data: a word among the top terms of
@@ -35,6 +37,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from feedback_engine.nlp.redact import BRAND_HANDLES_ENV
 
 
 def _words(text: str) -> frozenset[str]:
@@ -105,8 +109,10 @@ def clean_for_terms(text: str) -> str:
 
 
 def env_stop_terms() -> list[str]:
-    """Stop terms from ``FEEDBACK_ENGINE_THEME_STOP_TERMS`` (comma-separated, lower-cased)."""
-    return [t.strip().lower() for t in os.environ.get(ENV_STOP_TERMS, "").split(",") if t.strip()]
+    """Stop terms from ``FEEDBACK_ENGINE_THEME_STOP_TERMS`` and the brand's handles of
+    ``FEEDBACK_ENGINE_BRAND_HANDLES`` (comma-separated, lower-cased, ``@`` dropped)."""
+    raw = f"{os.environ.get(ENV_STOP_TERMS, '')},{os.environ.get(BRAND_HANDLES_ENV, '')}"
+    return [t.strip().lstrip("@").lower() for t in raw.split(",") if t.strip().lstrip("@")]
 
 
 def _stop_phrases(stop_terms: Iterable[str]) -> list[tuple[str, ...]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from feedback_engine.nlp.redact import BRAND_HANDLES_ENV
 from feedback_engine.themes.labels import (
     ENV_STOP_TERMS,
     clean_for_terms,
@@ -19,6 +20,7 @@ from feedback_engine.themes.labels import (
 @pytest.fixture(autouse=True)
 def _no_env_stop_terms(monkeypatch):
     monkeypatch.delenv(ENV_STOP_TERMS, raising=False)
+    monkeypatch.delenv(BRAND_HANDLES_ENV, raising=False)
 
 
 def kept(terms: list[str], **kwargs) -> list[str]:
@@ -188,6 +190,17 @@ def test_env_stop_terms(monkeypatch):
     vec = default_vectorizer()
     vec.fit(["Brightdesk sync is slow", "brightdesk crashes on export"])
     assert not any("brightdesk" in name for name in vec.get_feature_names_out())
+
+
+def test_brand_handles_are_stop_terms(monkeypatch):
+    """The brand's own handles (set for PII redaction) never become a label: tweets name the
+    airline as a word or hashtag ("usairways", "#AmericanAir") as often as an @handle."""
+    terms = [("usairways", 0.9), ("americanair hold", 0.85), ("hold music", 0.8), ("call back", 0.7)]
+    assert make_label(terms).startswith("Usairways")
+    monkeypatch.setenv(BRAND_HANDLES_ENV, "@USAirways, americanair")
+    label = make_label(terms)
+    assert label.startswith("Hold music") and "usairways" not in label.lower() and "americanair" not in label.lower()
+    assert kept(["usairways", "united", "hold music"]) == ["united", "hold music"]
 
 
 def test_keyword_stop_terms():
