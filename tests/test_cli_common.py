@@ -67,6 +67,7 @@ NEEDS_ARGV = {
     "serve": ["serve", "--port", "0"],
     "analyze": ["analyze"],
     "users list": ["users", "list"],
+    "insights emerging": ["insights", "emerging"],
     "users add": ["users", "add", "ann@example.com", "--role", "viewer"],
     "users passwd": ["users", "passwd", "ann@example.com"],
     "users role": ["users", "role", "ann@example.com", "admin"],

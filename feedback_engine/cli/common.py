@@ -44,6 +44,7 @@ NEEDS_DATABASE = frozenset(
         "customers show",
         "serve",
         "users list",
+        "insights emerging",
         # change what is there (nothing to do in an empty database)
         "analyze",
         "themes rename",
