@@ -24,6 +24,7 @@ from feedback_engine.store.migrations import (
     m008_accounts,
     m009_theme_anchors,
     m010_customer_attributes,
+    m011_alerts,
     m013_sources,
 )
 
@@ -43,6 +44,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("008_accounts", m008_accounts.migrate),
     ("009_theme_anchors", m009_theme_anchors.migrate),
     ("010_customer_attributes", m010_customer_attributes.migrate),
+    ("011_alerts", m011_alerts.migrate),
     ("013_sources", m013_sources.migrate),
 ]
 
