@@ -51,6 +51,7 @@ NEEDS_ARGV = {
     "themes merge": ["themes", "merge", "1", "2"],
     "themes unmerge": ["themes", "unmerge", "1"],
     "themes split": ["themes", "split", "1", "--items", "1", "--name", "SSO"],
+    "themes move": ["themes", "move", "1", "--none"],
     "themes seed": ["themes", "seed", "Billing"],
     "actions list": ["actions", "list", "--json"],
     "actions show": ["actions", "show", "1"],

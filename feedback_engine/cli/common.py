@@ -28,7 +28,9 @@ from feedback_engine.errors import FeedbackEngineError, StoreError
 from feedback_engine.progress import Progress, terminal_progress
 
 # Command paths below the root, as typed after `feedback-engine`.
-CREATES_DATABASE = frozenset({"ingest surveys", "ingest reviews", "ingest social", "ingest auto", "demo"})
+CREATES_DATABASE = frozenset(
+    {"ingest surveys", "ingest reviews", "ingest social", "ingest auto", "ingest customers", "demo"}
+)
 NEEDS_DATABASE = frozenset(
     {
         # read only
@@ -51,6 +53,7 @@ NEEDS_DATABASE = frozenset(
         "themes merge",
         "themes unmerge",
         "themes split",
+        "themes move",
         "themes seed",
         "actions add",
         "actions update",

@@ -1,4 +1,4 @@
-"""CLI commands for themes (list, show, rename, merge, seed)."""
+"""CLI commands for themes (list, show, rename, merge, unmerge, split, move, seed)."""
 
 from __future__ import annotations
 
@@ -161,6 +161,26 @@ def register(main: click.Group) -> None:
                 f"({_cell(r['label'], 120)})."
             ),
         )
+
+    @themes.command("move")
+    @click.argument("item_id", type=int)
+    @click.option("--to", "to", type=int, default=None, help="Theme id to put the item in (only that theme).")
+    @click.option("--none", "none", is_flag=True, help="Take the item out of all themes.")
+    @click.option("--by", help="Who makes the change (default: $USER).")
+    @json_option
+    @pass_state
+    def move_cmd(state: Any, item_id: int, to: int | None, none: bool, by: str | None, as_json: bool) -> None:
+        """Move one item to another theme, or out of all themes (refits keep it there)."""
+        if (to is None) == (not none):
+            raise click.UsageError("Pass exactly one of --to THEME and --none.")
+        row = state.engine().themes.move(item_id, to, by=by)
+
+        def human(r: dict[str, Any]) -> None:
+            was = ", ".join(str(t) for t in r["from"]) or "no theme"
+            now = "no theme" if r["to"] is None else f"theme {r['to']} ({_cell(r['label'], 120)})"
+            click.echo(f"Item {r['feedback_id']} is in {now} now (was in {was}); refits keep it there.")
+
+        emit(row, as_json, human)
 
     @themes.command("seed")
     @click.argument("name")

@@ -12,7 +12,7 @@ from typing import Any
 
 from feedback_engine.errors import NotFoundError
 from feedback_engine.store import Store
-from feedback_engine.themes import metrics
+from feedback_engine.themes import edits, metrics
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes import queries as tq
 
@@ -116,7 +116,9 @@ class BrowseService:
         return item
 
     def item(self, feedback_id: int) -> dict[str, Any]:
-        """One item: redacted text, title, channel, scores, customer, sentences with their themes, edits."""
+        """One item: redacted text, title, channel, scores, customer, sentences with their themes, edits
+        at the source (``history``) and in the themes (``theme_edits``: moves and splits; ``pinned``
+        when it was placed by hand)."""
         item = self._summary(int(feedback_id))
         item["themes"] = self.store.query(
             "SELECT DISTINCT t.id, t.label, ta.sentence_idx FROM theme_assignments ta JOIN themes t ON t.id = ta.theme_id "
@@ -133,6 +135,10 @@ class BrowseService:
             "SELECT replaced_at, rating, nps, csat FROM feedback_history WHERE feedback_id = ? ORDER BY id",
             (item["id"],),
         )
+        item["pinned"] = (
+            self.store.scalar("SELECT 1 FROM theme_item_pins WHERE feedback_id = ?", (item["id"],)) is not None
+        )
+        item["theme_edits"] = edits.item_history(self.store, item["id"])
         return item
 
     def search(self, text: str, *, limit: int = 50) -> dict[str, Any]:

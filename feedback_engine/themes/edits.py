@@ -1,7 +1,10 @@
-"""Edits people make to themes: rename, merge, unmerge, split. Each is kept in ``theme_edits``
-(who, when, what) and survives refits: renamed labels are pinned, merged themes stay merged (a
-cluster that continues a merged theme goes to its survivor), and items split out or moved by hand
-are ``source = 'manual'`` assignments, which a refit never rewrites.
+"""Edits people make to themes: rename, merge, unmerge, split, and moving one item to another
+theme or out of all themes. Each is kept in ``theme_edits`` (who, when, what) and survives
+refits: renamed labels are pinned, merged themes stay merged (a cluster that continues a merged
+theme goes to its survivor), and items split out or moved by hand are ``source = 'manual'``
+assignments, which a refit never rewrites. A moved item is also pinned (``theme_item_pins``,
+migration 012): its trigger keeps every automatic writer from placing the item in any theme but
+the one it was moved to (none, after a move out of all themes), so its sentences stay out too.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from feedback_engine.errors import ActionError
+from feedback_engine.errors import ActionError, NotFoundError
 from feedback_engine.store import Store, utcnow
 from feedback_engine.themes.labels import merge_terms
 from feedback_engine.themes.persist import from_blob, get_theme, refresh_sizes, stack, to_blob, unit
 from feedback_engine.themes.queries import resolve_survivors
 
-__all__ = ["history", "merge", "rename", "split", "unmerge"]
+__all__ = ["history", "item_history", "merge", "move", "rename", "split", "unmerge"]
 
 
 def _who(by: str | None) -> str:
@@ -31,22 +34,49 @@ def _who(by: str | None) -> str:
         return "unknown"
 
 
-def _record(store: Store, edit: str, theme_id: int, detail: dict[str, Any], by: str | None, at: str) -> None:
+def _record(
+    store: Store,
+    edit: str,
+    theme_id: int | None,
+    detail: dict[str, Any],
+    by: str | None,
+    at: str,
+    feedback_id: int | None = None,
+) -> None:
     store.execute(
-        "INSERT INTO theme_edits (at, by, edit, theme_id, detail) VALUES (?, ?, ?, ?, ?)",
-        (at, _who(by), edit, int(theme_id), json.dumps(detail)),
+        "INSERT INTO theme_edits (at, by, edit, theme_id, feedback_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (at, _who(by), edit, None if theme_id is None else int(theme_id), feedback_id, json.dumps(detail)),
     )
 
 
-def history(store: Store, theme_id: int) -> list[dict[str, Any]]:
-    """Every edit of this theme (and of the themes merged into it), oldest first."""
+def _rows(store: Store, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     rows = store.query(
-        "SELECT at, by, edit, theme_id, detail FROM theme_edits WHERE theme_id = ? OR detail LIKE ? ORDER BY id",
-        (int(theme_id), f'%"merged": [%{int(theme_id)}%'),
+        f"SELECT at, by, edit, theme_id, feedback_id, detail FROM theme_edits WHERE {where} ORDER BY id", params
     )
     for row in rows:
         row["detail"] = json.loads(row["detail"])
     return rows
+
+
+def history(store: Store, theme_id: int) -> list[dict[str, Any]]:
+    """Every edit of this theme (and of the themes merged into it, and items moved out of it), oldest first."""
+    tid = int(theme_id)
+    return _rows(
+        store,
+        "theme_id = ? OR (edit = 'merge' AND EXISTS (SELECT 1 FROM json_each(detail, '$.merged') WHERE value = ?)) "
+        "OR (edit = 'move' AND EXISTS (SELECT 1 FROM json_each(detail, '$.from') WHERE value = ?))",
+        (tid, tid, tid),
+    )
+
+
+def item_history(store: Store, feedback_id: int) -> list[dict[str, Any]]:
+    """Every edit that placed this item by hand (moves, and splits that took it along), oldest first."""
+    fid = int(feedback_id)
+    return _rows(
+        store,
+        "feedback_id = ? OR (edit = 'split' AND EXISTS (SELECT 1 FROM json_each(detail, '$.items') WHERE value = ?))",
+        (fid, fid),
+    )
 
 
 def rename(store: Store, theme_id: int, name: str, *, by: str | None = None) -> dict[str, Any]:
@@ -226,3 +256,85 @@ def split(store: Store, theme_id: int, feedback_ids: list[int], name: str, *, by
     out = get_theme(store, new_id)
     out["split_from"], out["items_moved"] = target, len(wanted)
     return out
+
+
+def _refresh(store: Store, theme_ids: list[int]) -> None:
+    """``themes.size`` of the given themes only (a move touches two or three themes)."""
+    if theme_ids:
+        store.execute(
+            f"UPDATE themes SET size = (SELECT count(DISTINCT feedback_id) FROM theme_assignments t "
+            f"WHERE t.theme_id = themes.id) WHERE id IN ({','.join('?' * len(theme_ids))})",
+            theme_ids,
+        )
+
+
+def move(
+    store: Store, feedback_id: int, to: int | None, *, by: str | None = None, strict: bool = True
+) -> dict[str, Any]:
+    """Put one item in theme ``to`` only (``None``: in no theme), by hand, for good.
+
+    The item's assignments to other themes (as a whole and by sentence) go; its sentences already
+    in ``to`` stay there, so what it says about that theme keeps their sentiment. The item is then
+    pinned: refits, ``analyze`` and new seeds never place it anywhere else (migration 012's
+    trigger). Centroids are not recomputed: one item moves a theme's centre by little, and the
+    next refit recomputes them. Returns ``{feedback_id, from, to, label, changed}``; ``from``
+    lists the themes (survivors) the item was in. An item already where it is sent is an
+    ActionError, or with ``strict=False`` a result with ``changed`` false (a batch of items).
+    """
+    fid = int(feedback_id)
+    if store.scalar("SELECT 1 FROM feedback WHERE id = ?", (fid,)) is None:
+        raise NotFoundError(f"No feedback item {fid}; `feedback-engine export feedback` lists the items.")
+    mapping = resolve_survivors(store.conn)
+    target: int | None = None
+    if to is not None:
+        get_theme(store, to)
+        target = mapping.get(int(to), int(to))
+        if get_theme(store, target)["status"] != "active":
+            raise ActionError(
+                f"Theme {to} is retired (a refit found it no more); move the item to an active theme "
+                "(`feedback-engine themes list`).",
+                theme_id=int(to),
+            )
+    rows = store.conn.execute(
+        "SELECT sentence_idx, theme_id, source FROM theme_assignments WHERE feedback_id = ?", (fid,)
+    ).fetchall()
+    before = sorted({mapping.get(int(t), int(t)) for _, t, _ in rows})
+    pinned = store.scalar("SELECT 1 FROM theme_item_pins WHERE feedback_id = ?", (fid,)) is not None
+    manual = any(int(i) == -1 and s == "manual" and mapping.get(int(t), int(t)) == target for i, t, s in rows)
+    if pinned and before == ([] if target is None else [target]) and (target is None or manual):
+        if not strict:
+            label = None if target is None else str(get_theme(store, target)["label"])
+            return {"feedback_id": fid, "from": before, "to": target, "label": label, "changed": False}
+        where = "no theme" if target is None else f"theme {target} only"
+        raise ActionError(f"Item {fid} is already in {where}; nothing was changed.", theme_id=target)
+    now = utcnow()
+    with store.transaction():
+        store.execute(
+            "INSERT INTO theme_item_pins (feedback_id, at, by) VALUES (?, ?, ?) "
+            "ON CONFLICT (feedback_id) DO UPDATE SET at = excluded.at, by = excluded.by",
+            (fid, now, _who(by)),
+        )
+        gone = [(fid, int(i)) for i, t, _ in rows if target is None or mapping.get(int(t), int(t)) != target]
+        store.conn.executemany("DELETE FROM theme_assignments WHERE feedback_id = ? AND sentence_idx = ?", gone)
+        store.execute("DELETE FROM theme_outliers WHERE feedback_id = ?", (fid,))
+        if target is None:
+            store.execute("INSERT INTO theme_outliers (feedback_id, checked_at) VALUES (?, ?)", (fid, now))
+        else:
+            store.execute(
+                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, assigned_at) "
+                "VALUES (?, -1, ?, 1.0, 'manual', ?) ON CONFLICT (feedback_id, sentence_idx) DO UPDATE SET "
+                "theme_id = excluded.theme_id, probability = 1.0, source = 'manual', merged_from = NULL, "
+                "assigned_at = excluded.assigned_at",
+                (fid, target, now),
+            )
+        left = [t for t in before if t != target]
+        for tid in left:
+            quotes = json.loads(get_theme(store, tid)["quotes"] or "[]")
+            if fid in quotes and len(quotes) > 1:
+                store.execute(
+                    "UPDATE themes SET quotes = ? WHERE id = ?", (json.dumps([q for q in quotes if q != fid]), tid)
+                )
+        _refresh(store, sorted({*before, *([target] if target is not None else [])}))
+        _record(store, "move", target, {"item": fid, "from": before, "to": target}, by, now, feedback_id=fid)
+    label = None if target is None else str(get_theme(store, target)["label"])
+    return {"feedback_id": fid, "from": before, "to": target, "label": label, "changed": True}

@@ -1,6 +1,7 @@
 """``engine.themes``: the themes stage as a service of the :class:`~feedback_engine.Engine`.
 
 ``engine.themes.list()``, ``show(id)``, ``rename(id, name)``, ``merge(ids, into=None)``,
+``move(item, to)`` (``to=None``: out of all themes),
 ``seed(name, description)``, ``assign_text(text)`` and ``update(refit=False)`` (what
 ``engine.analysis.run()`` calls at its end). One :class:`ThemeStage` per engine, so its centroid
 cache is reused. The embedder is the engine's shared lazy one (:class:`~feedback_engine.nlp.models.Models`),
@@ -80,9 +81,23 @@ class ThemeService:
         self.stage._index = None
         return _public(edits.split(self.store, theme_id, list(feedback_ids), name, by=by))
 
+    def move(self, feedback_id: int, to: int | None, *, by: str | None = None) -> dict[str, Any]:
+        """Put one item in theme ``to`` only, or (``to=None``) in no theme; refits keep it there."""
+        return edits.move(self.store, feedback_id, to, by=by)
+
+    def move_items(
+        self, feedback_ids: Sequence[int], to: int | None, *, by: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """:meth:`move` for several items; those already there are left alone (``changed`` false)."""
+        return [edits.move(self.store, f, to, by=by, strict=False) for f in dict.fromkeys(feedback_ids)]
+
     def history(self, theme_id: int) -> builtins.list[dict[str, Any]]:
-        """Every rename, merge, unmerge and split of the theme: who, when, what."""
+        """Every rename, merge, unmerge, split and item move of the theme: who, when, what."""
         return edits.history(self.store, theme_id)
+
+    def item_history(self, feedback_id: int) -> builtins.list[dict[str, Any]]:
+        """Every move or split that placed this item by hand: who, when, from where to where."""
+        return edits.item_history(self.store, feedback_id)
 
     def survivor(self, theme_id: int) -> int:
         """The theme ``theme_id`` counts for now (itself unless merged, through chains of merges)."""

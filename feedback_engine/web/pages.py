@@ -1,7 +1,8 @@
 """The triage pages: home (themes table + search), a theme (items, edits), an item.
 
 Each handler parses the request, calls one Engine service through :func:`call`, and renders.
-Edits (rename, merge, seed) need the editor role and the CSRF token (see :mod:`.auth`).
+Edits (rename, merge, unmerge, split, seed, moving items to another theme or out of all themes)
+need the editor role and the CSRF token (see :mod:`.auth`).
 """
 
 from __future__ import annotations
@@ -168,14 +169,49 @@ async def unmerge(request: Request, session: Session) -> Response:
 async def split(request: Request, session: Session) -> Response:
     """Move the ticked items of a theme into a new theme (manual: refits keep it)."""
     theme_id = _path_id(request)
-    body: bytes = request.scope.get("fe.body", b"")
-    picked = [int(v) for k, v in parse_qsl(body.decode("utf-8", "replace")) if k == "item" and v.isdigit()]
+    picked = _picked(request)
     name = form(request).get("name", "").strip()
     if not picked or not name or len(name) > 200:
         return error_page(request, session, 400, "Tick the items to move and name the new theme; nothing was changed.")
     made = await call(request, lambda engine: engine.themes.split(theme_id, picked, name, by=session.user["email"]))
     new_id = made.get("id") or theme_id
     return RedirectResponse(f"/themes/{new_id}", status_code=303)
+
+
+def _picked(request: Request) -> list[int]:
+    """Every ``item`` field of the POST body (the ticked items of a theme page)."""
+    body: bytes = request.scope.get("fe.body", b"")
+    return [int(v) for k, v in parse_qsl(body.decode("utf-8", "replace")) if k == "item" and v.isdigit()]
+
+
+def _target(fields: dict[str, str]) -> tuple[bool, int | None]:
+    """The ``to`` field of a move form: ``(given, theme id)``; ``none`` means out of all themes."""
+    to = fields.get("to", "")
+    if to == "none":
+        return True, None
+    return (True, int(to)) if to.isdigit() else (False, None)
+
+
+@requires("editor")
+async def move_items(request: Request, session: Session) -> Response:
+    """Move the ticked items of a theme to another theme or out of all themes (refits keep it)."""
+    theme_id = _path_id(request)
+    picked, (given, target) = _picked(request), _target(form(request))
+    if not picked or not given:
+        return error_page(request, session, 400, "Tick the items to move and pick where they go; nothing was changed.")
+    await call(request, lambda engine: engine.themes.move_items(picked, target, by=session.user["email"]))
+    return RedirectResponse(f"/themes/{theme_id}", status_code=303)
+
+
+@requires("editor")
+async def move_item(request: Request, session: Session) -> Response:
+    """Move one item (its page's form) to another theme or out of all themes."""
+    item_id = _path_id(request)
+    given, target = _target(form(request))
+    if not given:
+        return error_page(request, session, 400, "Pick the theme to move the item to; nothing was changed.")
+    await call(request, lambda engine: engine.themes.move(item_id, target, by=session.user["email"]))
+    return RedirectResponse(f"/items/{item_id}", status_code=303)
 
 
 @requires("editor")
@@ -191,11 +227,15 @@ async def seed(request: Request, session: Session) -> Response:
     return RedirectResponse(f"/themes/{theme_id}" if theme_id else "/", status_code=303)
 
 
+def _item_page(engine: Engine, item_id: int) -> dict[str, Any]:
+    return {"item": engine.browse.item(item_id), "options": engine.browse.theme_options()}
+
+
 @requires("viewer")
 async def item(request: Request, session: Session) -> Response:
     item_id = _path_id(request)
-    found = await call(request, lambda engine: engine.browse.item(item_id))
-    return page(request, session, "item.html.jinja", item=found)
+    data = await call(request, lambda engine: _item_page(engine, item_id))
+    return page(request, session, "item.html.jinja", **data)
 
 
 routes = [
@@ -206,5 +246,7 @@ routes = [
     Route("/themes/{id:int}/merge", merge, methods=["POST"]),
     Route("/themes/{id:int}/unmerge", unmerge, methods=["POST"]),
     Route("/themes/{id:int}/split", split, methods=["POST"]),
+    Route("/themes/{id:int}/move", move_items, methods=["POST"]),
     Route("/items/{id:int}", item, methods=["GET", "HEAD"]),
+    Route("/items/{id:int}/move", move_item, methods=["POST"]),
 ]

@@ -383,3 +383,51 @@ def test_theme_page_shows_weekly_trend_and_sentiment_by_channel(site):
     page = logged_in(app, "viewer").get(f"/themes/{ids['refunds']}")
     assert 'aria-label="items per week: 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7"' in page.text
     assert '<table id="by-channel">' in page.text and "<td>survey</td>" in page.text
+
+
+def test_editor_moves_items_from_the_theme_page_and_the_item_page(site):
+    app, db_path, ids = site
+    editor = logged_in(app, "editor")
+    url = f"/themes/{ids['refunds']}"
+    page = editor.get(url).text
+    assert (
+        f'formaction="/themes/{ids["refunds"]}/move"' in page
+        and '<option value="none">(out of all themes)</option>' in page
+    )
+    token = editor.csrf(url)
+    form = f"csrf={token}&item=1&item=2&to={ids['login']}".encode()
+    kind = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = editor.request("POST", f"{url}/move", content=form, headers=kind)
+    assert response.status_code == 303 and response.headers["location"] == url
+    assert "Items (5)" in editor.get(url).text and "Items (5)" in editor.get(f"/themes/{ids['login']}").text
+    assert (
+        editor.request("POST", f"{url}/move", content=f"csrf={token}&to=none".encode(), headers=kind).status_code == 400
+    )
+    response = editor.post("/items/3/move", {"csrf": token, "to": "none"})
+    assert response.status_code == 303 and response.headers["location"] == "/items/3"
+    item = editor.get("/items/3").text
+    assert "In no theme." in item and "Placed by hand" in item
+    assert f'moved from <a href="/themes/{ids["refunds"]}">theme {ids["refunds"]}</a> to no theme' in item
+    assert seed.USERS["editor"] in item
+    assert "Items (4)" in editor.get(url).text
+    moved = editor.get("/items/1").text
+    assert f'to <a href="/themes/{ids["login"]}">theme {ids["login"]}</a>' in moved
+    assert editor.post("/items/3/move", {"csrf": token, "to": "none"}).status_code == 400  # already there: says so
+    assert editor.post("/items/3/move", {"csrf": token}).status_code == 400
+    assert editor.post("/items/3/move", {"csrf": token, "to": "999"}).status_code == 404
+    with Store(db_path) as store:
+        assert store.scalar("SELECT count(*) FROM theme_edits WHERE edit = 'move'") == 3
+
+
+def test_viewer_and_csrf_less_moves_are_refused(site):
+    app, db_path, ids = site
+    viewer = logged_in(app, "viewer")
+    token = viewer.csrf("/")
+    assert 'id="move"' not in viewer.get("/items/1").text
+    assert "formaction" not in viewer.get(f"/themes/{ids['refunds']}").text
+    assert viewer.post("/items/1/move", {"csrf": token, "to": "none"}).status_code == 403
+    editor = logged_in(app, "editor")
+    assert editor.post("/items/1/move", {"to": "none"}).status_code == 403
+    with Store(db_path) as store:
+        assert store.scalar("SELECT count(*) FROM theme_assignments WHERE feedback_id = 1") == 1
+        assert store.scalar("SELECT count(*) FROM theme_edits") == 0

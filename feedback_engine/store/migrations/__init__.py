@@ -25,6 +25,7 @@ from feedback_engine.store.migrations import (
     m009_theme_anchors,
     m010_customer_attributes,
     m011_alerts,
+    m012_item_theme_edits,
     m013_sources,
 )
 
@@ -46,6 +47,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("010_customer_attributes", m010_customer_attributes.migrate),
     ("011_alerts", m011_alerts.migrate),
     ("013_sources", m013_sources.migrate),
+    ("012_item_theme_edits", m012_item_theme_edits.migrate),
 ]
 
 
