@@ -117,6 +117,34 @@ def ingest_social(state: Any, path: Path, platform: str | None, as_json: bool) -
     _emit_report(report, as_json)
 
 
+@ingest.command("customers")
+@click.argument("path", type=_PATH)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="FIELD=HEADER",
+    help="Map a field to a column, e.g. --column email='Work Email' (repeatable). Fields: external_id, email,"
+    " platform, handle, name, first_name, last_name, segment, plan, mrr, arr, currency, country, signup, churned.",
+)
+@click.option("--platform", help="Platform of the handles when the file has no platform column (e.g. twitter).")
+@click.option("--currency", help="Currency code of amounts that name none (e.g. USD).")
+@json_option
+@pass_state
+def ingest_customers(
+    state: Any, path: Path, columns: tuple[str, ...], platform: str | None, currency: str | None, as_json: bool
+) -> None:
+    """Import a CRM/billing export of customers: segment, plan, MRR/ARR, country, signup and churn dates.
+
+    Rows are matched to known customers by e-mail, else by platform and handle; unmatched rows add
+    customers (never contactable by this import). Re-importing the same file changes nothing.
+    """
+    report = state.engine().ingest.customers(
+        path, columns=list(columns), platform=platform, currency=currency, progress=progress_for(as_json, "rows")
+    )
+    _emit_report(report, as_json)
+
+
 @ingest.command("auto")
 @click.argument("path", type=_PATH)
 @json_option

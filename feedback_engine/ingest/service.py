@@ -18,6 +18,8 @@ from feedback_engine.contracts import Source
 from feedback_engine.errors import FeedbackEngineError, IngestError, NotFoundError
 from feedback_engine.ingest import export as _export
 from feedback_engine.ingest import queries
+from feedback_engine.ingest.customer_loader import CustomerLoader
+from feedback_engine.ingest.customers import open_customers, parse_overrides
 from feedback_engine.ingest.loader import IngestReport, Loader, mark_interrupted_runs
 from feedback_engine.ingest.readers import check_file, detect_encoding, first_json_char, read_sample, sniff_delimiter
 from feedback_engine.ingest.reviews import open_reviews
@@ -82,6 +84,27 @@ class IngestService:
         p = check_file(path, "social")
         source = open_social(p, platform)
         return self.load("social", source, p, name=str(path), progress=progress)
+
+    def customers(
+        self,
+        path: str | Path,
+        *,
+        columns: Sequence[str] | dict[str, str] | None = None,
+        platform: str | None = None,
+        currency: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Import a CRM/billing export of customers (CSV, TSV, XLSX, JSON, JSON Lines): segment, plan,
+        revenue, country, signup and churn dates, matched by e-mail or (platform, handle)
+        (:mod:`feedback_engine.ingest.customers`). ``columns``: ``["field=Header", ...]`` overrides."""
+        p = check_file(path, "customer")
+        overrides = dict(columns) if isinstance(columns, dict) else parse_overrides(list(columns or []))
+        source = open_customers(p, columns=overrides, platform=platform, currency=currency)
+        sha256, lines = _scan(p)
+        loader = CustomerLoader(
+            self.store, source=str(path), options=source.options, source_sha256=sha256, progress=progress
+        )
+        return loader.run(source.records(), expected=_expected_records(p, lines))
 
     def files(self, path: str | Path, *, progress: Progress | None = None) -> list[IngestReport]:
         """Import a file or every export under a folder, picking surveys/reviews/social per file.
