@@ -230,6 +230,11 @@ def actions_exclude(
 @click.option("--status", help="New status: proposed, planned, in_progress, shipped or declined.")
 @click.option("--owner", help="New owner ('' clears it).")
 @click.option("--due", help="New due date YYYY-MM-DD ('' clears it).")
+@click.option("--title", help="New title.")
+@click.option("--description", help="New description (what was done, in words customers will read).")
+@click.option(
+    "--theme", "themes", type=int, multiple=True, help="The action's themes from now on (repeat for several)."
+)
 @click.option("--note", help="A note kept in the history.")
 @click.option("--by", help="Who makes the change (default: $USER).")
 @json_option
@@ -240,12 +245,25 @@ def actions_update(
     status: str | None,
     owner: str | None,
     due: str | None,
+    title: str | None,
+    description: str | None,
+    themes: tuple[int, ...],
     note: str | None,
     by: str | None,
     as_json: bool,
 ) -> None:
-    """Change an action's status, owner or due date (history is kept)."""
-    result = state.engine().actions.update(action_id, status=status, owner=owner, due=due, note=note, by=by)
+    """Change an action's status, owner, due date, title, description or themes (history is kept)."""
+    result = state.engine().actions.update(
+        action_id,
+        status=status,
+        owner=owner,
+        due=due,
+        note=note,
+        by=by,
+        title=title,
+        description=description,
+        themes=list(themes) if themes else None,
+    )
 
     def human(r: dict[str, Any]) -> None:
         if r["changed"]:

@@ -150,22 +150,40 @@ def update_action(
     note: str | None = None,
     by: str | None = None,
     now: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    themes: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Change status/owner/due date; returns ``{"id", "changed": [fields], "status"}``.
+    """Change status, owner, due date, title, description or themes; returns ``{"id", "changed":
+    [fields], "status"}``. Each changed field is one history row (from, to, note).
 
     ``due=""`` clears the due date, ``owner=""`` the owner. A note alone is kept as history.
+    ``themes`` replaces the action's themes (ids; merged ones are kept as given and followed to
+    their survivor when read). The title, description and themes of a shipped action are final:
+    customers may have been told with them.
     """
     person, at = who(by), now or utcnow()
     new_status = check_status(status) if status is not None else None
     new_due = parse_due(due) if due is not None else None
+    new_title = _require_text(title, "title") if title is not None else None
+    new_description = _require_text(description, "description") if description is not None else None
+    if new_title is not None and len(new_title) > 200:
+        raise ActionError("An action's title can have at most 200 characters; pass a shorter --title.")
+    new_themes = sorted({int(t) for t in themes}) if themes is not None else None
     with store.transaction() as conn:
-        row = conn.execute("SELECT status, owner, due_date FROM actions WHERE id = ?", (action_id,)).fetchone()
+        row = conn.execute(
+            "SELECT status, owner, due_date, title, description FROM actions WHERE id = ?", (action_id,)
+        ).fetchone()
         if row is None:
             raise NotFoundError(
                 f"No action with id {action_id}; see `feedback-engine actions list`.", action_id=action_id
             )
-        current, cur_owner, cur_due = row
+        current, cur_owner, cur_due, cur_title, cur_description = row
         changed: list[str] = []
+        _edit_text(conn, action_id, current, at, person, note, changed, "title", cur_title, new_title)
+        _edit_text(conn, action_id, current, at, person, note, changed, "description", cur_description, new_description)
+        if new_themes is not None:
+            _edit_themes(conn, action_id, current, at, person, note, changed, new_themes)
         if new_status is not None and new_status != current:
             if not allowed(current, new_status):
                 if current == "shipped":
@@ -198,6 +216,61 @@ def update_action(
             conn.execute("UPDATE actions SET updated_at = ?, updated_by = ? WHERE id = ?", (at, person, action_id))
         final = conn.execute("SELECT status FROM actions WHERE id = ?", (action_id,)).fetchone()[0]
     return {"id": action_id, "changed": changed, "status": final}
+
+
+def _edit_text(
+    conn: sqlite3.Connection,
+    action_id: int,
+    status: str,
+    at: str,
+    person: str,
+    note: str | None,
+    changed: list[str],
+    fld: str,
+    old: str,
+    new: str | None,
+) -> None:
+    if new is None or new == old:
+        return
+    if status == "shipped":
+        raise ActionError(
+            f"Action {action_id} is shipped: its {fld} is final (customers may have been told with it).",
+            action_id=action_id,
+        )
+    conn.execute(f"UPDATE actions SET {fld} = ? WHERE id = ?", (new, action_id))  # fld: title or description
+    _history(conn, action_id, at, person, fld, old, new, note)
+    changed.append(fld)
+
+
+def _edit_themes(
+    conn: sqlite3.Connection,
+    action_id: int,
+    status: str,
+    at: str,
+    person: str,
+    note: str | None,
+    changed: list[str],
+    themes: list[int],
+) -> None:
+    old = action_themes(conn, action_id)
+    if themes == sorted(old):
+        return
+    if status == "shipped":
+        raise ActionError(
+            f"Action {action_id} is shipped: its themes are final (its recipients were picked from them).",
+            action_id=action_id,
+        )
+    has_items = conn.execute("SELECT 1 FROM action_items WHERE action_id = ?", (action_id,)).fetchone()
+    if not themes and not has_items:
+        raise ActionError("An action needs at least one theme; pass --theme ID (see `feedback-engine themes list`).")
+    for tid in themes:
+        if conn.execute("SELECT 1 FROM themes WHERE id = ?", (tid,)).fetchone() is None:
+            raise NotFoundError(f"No theme with id {tid}; see `feedback-engine themes list`.", theme_id=tid)
+    conn.execute("DELETE FROM action_themes WHERE action_id = ?", (action_id,))
+    conn.executemany("INSERT INTO action_themes (action_id, theme_id) VALUES (?, ?)", [(action_id, t) for t in themes])
+    shown = (",".join(str(t) for t in sorted(old)), ",".join(str(t) for t in themes))
+    _history(conn, action_id, at, person, "themes", shown[0], shown[1], note)
+    changed.append("themes")
 
 
 # -- reading: figures come from themes.queries, the one definition themes list also uses ----

@@ -98,9 +98,24 @@ class ActionService:
         due: str | None = None,
         note: str | None = None,
         by: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        themes: Sequence[int] | None = None,
     ) -> dict[str, Any]:
-        """Change an action; setting its current status again is a no-op (``changed == []``)."""
-        return _actions.update_action(self.store, action_id, status=status, owner=owner, due=due, note=note, by=by)
+        """Change an action (status, owner, due date, title, description, themes), one history row
+        per changed field; setting what it already has is a no-op (``changed == []``)."""
+        return _actions.update_action(
+            self.store,
+            action_id,
+            status=status,
+            owner=owner,
+            due=due,
+            note=note,
+            by=by,
+            title=title,
+            description=description,
+            themes=None if themes is None else list(themes),
+        )
 
     def recipients(self, action_id: int, *, now: datetime | None = None) -> dict[str, Any]:
         """Who the action reaches: each recipient with the matched sentence and its score (strongest

@@ -4,7 +4,8 @@ preview, the outbox, and a customer's page.
 - ``GET /actions``: the board (a column per status) and the list (overdue first, then by due date).
 - ``POST /actions``: a new action on a theme (editor; the form is on the theme page).
 - ``GET /actions/N``: themes with volume and sentiment, linked items, history, notifications;
-  ``POST /actions/N/update``: status, owner, due date with a note (editor).
+  ``POST /actions/N/update``: status with a note, owner, due date, title, description, themes
+  (editor; each changed field is a history row).
 - ``GET /actions/N/ship``: who would be told, with the matched sentence, and an exclude button per
   recipient; ``POST /actions/N/exclude`` takes one out (or back in); ``POST /actions/N/ship``
   confirms (status ``shipped``; the notify job then writes the emails).
@@ -15,6 +16,7 @@ preview, the outbox, and a customer's page.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -67,26 +69,47 @@ async def create(request: Request, session: Session) -> Response:
     return RedirectResponse(f"/actions/{action_id}", status_code=303)
 
 
+def _action_page(engine: Engine, action_id: int) -> dict[str, Any]:
+    return {"action": engine.actions.show(action_id), "options": engine.browse.theme_options()}
+
+
 @requires("viewer")
 async def action(request: Request, session: Session) -> Response:
     action_id = _id(request)
-    found = await call(request, lambda engine: engine.actions.show(action_id))
-    return page(request, session, "action.html.jinja", action=found, statuses=BOARD)
+    data = await call(request, lambda engine: _action_page(engine, action_id))
+    return page(request, session, "action.html.jinja", statuses=BOARD, **data)
+
+
+def _field(fields: dict[str, str], name: str, limit: int) -> str | None:
+    """A text field as given (``""`` clears it), or None when the form does not carry it."""
+    return fields[name].strip()[:limit] if name in fields else None
 
 
 @requires("editor")
 async def update(request: Request, session: Session) -> Response:
+    """Status (with a note), owner, due date, title, description and themes; fields the form does
+    not carry stay as they are, an emptied owner or due date is cleared."""
     action_id = _id(request)
     fields = form(request)
     status = _text(fields, "status", 40) or None
     if status == "shipped":
         return RedirectResponse(f"/actions/{action_id}/ship", status_code=303)  # only through the preview
-    owner, due = _text(fields, "owner", 200) or None, _text(fields, "due", 40) or None
+    body: bytes = request.scope.get("fe.body", b"")
+    picked = [int(v) for k, v in parse_qsl(body.decode("utf-8", "replace")) if k == "theme" and v.isdigit()]
+    themes = picked if fields.get("themes_shown") == "1" else None
     note = _text(fields, "note", 2000) or None
     await call(
         request,
         lambda engine: engine.actions.update(
-            action_id, status=status, owner=owner, due=due, note=note, by=session.user["email"]
+            action_id,
+            status=status,
+            owner=_field(fields, "owner", 200),
+            due=_field(fields, "due", 40),
+            title=_field(fields, "title", 200),
+            description=_field(fields, "description", 5000),
+            themes=themes,
+            note=note,
+            by=session.user["email"],
         ),
     )
     return RedirectResponse(f"/actions/{action_id}", status_code=303)

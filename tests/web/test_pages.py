@@ -431,3 +431,48 @@ def test_viewer_and_csrf_less_moves_are_refused(site):
     with Store(db_path) as store:
         assert store.scalar("SELECT count(*) FROM theme_assignments WHERE feedback_id = 1") == 1
         assert store.scalar("SELECT count(*) FROM theme_edits") == 0
+
+
+def test_editor_edits_an_actions_title_description_owner_due_and_themes(site):
+    app, db_path, ids = site
+    editor = logged_in(app, "editor")
+    token = editor.csrf(f"/themes/{ids['refunds']}")
+    data = {"csrf": token, "theme": str(ids["refunds"]), "title": "Faster refunds", "description": "Pay in 2 days"}
+    url = editor.post("/actions", {**data, "owner": "pat", "due": "2030-01-31"}).headers["location"]
+    page = editor.get(url).text
+    assert 'name="themes_shown"' in page and f'<option value="{ids["refunds"]}" selected>' in page
+    form = {
+        "csrf": token,
+        "status": "proposed",
+        "title": "Refunds <b>in a day</b>",
+        "description": "Pay the same day",
+        "owner": "",
+        "due": "2030-02-28",
+        "themes_shown": "1",
+        "note": "wider scope",
+    }
+    body = "&".join(f"{k}={v}" for k, v in httpx.QueryParams(form).multi_items())
+    body += f"&theme={ids['refunds']}&theme={ids['login']}"
+    kind = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert editor.request("POST", f"{url}/update", content=body.encode(), headers=kind).status_code == 303
+    page = editor.get(url).text
+    assert "Refunds &lt;b&gt;in a day&lt;/b&gt;" in page and "<b>in a day" not in page
+    assert "owner none" in page and "due 2030-02-28" in page and "10 items in all" in page
+    assert "wider scope" in page and "themes: 1 → 1,2" in page.replace(str(ids["refunds"]), "1").replace(
+        str(ids["login"]), "2"
+    )
+    assert "Login problems" in editor.get("/actions").text  # the list shows the new theme with its volume
+    emptied = {"csrf": token, "themes_shown": "1", "title": "x"}
+    response = editor.post(f"{url}/update", emptied)
+    assert response.status_code == 400 and "at least one theme" in response.text
+    with Engine(db_path) as engine:
+        shown = engine.actions.show(int(url.rsplit("/", 1)[1]))
+        assert shown["title"] == "Refunds <b>in a day</b>" and shown["owner"] is None
+        assert [h["field"] for h in shown["history"]] == [
+            "status",
+            "title",
+            "description",
+            "themes",
+            "owner",
+            "due_date",
+        ]
