@@ -76,7 +76,7 @@ class Engine:
         self.customers = CustomerService(self.store, settings)
         self.accounts = AccountService(self.store)
         self.browse = BrowseService(self.store)
-        self.insights = InsightsService(self.store)
+        self.insights = InsightsService(self.store, settings, mail_transport)
 
     def status(self) -> dict[str, Any]:
         """What the database holds: items per channel, customers, quarantine, runs, the last import,

@@ -69,6 +69,7 @@ NEEDS_ARGV = {
     "analyze": ["analyze"],
     "users list": ["users", "list"],
     "insights emerging": ["insights", "emerging"],
+    "alerts": ["alerts"],
     "users add": ["users", "add", "ann@example.com", "--role", "viewer"],
     "users passwd": ["users", "passwd", "ann@example.com"],
     "users role": ["users", "role", "ann@example.com", "admin"],

@@ -47,6 +47,7 @@ NEEDS_DATABASE = frozenset(
         "serve",
         "users list",
         "insights emerging",
+        "alerts",
         # change what is there (nothing to do in an empty database)
         "analyze",
         "themes rename",

@@ -78,5 +78,47 @@ def _emerging_human(r: dict[str, Any]) -> None:
         click.echo("  Nothing rises above its baseline.")
 
 
+@click.command("alerts")
+@click.option(
+    "--send", is_flag=True, help="Record the current flags and send each due alert once (holds a lock; safe from cron)."
+)
+@json_option
+@pass_state
+def alerts(state: CliState, send: bool, as_json: bool) -> None:
+    """Alert staff to emerging themes: a digest email (FEEDBACK_ENGINE_ALERT_TO) and/or a webhook POST.
+
+    Without --send, lists what is flagged now and what was already sent; changes nothing.
+    Exit codes: 0 done; 2 a setting is missing; 3 another run holds the lock; 75 a send failed
+    (its alerts stay due for the next run).
+    """
+    report = state.engine().insights.alerts(send=send)
+    emit(report.as_dict(), as_json, _alerts_human)
+    if report.stopped:
+        from feedback_engine.loop.delivery import DeliveryDeferred
+
+        raise DeliveryDeferred(_clean(report.stopped))
+
+
+def _alerts_human(r: dict[str, Any]) -> None:
+    if r["mode"] == "preview":
+        click.echo(f"{r['found']} flags now, {r['new']} not yet recorded (alerts --send sends them).")
+        for a in r["alerts"]:
+            seen = "" if a.get("recorded") is None else f" (email {a['recorded'][0]}, webhook {a['recorded'][1]})"
+            click.echo(f"  [{a['kind']}] {_clean(a['text'])}{seen}")
+            for q in a.get("quotes", []):
+                click.echo(f'      "{_clean(q)}"')
+        return
+    click.echo(f"{r['found']} flags now, {r['new']} new alerts recorded.")
+    if r["email"]:
+        e = r["email"]
+        click.echo(f"Email to {', '.join(_clean(t) for t in e['to'])}: {e['sent']} alerts sent, {e['retry']} to retry.")
+    if r["webhook"]:
+        w = r["webhook"]
+        click.echo(f"Webhook: {w['sent']} alerts sent, {w['retry']} to retry ({w['tries']} tries).")
+    if r["unconfirmed"]:
+        click.echo(f"Unconfirmed (a run stopped while sending; not resent): alerts {r['unconfirmed']}")
+
+
 def register(main: click.Group) -> None:
     main.add_command(insights)
+    main.add_command(alerts)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
+from feedback_engine.contracts import MailTransport
+from feedback_engine.insights import alerts as alerts_mod
 from feedback_engine.insights import emerging as emerging_mod
 from feedback_engine.insights.queries import Filters
+from feedback_engine.loop.settings import Settings
 from feedback_engine.store import Store
 
 
 class InsightsService:
     """Analyses over the store; each method takes filters (date range, channel, segment)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None, transport: MailTransport | None = None) -> None:
         self._store = store
+        self._settings = settings  # the loop's mail settings (SMTP, sender); None: read from the environment
+        self._transport = transport
 
     def emerging(
         self,
@@ -29,3 +35,26 @@ class InsightsService:
         (:mod:`feedback_engine.insights.emerging`)."""
         filters = Filters(since=since, until=until, channel=channel, segment=segment)
         return emerging_mod.emerging(self._store, filters, fdr=fdr)
+
+    def alerts(
+        self,
+        *,
+        send: bool = False,
+        env: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+        http: Any = None,
+        retry_delays: tuple[float, ...] = (0.5, 1.0),
+    ) -> alerts_mod.AlertReport:
+        """Preview the current alerts, or (``send``) record and send each once
+        (:mod:`feedback_engine.insights.alerts`); ``env`` overrides the environment."""
+        mail = self._settings if isinstance(self._settings, Settings) else Settings.from_env(env)
+        return alerts_mod.run_alerts(
+            self._store,
+            mail,
+            alerts_mod.AlertSettings.from_env(env),
+            self._transport,
+            send=send,
+            now=now,
+            http=http,
+            retry_delays=retry_delays,
+        )
