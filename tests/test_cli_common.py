@@ -70,6 +70,7 @@ NEEDS_ARGV = {
     "users list": ["users", "list"],
     "insights emerging": ["insights", "emerging"],
     "alerts": ["alerts"],
+    "insights drivers": ["insights", "drivers"],
     "users add": ["users", "add", "ann@example.com", "--role", "viewer"],
     "users passwd": ["users", "passwd", "ann@example.com"],
     "users role": ["users", "role", "ann@example.com", "admin"],

@@ -48,6 +48,7 @@ NEEDS_DATABASE = frozenset(
         "users list",
         "insights emerging",
         "alerts",
+        "insights drivers",
         # change what is there (nothing to do in an empty database)
         "analyze",
         "themes rename",

@@ -8,6 +8,7 @@ from typing import Any
 
 from feedback_engine.contracts import MailTransport
 from feedback_engine.insights import alerts as alerts_mod
+from feedback_engine.insights import drivers as drivers_mod
 from feedback_engine.insights import emerging as emerging_mod
 from feedback_engine.insights.queries import Filters
 from feedback_engine.loop.settings import Settings
@@ -58,3 +59,17 @@ class InsightsService:
             http=http,
             retry_delays=retry_delays,
         )
+
+    def drivers(
+        self,
+        score: str = "nps",
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        channel: str | None = None,
+        segment: str | None = None,
+    ) -> dict[str, Any]:
+        """Which themes move the score: leave-one-out impact and an OLS model with intervals
+        (:mod:`feedback_engine.insights.drivers`)."""
+        filters = Filters(since=since, until=until, channel=channel, segment=segment)
+        return drivers_mod.drivers(self._store, score, filters)
