@@ -71,6 +71,7 @@ NEEDS_ARGV = {
     "insights emerging": ["insights", "emerging"],
     "alerts": ["alerts"],
     "insights drivers": ["insights", "drivers"],
+    "insights impact": ["insights", "impact"],
     "users add": ["users", "add", "ann@example.com", "--role", "viewer"],
     "users passwd": ["users", "passwd", "ann@example.com"],
     "users role": ["users", "role", "ann@example.com", "admin"],

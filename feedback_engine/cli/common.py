@@ -49,6 +49,7 @@ NEEDS_DATABASE = frozenset(
         "insights emerging",
         "alerts",
         "insights drivers",
+        "insights impact",
         # change what is there (nothing to do in an empty database)
         "analyze",
         "themes rename",

@@ -146,6 +146,73 @@ def _drivers_human(r: dict[str, Any]) -> None:
             click.echo(f"  Driver: {_clean(d['text'])}")
 
 
+@insights.command("impact")
+@click.argument("action_id", type=int, required=False)
+@click.option(
+    "--window-days",
+    type=click.IntRange(1, 365),
+    default=28,
+    show_default=True,
+    help="Days before and after the ship date.",
+)
+@channel_option
+@segment_option
+@json_option
+@pass_state
+def insights_impact(
+    state: CliState, action_id: int | None, window_days: int, channel: str | None, segment: str | None, as_json: bool
+) -> None:
+    """Did each shipped action (or ACTION) work: its themes' share, complaints, share negative and NPS
+    before vs after the ship date, against the other themes, with 95% intervals and a verdict."""
+    result = state.engine().insights.impact(action_id, window_days=window_days, channel=channel, segment=segment)
+    emit(result, as_json, _impact_human)
+
+
+def impact_lines(a: dict[str, Any]) -> list[str]:
+    """The lines of one action's impact (also shown by ``actions show``)."""
+    lines = [f"Impact: {a['verdict']}"]
+    if "before" not in a:
+        return lines
+    b, f = a["before"], a["after"]
+    r = a["complaints_vs_others"]
+    if r.get("ratio") is not None:
+        lo, hi = r["ci"]
+        lines.append(
+            f"  complaints vs other themes: x{r['ratio']:.2f} (95% CI {lo:.2f}..{hi:.2f}); complaints "
+            f"{b['complaints']} -> {f['complaints']}, other themes' items {b['other_theme_items']} -> {f['other_theme_items']}"
+        )
+    vb, va = a["volume_share"]["before"], a["volume_share"]["after"]
+    if vb["share"] is not None and va["share"] is not None:
+        lines.append(
+            f"  volume share: {vb['share']:.1%} of {vb['n']} -> {va['share']:.1%} of {va['n']} items "
+            f"(95% CI {va['ci'][0]:.1%}..{va['ci'][1]:.1%}; {f['days']} days since)"
+        )
+    s = a["share_negative_did"]
+    if s.get("did") is not None:
+        lines.append(
+            f"  share negative: {s['members'][0]:.0%} -> {s['members'][1]:.0%} (others {s['others'][0]:.0%} -> "
+            f"{s['others'][1]:.0%}); difference in differences {s['did'] * 100:+.1f} points "
+            f"(95% CI {s['ci'][0] * 100:+.1f}..{s['ci'][1] * 100:+.1f}; n {'/'.join(str(x) for x in s['n'])})"
+        )
+    n = a["nps_did"]
+    if n.get("did") is not None:
+        lines.append(
+            f"  NPS: {n['members'][0]:.0f} -> {n['members'][1]:.0f} (others {n['others'][0]:.0f} -> {n['others'][1]:.0f}); "
+            f"difference in differences {n['did']:+.1f} (95% CI {n['ci'][0]:+.1f}..{n['ci'][1]:+.1f}; "
+            f"n {'/'.join(str(x) for x in n['n'])})"
+        )
+    return lines
+
+
+def _impact_human(r: dict[str, Any]) -> None:
+    if not r["actions"]:
+        click.echo("No shipped actions yet.")
+    for a in r["actions"]:
+        click.echo(f"Action {a['action_id']}: {_clean(a['title'])} (shipped {a['shipped_at'] or '-'})")
+        for line in impact_lines(a):
+            click.echo(_clean(line))
+
+
 @click.command("alerts")
 @click.option(
     "--send", is_flag=True, help="Record the current flags and send each due alert once (holds a lock; safe from cron)."

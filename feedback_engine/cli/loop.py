@@ -138,6 +138,11 @@ def _show(action: dict[str, Any]) -> None:
     print_table(action["themes"], ["id", "label", "status", "volume", "sentiment"])
     click.echo("History:")
     print_table(action["history"], ["at", "by", "field", "from_value", "to_value", "note"])
+    if action.get("impact"):
+        from feedback_engine.cli.insights import impact_lines
+
+        for line in impact_lines(action["impact"]):
+            click.echo(_clean(line))
     if action["notifications"]:
         click.echo("Notifications: " + ", ".join(f"{k} {v}" for k, v in sorted(action["notifications"].items())))
 
@@ -151,8 +156,13 @@ def _clean(text: str | None) -> str:
 @json_option
 @pass_state
 def actions_show(state: CliState, action_id: int, as_json: bool) -> None:
-    """One action with its themes, history and notifications."""
-    emit(state.engine().actions.show(action_id), as_json, _show)
+    """One action with its themes, history and notifications; a shipped one also with its impact
+    (complaints, share negative, NPS before vs after against the other themes: `insights impact`)."""
+    engine = state.engine()
+    action = engine.actions.show(action_id)
+    if action.get("status") == "shipped":  # the loop stage cannot import insights: the CLI asks both
+        action["impact"] = engine.insights.impact(action_id)["actions"][0]
+    emit(action, as_json, _show)
 
 
 @actions_group.command("recipients")

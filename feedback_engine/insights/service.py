@@ -10,6 +10,7 @@ from feedback_engine.contracts import MailTransport
 from feedback_engine.insights import alerts as alerts_mod
 from feedback_engine.insights import drivers as drivers_mod
 from feedback_engine.insights import emerging as emerging_mod
+from feedback_engine.insights import impact as impact_mod
 from feedback_engine.insights.queries import Filters
 from feedback_engine.loop.settings import Settings
 from feedback_engine.store import Store
@@ -73,3 +74,16 @@ class InsightsService:
         (:mod:`feedback_engine.insights.drivers`)."""
         filters = Filters(since=since, until=until, channel=channel, segment=segment)
         return drivers_mod.drivers(self._store, score, filters)
+
+    def impact(
+        self,
+        action_id: int | None = None,
+        *,
+        window_days: int = impact_mod.WINDOW_DAYS,
+        channel: str | None = None,
+        segment: str | None = None,
+    ) -> dict[str, Any]:
+        """Before/after the ship date of each shipped action (or of ``action_id``), against the other
+        themes, with intervals and a verdict (:mod:`feedback_engine.insights.impact`)."""
+        filters = Filters(channel=channel, segment=segment)
+        return impact_mod.impact(self._store, action_id, window_days=window_days, filters=filters)
