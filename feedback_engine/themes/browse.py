@@ -8,6 +8,7 @@ user's words are quoted one by one (each a prefix), so FTS5 syntax in a query is
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from feedback_engine.errors import NotFoundError
@@ -75,7 +76,9 @@ class BrowseService:
 
     def theme_items(self, theme_id: int, *, offset: int = 0, limit: int = 25) -> dict[str, Any]:
         """The items of a theme (and of those merged into it), newest first, with their sentences;
-        ``matched`` holds the indexes of the sentences assigned to the theme."""
+        ``matched`` holds the indexes of the sentences assigned to the theme. ``weekly`` and
+        ``weekly_negative`` count all and negative members per 7-day window (oldest first), each
+        window ending on the date in ``weeks`` (the last one at the newest item)."""
         survivors = tq.resolve_survivors(self.store.conn)
         survivor = tq.survivor_of(survivors, theme_id)
         members = tq.theme_members(self.store.conn, [survivor], survivors).get(survivor, {})
@@ -83,7 +86,14 @@ class BrowseService:
             members.values(), key=lambda m: (m.created is not None, m.created, m.feedback_id), reverse=True
         )
         page = ordered[offset : offset + limit]
-        weekly = _weekly([m.created for m in ordered], metrics.reference_time(self.store))
+        ref = metrics.reference_time(self.store)
+        weekly = _weekly([m.created for m in ordered], ref)
+        negative = _weekly([m.created for m in ordered if m.sentiment()[0] == "negative"], ref)
+        weeks = (
+            []
+            if ref is None
+            else [(ref - timedelta(days=7 * (WEEKS - 1 - i))).date().isoformat() for i in range(WEEKS)]
+        )
         items = []
         for member in page:
             item = self._summary(member.feedback_id)
@@ -97,6 +107,8 @@ class BrowseService:
             "limit": limit,
             "items": items,
             "weekly": weekly,
+            "weekly_negative": negative,
+            "weeks": weeks,
         }
 
     def _summary(self, feedback_id: int) -> dict[str, Any]:

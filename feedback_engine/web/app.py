@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from feedback_engine.loop.settings import Settings
-from feedback_engine.web import api, auth, backlog, pages, settings, unsubscribe
+from feedback_engine.web import api, auth, backlog, charts, pages, settings, unsubscribe
 from feedback_engine.web.context import AppConfig, render
 from feedback_engine.web.guard import EXPLAIN, Guard
 
@@ -40,6 +40,7 @@ def routes() -> list[BaseRoute]:
         *backlog.routes,
         *api.routes,
         *settings.routes,
+        *charts.routes,
         Mount("/static", app=static, name="static"),
     ]
 

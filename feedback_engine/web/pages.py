@@ -21,6 +21,7 @@ from feedback_engine.accounts import Session
 from feedback_engine.engine import Engine
 from feedback_engine.errors import AnalysisError
 from feedback_engine.web.auth import error_page, page, requires
+from feedback_engine.web.charts import plotly_url
 from feedback_engine.web.context import call, form, query
 
 __all__ = ["routes"]
@@ -132,7 +133,7 @@ async def theme(request: Request, session: Session) -> Response:
     data = await call(request, lambda engine: _theme_page(engine, theme_id, offset))
     if data["theme"]["id"] != theme_id:
         return RedirectResponse(f"/themes/{data['theme']['id']}", status_code=303)
-    return page(request, session, "theme.html.jinja", page_size=PAGE, **data)
+    return page(request, session, "theme.html.jinja", page_size=PAGE, plotly_url=plotly_url(), **data)
 
 
 @requires("editor")

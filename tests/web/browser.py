@@ -16,8 +16,11 @@ needs_browser = pytest.mark.skipif(
 )
 
 
-def start_chromium(profile: Path, window: str | None = None) -> Any:
-    """A headless Chromium with its own profile folder, quiet (no sync, updates or background traffic)."""
+def start_chromium(profile: Path, window: str | None = None, *, logs: bool = False) -> Any:
+    """A headless Chromium with its own profile folder, quiet (no sync, updates or background traffic).
+
+    ``logs``: keep the console (``driver.get_log("browser")``) and the network events
+    (``driver.get_log("performance")``), to assert no errors and no request off the machine."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -38,6 +41,8 @@ def start_chromium(profile: Path, window: str | None = None) -> Any:
         flags.append(f"--window-size={window}")
     for flag in flags:
         options.add_argument(flag)
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(20)
     return driver

@@ -169,6 +169,41 @@ def test_editor_renames_creates_and_ships_an_action(served, browser, tmp_path):
         assert store.scalar("SELECT status FROM actions WHERE title = 'Pay refunds within 2 days'") == "shipped"
 
 
+def test_editor_moves_items_and_edits_an_action(served, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    base, db_path, ids = served
+    login(browser, base, "editor")
+    browser.get(f"{base}/themes/{ids['refunds']}")
+    browser.find_element(By.CSS_SELECTOR, "input[name=item][value='1']").click()
+    browser.find_element(By.CSS_SELECTOR, "input[name=item][value='2']").click()
+    Select(browser.find_element(By.CSS_SELECTOR, "#move select[name=to]")).select_by_visible_text("Login problems")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#move button"))
+    assert "Items (5)" in browser.find_element(By.TAG_NAME, "main").text
+    browser.get(f"{base}/items/3")
+    Select(browser.find_element(By.CSS_SELECTOR, "#move select[name=to]")).select_by_value("none")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#move button"))
+    assert "In no theme." in browser.find_element(By.TAG_NAME, "main").text
+    assert "moved from theme" in browser.find_element(By.ID, "theme-edits").text
+    shot(browser, tmp_path, "item-moved")
+    browser.get(f"{base}/actions/{ids['xss_action']}")
+    title = browser.find_element(By.CSS_SELECTOR, "#update input[name=title]")
+    title.clear()
+    title.send_keys("Fix refunds")
+    owner = browser.find_element(By.CSS_SELECTOR, "#update input[name=owner]")
+    owner.send_keys("pat")
+    themes = Select(browser.find_element(By.CSS_SELECTOR, "#update select[name=theme]"))
+    themes.select_by_visible_text("Refunds are slow")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#update button"))
+    assert browser.find_element(By.ID, "title").text == "Fix refunds"
+    assert "Refunds are slow" in browser.find_element(By.ID, "themes").text
+    shot(browser, tmp_path, "action-edited")
+    with Store(db_path) as store:
+        assert store.scalar("SELECT count(*) FROM theme_edits WHERE edit = 'move'") == 3
+        assert store.scalar("SELECT owner FROM actions WHERE id = ?", (ids["xss_action"],)) == "pat"
+
+
 def test_viewer_sees_no_edit_forms_and_its_posts_are_refused(served, browser):
     from selenium.webdriver.common.by import By
 
@@ -207,7 +242,8 @@ def test_xss_corpus_renders_inert_everywhere(served, browser, tmp_path):
         browser.get(base + path)
         no_script_ran(browser)
         assert not browser.find_elements(
-            By.CSS_SELECTOR, "main script, main img, main svg:not(.spark), main iframe, main style"
+            By.CSS_SELECTOR,
+            "main script, main img, main svg:not(.spark):not(.chart svg), main iframe, main style, .chart a",
         )
         assert not browser.find_elements(By.CSS_SELECTOR, "main a[href^='javascript']")
     browser.get(f"{base}/themes/{ids['bad']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -476,3 +477,32 @@ def test_editor_edits_an_actions_title_description_owner_due_and_themes(site):
             "owner",
             "due_date",
         ]
+
+
+def test_plotly_is_served_by_the_app_with_a_long_cache(site):
+    from feedback_engine.web.charts import plotly_file, plotly_url
+
+    app, _, ids = site
+    viewer = logged_in(app, "viewer")
+    url = plotly_url()
+    assert url is not None and url.startswith("/static/vendor/plotly-")
+    page = viewer.get(f"/themes/{ids['refunds']}").text
+    assert f'<script src="{url}" defer></script>' in page and '<script src="/static/charts.js" defer></script>' in page
+    data = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page).group(1))
+    assert data["trend"]["weekly"][-1] == 7 and len(data["trend"]["weeks"]) == 12
+    assert [c["channel"] for c in data["channels"]] == ["survey"]
+    response = Browser(app).get(url)  # no login needed: it is the public library
+    assert response.status_code == 200 and response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert len(response.content) == plotly_file()[0].stat().st_size and b"plotly.js v" in response.content[:200]
+    assert Browser(app).get("/static/vendor/plotly-0.0.1.min.js").status_code == 404
+    assert Browser(app).get("/static/charts.js").status_code == 200
+
+
+def test_theme_page_head_holds_only_its_own_scripts(site):
+    app, db_path, ids = site
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute("UPDATE themes SET label = ? WHERE id = ?", ("</script><script>alert(1)</script>", ids["refunds"]))
+    page = logged_in(app, "viewer").get(f"/themes/{ids['refunds']}").text
+    head = page.split("</head>")[0]
+    assert head.count("<script") == 4  # app.js, the data block, plotly, charts.js: nothing injected
