@@ -23,6 +23,7 @@ from typing import Any
 
 from feedback_engine.accounts.service import AccountService
 from feedback_engine.contracts import AnalysisBackend, Embedder, MailTransport, SentimentModel, TopicModel
+from feedback_engine.ingest.connectors.service import SourceService
 from feedback_engine.ingest.service import IngestService
 from feedback_engine.insights.service import InsightsService
 from feedback_engine.loop.service import ActionService, CustomerService, OutboxService
@@ -69,6 +70,7 @@ class Engine:
             self.store = Store(db, migrate=migrate)
         self.models = Models(sentiment=sentiment_model, embedder=embedder, spacy=spacy_nlp)
         self.ingest = IngestService(self.store)
+        self.sources = SourceService(self.store)
         self.themes = ThemeService(self.store, self.models, topic_model=topic_model)
         self.analysis = AnalysisService(self.store, self.models, themes=self.themes, backend=backend)
         self.actions = ActionService(self.store)
@@ -82,6 +84,7 @@ class Engine:
         """What the database holds: items per channel, customers, quarantine, runs, the last import,
         and the themes (active, honest coverage, new items since the last fit that fit no theme)."""
         out = self.ingest.status()
+        out["sources"] = self.sources.last_pulls()
         out["themes"] = self.themes.status()
         return out
 

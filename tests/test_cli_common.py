@@ -43,6 +43,10 @@ def test_every_command_is_classified_once():
 # One invocation per command that needs an existing database (arguments valid, so only --db is wrong).
 NEEDS_ARGV = {
     "status": ["status"],
+    "search": ["search", "refund"],
+    "sources list": ["sources", "list"],
+    "sources remove": ["sources", "remove", "ios"],
+    "pull": ["pull", "--all"],
     "quarantine list": ["quarantine", "list"],
     "export feedback": ["export", "feedback", "--format", "csv"],
     "themes list": ["themes", "list"],

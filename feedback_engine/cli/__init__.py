@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from feedback_engine import __version__
-from feedback_engine.cli import demo, ingest, insights, loop, nlp, themes, web
+from feedback_engine.cli import demo, ingest, insights, loop, nlp, sources, themes, web
 from feedback_engine.cli.common import CliState, FriendlyGroup
 
 
@@ -30,5 +30,5 @@ def main(ctx: click.Context, db: Path) -> None:
     ctx.obj = CliState(db_path=db)
 
 
-for _module in (ingest, nlp, themes, loop, insights, demo, web):
+for _module in (ingest, sources, nlp, themes, loop, insights, demo, web):
     _module.register(main)

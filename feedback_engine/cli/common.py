@@ -29,12 +29,14 @@ from feedback_engine.progress import Progress, terminal_progress
 
 # Command paths below the root, as typed after `feedback-engine`.
 CREATES_DATABASE = frozenset(
-    {"ingest surveys", "ingest reviews", "ingest social", "ingest auto", "ingest customers", "demo"}
+    {"ingest surveys", "ingest reviews", "ingest social", "ingest auto", "ingest customers", "demo", "sources add"}
 )
 NEEDS_DATABASE = frozenset(
     {
         # read only
         "status",
+        "search",
+        "sources list",
         "quarantine list",
         "export feedback",
         "themes list",
@@ -47,6 +49,7 @@ NEEDS_DATABASE = frozenset(
         "serve",
         "users list",
         "insights emerging",
+        "insights churn-risk",
         "alerts",
         "insights drivers",
         "insights impact",
@@ -65,6 +68,8 @@ NEEDS_DATABASE = frozenset(
         "customers resubscribe",
         "customers unsuppress",
         "notify",
+        "pull",
+        "sources remove",
         "users add",
         "users passwd",
         "users role",

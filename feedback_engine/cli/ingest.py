@@ -203,6 +203,10 @@ def print_status(d: dict[str, Any]) -> None:
             f" ({last['status']}: added {last['added']}, updated {last['updated']},"
             f" unchanged {last['unchanged']}, quarantined {last['quarantined']}, skipped {last['skipped']})"
         )
+    for src in d.get("sources") or []:
+        when = src["last_pull_at"] or "never pulled"
+        result = "" if not src["last_status"] else f" ({src['last_status']}: added {src['last_added'] or 0})"
+        click.echo(f"Source {src['name']} ({src['kind']}): last pull {when}{result}")
     themes = d.get("themes")
     if themes and themes.get("english_items"):
         click.echo(

@@ -25,11 +25,11 @@ import re
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from feedback_engine.ingest.records import FeedbackRecord, Quarantined, Skipped
+from feedback_engine.ingest.records import Checkpoint, FeedbackRecord, Quarantined, Skipped
 from feedback_engine.progress import NullProgress, Progress
 from feedback_engine.store import Store, utcnow
 
@@ -151,6 +151,7 @@ class Loader:
         source_sha256: str | None = None,
         progress: Progress | None = None,
         batch_size: int = 20_000,
+        on_checkpoint: Callable[[sqlite3.Connection, Any], None] | None = None,
     ) -> None:
         self.store = store
         self.conn = store.conn
@@ -159,6 +160,7 @@ class Loader:
         self.source_sha256 = source_sha256
         self.progress = progress or NullProgress()
         self.batch_size = batch_size
+        self.on_checkpoint = on_checkpoint
         self._customers: dict[tuple[str, ...], list[Any]] = {}
         self._known_quarantine: set[tuple[str, str, str]] = set()
         self._now = utcnow()
@@ -167,8 +169,13 @@ class Loader:
         )
 
     # -- the run ----------------------------------------------------------------------------
-    def run(self, items: Iterable[FeedbackRecord | Quarantined | Skipped], expected: int | None = None) -> IngestReport:
-        """Write every item; ``expected``: about how many records the source holds (progress ETA)."""
+    def run(
+        self, items: Iterable[FeedbackRecord | Quarantined | Skipped | Checkpoint], expected: int | None = None
+    ) -> IngestReport:
+        """Write every item; ``expected``: about how many records the source holds (progress ETA).
+
+        A :class:`Checkpoint` commits the records before it together with ``on_checkpoint(conn,
+        cursor)`` (an API source's cursor) in one transaction."""
         started = time.perf_counter()
         report = self.report
         mark_interrupted_runs(self.store)
@@ -221,6 +228,9 @@ class Loader:
                     if len(bad) >= batch:
                         self._flush(records, bad)
                         records, bad, keys = [], [], set()
+                elif type(item) is Checkpoint:
+                    self._flush(records, bad, item)
+                    records, bad, keys = [], [], set()
                 else:
                     assert isinstance(item, Skipped)
                     report.skipped += 1
@@ -261,14 +271,18 @@ class Loader:
             )
 
     # -- one batch --------------------------------------------------------------------------
-    def _flush(self, records: list[FeedbackRecord], bad: list[Quarantined]) -> None:
-        if not records and not bad:
+    def _flush(
+        self, records: list[FeedbackRecord], bad: list[Quarantined], checkpoint: Checkpoint | None = None
+    ) -> None:
+        if not records and not bad and checkpoint is None:
             return
         with self.store.transaction() as conn:
             if records:
                 self._write_records(conn, records, bad)
             if bad:
                 self._write_quarantine(conn, bad)
+            if checkpoint is not None and self.on_checkpoint is not None:
+                self.on_checkpoint(conn, checkpoint.cursor)
         self.progress.advance(len(records) + len(bad))
 
     def _write_records(self, conn: sqlite3.Connection, records: list[FeedbackRecord], bad: list[Quarantined]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "MAX_TEXT_CHARS",
+    "Checkpoint",
     "FeedbackRecord",
     "Invalid",
     "Quarantined",
@@ -89,6 +90,14 @@ class Skipped:
 
     location: str
     reason: str
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """Yielded by an API connector after the records its ``cursor`` (JSON-able) covers: the loader
+    commits those records and the cursor in one transaction, so a killed pull loses nothing."""
+
+    cursor: Any
 
 
 class Invalid(ValueError):

@@ -8,10 +8,10 @@ user's words are quoted one by one (each a prefix), so FTS5 syntax in a query is
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from feedback_engine.errors import NotFoundError
+from feedback_engine.errors import ConfigError, NotFoundError
 from feedback_engine.store import Store
 from feedback_engine.themes import edits, metrics
 from feedback_engine.themes import persist as ts
@@ -49,6 +49,46 @@ def highlight(text: str | None, query: str) -> list[tuple[str, bool]]:
     if last < len(text):
         out.append((text[last:], False))
     return out
+
+
+def snippet(segments: list[tuple[str, bool]], width: int = 160) -> str:
+    """One line from shortly before the first hit, hits in [brackets] (for terminals; no markup)."""
+    if not segments:
+        return "(not analysed yet: `feedback-engine analyze` shows its redacted text)"
+    first = next((i for i, (_, hit) in enumerate(segments) if hit), len(segments))
+    before = " ".join("".join(seg for seg, _ in segments[:first]).split())
+    lead = width // 3
+    if len(before) > lead:
+        cut = before.find(" ", len(before) - lead)
+        before = "…" + before[cut if cut != -1 else len(before) - lead :]
+    rest = "".join(f"[{seg}]" if hit else seg for seg, hit in segments[first:])
+    line = " ".join(f"{before} {rest}".split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _search_filters(
+    match: str, channel: str | None, since: str | None, until: str | None
+) -> tuple[str, tuple[Any, ...]]:
+    where = ["feedback_fts MATCH ?"]
+    params: list[Any] = [match]
+    if channel:
+        where.append("f.channel = ?")
+        params.append(channel)
+    for name, value, op in (("since", since, ">="), ("until", until, "<=")):
+        if value:
+            day = _iso_day(name, value)
+            where.append(f"substr(f.created_at, 1, 10) {op} ?")
+            params.append(day)
+    return " AND ".join(where), tuple(params)
+
+
+def _iso_day(name: str, value: str) -> str:
+    """``2026-11-03`` (or the date part of an ISO time); :class:`ConfigError` for anything else."""
+    text = value.strip()
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise ConfigError(f"--{name} {value!r} is not a date; pass YYYY-MM-DD.") from None
 
 
 WEEKS = 12
@@ -153,20 +193,38 @@ class BrowseService:
         item["theme_edits"] = edits.item_history(self.store, item["id"])
         return item
 
-    def search(self, text: str, *, limit: int = 50) -> dict[str, Any]:
-        """Items whose text or title match every word of ``text`` (prefixes), best match first."""
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 50,
+        channel: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, Any]:
+        """Items whose text or title match every word of ``text`` (prefixes), best match first;
+        optionally of one ``channel`` and written in ``since`` .. ``until`` (ISO dates, inclusive).
+        Each item has ``segments`` (hits marked) and a one-line ``snippet`` with hits in [brackets],
+        both of the redacted text."""
         match = fts_query(text)
         if match is None:
             return {"query": text, "total": 0, "items": []}
-        total = int(self.store.scalar("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH ?", (match,)) or 0)
+        where, params = _search_filters(match, channel, since, until)
+        total = int(
+            self.store.scalar(
+                f"SELECT count(*) FROM feedback_fts JOIN feedback f ON f.id = feedback_fts.rowid WHERE {where}", params
+            )
+            or 0
+        )
         rows = self.store.query(
             "SELECT f.id, f.channel, f.platform, f.created_at, a.redacted_text, a.sentiment FROM feedback_fts "
             "JOIN feedback f ON f.id = feedback_fts.rowid LEFT JOIN analysis a ON a.feedback_id = f.id "
-            "WHERE feedback_fts MATCH ? ORDER BY rank LIMIT ?",
-            (match, int(limit)),
+            f"WHERE {where} ORDER BY rank LIMIT ?",
+            (*params, int(limit)),
         )
         for row in rows:
             row["segments"] = highlight(row["redacted_text"], text)
+            row["snippet"] = snippet(row["segments"])
         return {"query": text, "total": total, "items": rows}
 
     def fingerprint(self) -> tuple[Any, ...]:

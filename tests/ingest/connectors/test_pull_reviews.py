@@ -1,0 +1,120 @@
+"""Pulls of review and social APIs from a real loopback server serving pages in each API's format:
+pagination to the end, the cutoff, cursors, malformed records and pages, idempotent re-pulls."""
+
+from __future__ import annotations
+
+import json
+
+from tests.ingest.connectors.server import Answer, page
+
+APP = "/us/rss/customerreviews/page={n}/id=284882215/sortby=mostrecent/json"
+TP = "/v1/business-units/46d6a890000064000500e0c3/reviews"
+
+
+def texts(engine, platform: str) -> list[str]:
+    return [
+        r["text"] for r in engine.store.query("SELECT text FROM feedback WHERE platform = ? ORDER BY id", (platform,))
+    ]
+
+
+def test_appstore_rss_pages_until_the_cutoff_then_repull_is_idempotent(engine, api):
+    api.route(APP.format(n=1), page("appstore-rss-page1.json"))
+    api.route(APP.format(n=2), page("appstore-rss-page2.json"))
+    api.route(APP.format(n=3), page("appstore-rss-empty.json"))
+    engine.sources.add("ios", "appstore-rss", {"app_id": "284882215", "base_url": api.base})
+    report = engine.sources.pull("ios", since="2026-11-01")
+    (r,) = report.sources
+    assert (r.status, r.added, r.quarantined, r.skipped, r.requests) == ("ok", 4, 1, 0, 2)
+    assert report.exit_code == 0
+    # the review of 2026-10-05 is older than --since: the walk stopped there, page 3 was never asked for
+    assert not api.hits(APP.format(n=3))
+    assert texts(engine, "appstore")[0] == "Since the last update the app crashes every time I log in."
+    assert engine.store.scalar("SELECT count(*) FROM feedback WHERE text LIKE 'Works well%'") == 0
+    (q,) = engine.ingest.quarantine(r.run_id)
+    assert q["location"].startswith(f"{api.base}{APP.format(n=2)} entry 2")
+    assert "star rating" in q["reason"] and "seven" in q["raw"]
+    assert engine.sources.get("ios")["cursor"] == {"newest": "2026-11-20T17:12:03Z"}
+    run = engine.store.query("SELECT kind, platform, source, status FROM ingest_runs WHERE id = ?", (r.run_id,))[0]
+    assert run == {"kind": "review", "platform": "appstore", "source": "api:ios", "status": "done"}
+    # the next pull starts from the cursor: one page, the newest review seen again, nothing new
+    again = engine.sources.pull("ios").sources[0]
+    assert (again.status, again.added, again.updated, again.unchanged, again.requests) == ("ok", 0, 0, 1, 1)
+    assert engine.store.scalar("SELECT count(*) FROM feedback") == 4
+
+
+def test_a_page_of_invalid_json_is_quarantined_with_its_url_the_walk_goes_on_and_the_cursor_stays(engine, api):
+    api.route(APP.format(n=1), page("appstore-rss-page1.json"))
+    api.route(APP.format(n=2), Answer(200, '{"feed": {"entry": [{"id": {"label": "1"}, '))
+    api.route(APP.format(n=3), page("appstore-rss-empty.json"))
+    engine.sources.add("ios", "appstore-rss", {"app_id": "284882215", "base_url": api.base})
+    r = engine.sources.pull("ios", since="2026-11-01").sources[0]
+    assert (r.status, r.added, r.quarantined) == ("ok", 3, 1)
+    assert api.hits(APP.format(n=3))  # numbered pages: the one after the broken page was still read
+    (q,) = engine.ingest.quarantine(r.run_id)
+    assert q["location"] == f"page {api.base}{APP.format(n=2)}"
+    assert q["reason"].startswith("invalid JSON") and q["raw"].startswith('{"feed"')
+    assert engine.sources.get("ios")["cursor"] is None  # a broken page: the next pull walks it again
+
+
+def test_trustpilot_follows_next_page_with_the_key_in_a_header_only(engine, api, env):
+    env["TRUSTPILOT_API_KEY"] = "tp-secret-123"
+    api.route(TP, page("trustpilot-page2.json"), page="2")
+    api.route(TP, page("trustpilot-page1.json"))
+    engine.sources.add("tp", "trustpilot", {"business_unit_id": "46d6a890000064000500e0c3", "base_url": api.base})
+    r = engine.sources.pull("tp", since="2026-11-01").sources[0]
+    assert (r.status, r.added, r.requests) == ("ok", 3, 2)
+    first, second = api.hits(TP)
+    assert first["query"] == {"page": "1", "perPage": "100", "orderBy": "createdat.desc"}
+    assert second["query"]["page"] == "2"
+    assert all(h["headers"].get("apikey") == "tp-secret-123" for h in (first, second))
+    assert all("tp-secret" not in json.dumps(h["query"]) for h in (first, second))
+    rows = engine.store.query("SELECT rating, title, created_at FROM feedback ORDER BY created_at")
+    assert [row["rating"] for row in rows] == [3, 5, 1]
+    assert "tp-secret" not in json.dumps(engine.store.query("SELECT * FROM sources"))
+    assert "tp-secret" not in json.dumps(engine.store.query("SELECT options FROM ingest_runs"))
+
+
+def test_reddit_pages_by_after_and_skips_removed_posts(engine, api):
+    api.route("/r/acmeapp/new.json", page("reddit-new-page2.json"), after="t3_1h0002")
+    api.route("/r/acmeapp/new.json", page("reddit-new-page1.json"))
+    engine.sources.add("sub", "reddit", {"subreddit": "acmeapp", "base_url": api.base})
+    r = engine.sources.pull("sub", since="2025-01-01").sources[0]
+    assert (r.status, r.added, r.skipped, r.requests) == ("ok", 3, 1, 2)
+    assert api.hits("/r/acmeapp/new.json")[0]["query"] == {"limit": "100", "raw_json": "1"}
+    rows = engine.store.query("SELECT channel, external_id, url FROM feedback ORDER BY created_at DESC")
+    assert [row["external_id"] for row in rows] == ["t3_1h0001", "t3_1h0002", "t3_1h0003"]
+    assert rows[0]["channel"] == "social" and rows[0]["url"].startswith("https://www.reddit.com/r/acmeapp/")
+    assert engine.sources.get("sub")["cursor"] == {"newest": "2025-11-28T03:20:00Z"}
+
+
+def test_reddit_search_sends_the_query_and_restricts_to_the_subreddit(engine, api):
+    api.route("/r/acmeapp/search.json", page("reddit-new-page2.json"))
+    engine.sources.add("s", "reddit", {"subreddit": "acmeapp", "query": 'acme "log out"', "base_url": api.base})
+    r = engine.sources.pull("s", since="2025-01-01").sources[0]
+    assert (r.status, r.added) == ("ok", 1)
+    query = api.hits("/r/acmeapp/search.json")[0]["query"]
+    assert query["q"] == 'acme "log out"' and query["sort"] == "new" and query["restrict_sr"] == "1"
+
+
+def test_x_recent_search_pages_by_next_token_then_asks_since_the_newest_id(engine, api, env):
+    env["X_BEARER_TOKEN"] = "x-bearer-secret"
+    path = "/2/tweets/search/recent"
+    api.route(path, page("x-recent-page2.json"), next_token="b26v89c19zqg8o3fpzbkk0v1d8mh0lkb4yv3fj")
+    api.route(path, page("x-recent-page1.json"))
+    engine.sources.add("x", "x-recent", {"query": "@acme -is:retweet", "base_url": api.base})
+    r = engine.sources.pull("x").sources[0]
+    assert (r.status, r.added, r.skipped, r.requests) == ("ok", 3, 1, 2)
+    first = api.hits(path)[0]
+    assert first["headers"]["Authorization"] == "Bearer x-bearer-secret"
+    assert first["query"]["query"] == "@acme -is:retweet" and "start_time" in first["query"]
+    assert "author_id" in first["query"]["expansions"]
+    handles = engine.store.query(
+        "SELECT c.handle FROM feedback f JOIN customers c ON c.id = f.customer_id ORDER BY f.id"
+    )
+    assert [h["handle"] for h in handles] == ["devperson", "X", "devperson"]
+    assert engine.sources.get("x")["cursor"]["since_id"] == "1864000000000000003"
+    api.route(path, Answer(200, {"meta": {"result_count": 0}}), since_id="1864000000000000003")
+    again = engine.sources.pull("x").sources[0]
+    assert (again.status, again.added, again.unchanged) == ("ok", 0, 0)
+    last = api.hits(path)[-1]["query"]
+    assert last["since_id"] == "1864000000000000003" and "start_time" not in last
