@@ -12,7 +12,8 @@ each into a one-line message and a non-zero exit, never a traceback::
     ├── NotFoundError          an id given by the user does not exist (theme, action, customer)
     ├── ActionError            an invalid action change (unknown status, bad date)
     ├── NotifyError            notification sending cannot proceed (lock held, SMTP settings)
-    └── TokenError             an unsubscribe token is invalid or tampered with
+    ├── TokenError             an unsubscribe token is invalid or tampered with
+    └── InsightsError          an analysis cannot run as asked (no holdout, export path unwritable)
 
 Messages say what to do ("Make sure to ...", "pass --text-column ..."). Errors carry context
 (source file, row, theme id) in attributes as well as in the message.
@@ -77,3 +78,7 @@ class LockHeldError(NotifyError):
 
 class TokenError(FeedbackEngineError):
     """An unsubscribe token is invalid, expired or tampered with."""
+
+
+class InsightsError(FeedbackEngineError):
+    """An analysis cannot run as asked (e.g. loop-effect on an action without a holdout)."""

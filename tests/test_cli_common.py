@@ -73,6 +73,7 @@ NEEDS_ARGV = {
     "analyze": ["analyze"],
     "users list": ["users", "list"],
     "insights emerging": ["insights", "emerging"],
+    "insights churn-risk": ["insights", "churn-risk"],
     "alerts": ["alerts"],
     "insights drivers": ["insights", "drivers"],
     "insights impact": ["insights", "impact"],

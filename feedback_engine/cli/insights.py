@@ -255,5 +255,8 @@ def _alerts_human(r: dict[str, Any]) -> None:
 
 
 def register(main: click.Group) -> None:
+    from feedback_engine.cli.insights_customers import attach  # churn-risk, themes-by-segment, loop-effect
+
+    attach(insights)
     main.add_command(insights)
     main.add_command(alerts)

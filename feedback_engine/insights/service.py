@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from feedback_engine.contracts import MailTransport
 from feedback_engine.insights import alerts as alerts_mod
+from feedback_engine.insights import churn as churn_mod
 from feedback_engine.insights import drivers as drivers_mod
 from feedback_engine.insights import emerging as emerging_mod
 from feedback_engine.insights import impact as impact_mod
@@ -60,6 +62,31 @@ class InsightsService:
             http=http,
             retry_delays=retry_delays,
         )
+
+    def churn_risk(
+        self,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        channel: str | None = None,
+        segment: str | None = None,
+        horizon_days: int = churn_mod.HORIZON_DAYS,
+        limit: int | None = 100,
+        csv_path: str | Path | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Customers at risk (detractors, negative feedback in themes with no shipped action) by revenue
+        and recency, the time-split churn model and the themes associated with churn
+        (:mod:`feedback_engine.insights.churn`); ``csv_path``: also write the whole list there."""
+        filters = Filters(since=since, until=until, channel=channel, segment=segment)
+        result = churn_mod.churn_risk(
+            self._store, filters, now=now, horizon_days=horizon_days, limit=None if csv_path else limit
+        )
+        if csv_path is not None:
+            result["csv"] = {"path": str(csv_path), "rows": churn_mod.write_csv(result["risk"], csv_path)}
+            if limit is not None:
+                result["risk"] = result["risk"][:limit]
+        return result
 
     def drivers(
         self,

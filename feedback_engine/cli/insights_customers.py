@@ -1,0 +1,140 @@
+"""CLI of the customer insights: ``insights churn-risk``, ``insights themes-by-segment``, ``insights loop-effect``.
+
+Attached to the ``insights`` group by :func:`attach` (from ``cli/insights.py``); each command calls one
+``engine.insights`` method and prints a table, or ``--json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from feedback_engine.cli.common import CliState, emit, json_option, pass_state, print_table
+
+
+def _clean(text: Any) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in str(text if text is not None else ""))
+
+
+def _ci(ci: list[float | None] | None, pct: bool = False) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return "n/a"
+    if pct:
+        return f"[{ci[0]:.1%}, {ci[1]:.1%}]"
+    return f"[{ci[0]:.3g}, {ci[1]:.3g}]"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _day(value: datetime | None) -> Any:
+    return value.date() if value is not None else None
+
+
+def _filters(fn: Any) -> Any:
+    fn = click.option("--segment", help="Only customers in this segment (from `ingest customers`).")(fn)
+    fn = click.option("--channel", type=click.Choice(["survey", "review", "social"]), help="Only this channel.")(fn)
+    fn = click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC, YYYY-MM-DD) looked at.")(fn)
+    fn = click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC, YYYY-MM-DD) looked at.")(fn)
+    return fn
+
+
+@click.command("churn-risk")
+@_filters
+@click.option(
+    "--horizon",
+    "horizon_days",
+    type=click.IntRange(7, 730),
+    default=90,
+    show_default=True,
+    help="Days ahead the churn model predicts (and the length of its time split).",
+)
+@click.option("--limit", type=click.IntRange(1, None), default=50, show_default=True, help="Customers shown.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Also write the whole list as CSV here.")
+@json_option
+@pass_state
+def churn_risk(
+    state: CliState,
+    since: datetime | None,
+    until: datetime | None,
+    channel: str | None,
+    segment: str | None,
+    horizon_days: int,
+    limit: int,
+    csv_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Customers to call: detractors and negative feedback in themes with no shipped action, by revenue and
+    recency; where churn dates are known, a churn model validated on a time split (AUC, calibration) and
+    the themes most associated with churn."""
+    result = state.engine().insights.churn_risk(
+        since=_day(since),
+        until=_day(until),
+        channel=channel,
+        segment=segment,
+        horizon_days=horizon_days,
+        limit=limit,
+        csv_path=csv_path,
+    )
+    emit(result, as_json, _churn_human)
+
+
+def _churn_human(r: dict[str, Any]) -> None:
+    revenue = ", ".join(f"{v:,.2f} {_clean(k)}" for k, v in r["revenue_at_risk"]["mrr"].items()) or "none known"
+    click.echo(
+        f"As of {r['as_of']}: {r['at_risk']} of {r['customers']} customers at risk; MRR at risk {revenue}"
+        f" ({r['revenue_at_risk']['customers_without_revenue']} at-risk customers without revenue)."
+    )
+    click.echo(f"Rule: {r['rule']}.")
+    rows = [
+        {
+            "rank": x["rank"],
+            "customer": _clean(x["email"] or x["handle"] or x["customer_id"]),
+            "segment": _clean(x["segment"] or ""),
+            "mrr": "" if x["mrr"] is None else f"{x['mrr']:,.2f} {_clean(x['currency'] or '')}".strip(),
+            "last signal": (x["last_signal_at"] or "")[:10],
+            "detractor": x["detractor_responses"],
+            "neg open": x["negative_open_items"],
+            "themes": _clean(", ".join(str(t["label"]) for t in x["open_themes"])),
+            "p(churn)": "" if x["churn_probability"] is None else f"{x['churn_probability']:.0%}",
+        }
+        for x in r["risk"]
+    ]
+    columns = ["rank", "customer", "segment", "mrr", "last signal", "detractor", "neg open", "themes", "p(churn)"]
+    print_table(rows, columns, empty="(nobody at risk)")
+    m = r["model"]
+    if m.get("status") == "ok":
+        v = m["validation"]
+        click.echo(
+            f"Churn model ({m['horizon_days']} days ahead): trained at {m['train_snapshot'][:10]} on"
+            f" {m['train']['customers']} customers ({m['train']['churned']} churned), tested at"
+            f" {m['test_snapshot'][:10]} on {v['n']} ({v['churned']} churned): AUC {v['auc']:.3f}"
+            f" {_ci(v['auc_ci'])}, Brier {v['brier']:.3f}, predicted {v['mean_predicted']:.1%} vs observed"
+            f" {_pct(v['observed']['share'])} {_ci(v['observed']['ci'], True)}, calibration slope"
+            f" {v['calibration_slope']}."
+        )
+    else:
+        click.echo(f"Churn model: {m.get('status')}: {_clean(m.get('note'))}.")
+    t = r["themes"]
+    flagged = [x for x in t["themes"] if x["flagged"]]
+    click.echo(
+        f"Themes and churn ({t['customers']} customers with feedback and a known status, {t['churned']} churned;"
+        f" flagged at FDR {t['fdr']:.0%}): {len(flagged)} flagged."
+    )
+    for x in flagged[:10]:
+        click.echo(
+            f"  {_clean(x['label'])}: churn {_pct(x['raised']['share'])} of {x['raised']['n']} who raised it vs"
+            f" {_pct(x['not_raised']['share'])} of {x['not_raised']['n']}; difference {x['diff']:+.1%}"
+            f" {_ci(x['ci'], True)}, q={x['q']:.2g}"
+        )
+    if "csv" in r:
+        click.echo(f"Wrote {r['csv']['rows']} customers to {_clean(r['csv']['path'])}", err=True)
+
+
+def attach(group: click.Group) -> None:
+    """Add this module's commands to the ``insights`` group."""
+    group.add_command(churn_risk)

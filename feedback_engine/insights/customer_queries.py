@@ -1,0 +1,176 @@
+"""SQL of the customer analyses (churn risk, revenue by theme and segment, loop effect); parameters only.
+
+Theme membership is never defined here: :func:`theme_customers` reads the members of every theme
+from :func:`feedback_engine.themes.queries.theme_members` (the one definition every surface reads)
+and only maps each member item to its customer. What this module reads itself is what membership
+does not cover: customers and their attributes (migration 010), every item of a customer with its
+scores and item-level sentiment, the themes of shipped actions, and an action's notified and
+held-back recipients (``notifications``, ``action_holdouts``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from feedback_engine.insights.queries import Filters
+from feedback_engine.themes import queries as tq
+
+__all__ = [
+    "CustomerItems",
+    "customers",
+    "customer_items",
+    "theme_customers",
+    "open_theme_ids",
+    "theme_labels",
+    "has_attributes",
+    "recipients_of",
+    "action_row",
+    "holdout_of",
+]
+
+CUSTOMER_COLUMNS = (
+    "id, email, platform, handle, display_name, segment, plan, mrr, currency, country, signup_at, churned_at,"
+    " attributes_at"
+)
+
+
+def has_attributes(conn: sqlite3.Connection) -> bool:
+    """Whether any customer came from a CRM import (``ingest customers``)."""
+    return conn.execute("SELECT 1 FROM customers WHERE attributes_at IS NOT NULL LIMIT 1").fetchone() is not None
+
+
+def customers(conn: sqlite3.Connection, segment: str | None = None) -> dict[int, dict[str, Any]]:
+    """Customer id -> its row (attributes included), optionally of one segment."""
+    sql = f"SELECT {CUSTOMER_COLUMNS} FROM customers"
+    args: list[Any] = []
+    if segment:
+        sql += " WHERE segment = ?"
+        args.append(segment)
+    cursor = conn.execute(sql, args)
+    names = [d[0] for d in cursor.description]
+    return {int(row[0]): dict(zip(names, row, strict=True)) for row in cursor}
+
+
+@dataclass
+class CustomerItems:
+    """Every item of a known customer under the filters, as parallel numpy arrays (one row per item)."""
+
+    feedback_id: np.ndarray  # int64
+    customer_id: np.ndarray  # int64
+    created: np.ndarray  # datetime64[s]; NaT when the source gave no date
+    nps: np.ndarray  # float, NaN when none
+    negative: np.ndarray  # bool: the item's own sentiment is negative
+    score: np.ndarray  # float sentiment score, NaN before analysis
+    channel: list[str]
+
+    def __len__(self) -> int:
+        return len(self.feedback_id)
+
+    def index(self) -> dict[int, int]:
+        """Feedback id -> row."""
+        return {int(f): i for i, f in enumerate(self.feedback_id.tolist())}
+
+
+def customer_items(conn: sqlite3.Connection, filters: Filters | None = None) -> CustomerItems:
+    """The items of customers (``customer_id`` set) under the filters, with NPS and item-level sentiment."""
+    where, args = (filters or Filters()).where()
+    sql = (
+        "SELECT f.id, f.customer_id, substr(f.created_at, 1, 19), f.nps, a.sentiment, a.sentiment_score, f.channel"
+        " FROM feedback f LEFT JOIN analysis a ON a.feedback_id = f.id"
+        f" WHERE f.customer_id IS NOT NULL AND {where} ORDER BY f.id"
+    )
+    rows = conn.execute(sql, args).fetchall()
+    if not rows:
+        empty = np.array([], dtype=np.int64)
+        return CustomerItems(
+            empty, empty.copy(), np.array([], dtype="datetime64[s]"), np.array([]), np.array([], bool), np.array([]), []
+        )
+    fid, cid, created, nps, label, score, channel = zip(*rows, strict=True)
+    return CustomerItems(
+        np.asarray(fid, dtype=np.int64),
+        np.asarray(cid, dtype=np.int64),
+        np.array([c if c else "NaT" for c in created], dtype="datetime64[s]"),
+        np.array([np.nan if v is None else v for v in nps], dtype=float),
+        np.array([lab == "negative" for lab in label], dtype=bool),
+        np.array([np.nan if v is None else v for v in score], dtype=float),
+        list(channel),
+    )
+
+
+def theme_customers(conn: sqlite3.Connection, items: CustomerItems) -> dict[int, list[tuple[int, bool]]]:
+    """Surviving theme id -> [(row in ``items``, the member says something negative about the theme)]:
+    the member items (themes.queries) among ``items``, with the member's sentiment about that theme."""
+    rows = items.index()
+    out: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for theme_id, group in tq.theme_members(conn).items():
+        for fid, member in group.items():
+            i = rows.get(fid)
+            if i is not None:
+                out[theme_id].append((i, member.sentiment()[0] == "negative"))
+    return dict(out)
+
+
+def open_theme_ids(conn: sqlite3.Connection) -> tuple[set[int], set[int]]:
+    """(active themes with no shipped action, themes with one), resolved through merges."""
+    survivors = tq.resolve_survivors(conn)
+    shipped = {
+        tq.survivor_of(survivors, int(r[0]))
+        for r in conn.execute(
+            "SELECT t.theme_id FROM action_themes t JOIN actions a ON a.id = t.action_id WHERE a.status = 'shipped'"
+        )
+    }
+    active = {int(r[0]) for r in conn.execute("SELECT id FROM themes WHERE status = 'active'")}
+    return active - shipped, shipped
+
+
+def theme_labels(conn: sqlite3.Connection) -> dict[int, str]:
+    return {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, label FROM themes")}
+
+
+def action_row(conn: sqlite3.Connection, action_id: int) -> dict[str, Any] | None:
+    row = conn.execute("SELECT id, title, status, shipped_at FROM actions WHERE id = ?", (int(action_id),)).fetchone()
+    return None if row is None else {"id": int(row[0]), "title": row[1], "status": row[2], "shipped_at": row[3]}
+
+
+def holdout_of(conn: sqlite3.Connection, action_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT share, seed, created_at, created_by FROM action_holdouts WHERE action_id = ?", (int(action_id),)
+    ).fetchone()
+    return None if row is None else {"share": row[0], "seed": row[1], "created_at": row[2], "created_by": row[3]}
+
+
+def held_out_actions(conn: sqlite3.Connection) -> list[int]:
+    """Shipped actions that have a holdout group, oldest ship first."""
+    sql = (
+        "SELECT a.id FROM actions a JOIN action_holdouts h ON h.action_id = a.id WHERE a.status = 'shipped'"
+        " ORDER BY a.shipped_at, a.id"
+    )
+    return [int(r[0]) for r in conn.execute(sql)]
+
+
+def recipients_of(conn: sqlite3.Connection, action_id: int) -> tuple[list[int], list[int]]:
+    """(customers emailed about the action: their email was accepted or may have been, customers held
+    back as its control group)."""
+    notified = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT n.customer_id FROM notifications n JOIN emails e ON e.id = n.email_id"
+            " WHERE n.action_id = ? AND n.status = 'assigned' AND e.status IN ('sent', 'unconfirmed')"
+            " ORDER BY n.customer_id",
+            (int(action_id),),
+        )
+    ]
+    held = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT customer_id FROM notifications WHERE action_id = ? AND status = 'cancelled'"
+            " AND cancel_reason = 'holdout' ORDER BY customer_id",
+            (int(action_id),),
+        )
+    ]
+    return notified, held
