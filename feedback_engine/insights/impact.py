@@ -69,7 +69,7 @@ def impact(
     groups = iq.members(conn, filters, dates=False) if actions else {}
     themes = iq.theme_rows(conn)
     active = [t for t, meta in themes.items() if meta["status"] == "active"]
-    everyone = union_members(groups.get(t, {}) for t in active) if actions else {}
+    everyone = _everyone(groups, active) if actions else {}
     out = []
     for action in actions:
         out.append(_one(store, action, groups, everyone, newest, window_days, filters))
@@ -78,6 +78,20 @@ def impact(
         "filters": {"channel": filters.channel, "segment": filters.segment},
         "actions": out,
     }
+
+
+def _everyone(groups: dict[int, dict[int, Member]], active: list[int]) -> dict[int, Member]:
+    """The members of every active theme, each item once: ``union_members`` over the items in
+    several themes (what their sentences there say), the others as they are (no copy)."""
+    seen: dict[int, int] = {}
+    for t in active:
+        for fid in groups.get(t, {}):
+            seen[fid] = seen.get(fid, 0) + 1
+    out = {fid: m for t in active for fid, m in groups.get(t, {}).items() if seen[fid] == 1}
+    shared = {fid for fid, c in seen.items() if c > 1}
+    if shared:
+        out.update(union_members({f: m for f, m in groups.get(t, {}).items() if f in shared} for t in active))
+    return out
 
 
 def _one(
