@@ -94,6 +94,8 @@ def channel_phrase(channel: str | None, platform: str | None) -> str:
     if channel == "social":
         site = _SOCIAL_SITES.get(platform)
         return f"in a post on {site}" if site else "in a post"
+    if channel == "support":
+        return "in a conversation with our support team"
     return "in a survey"
 
 

@@ -151,6 +151,7 @@ def test_shorten_cuts_at_sentence_then_word_boundary(text, limit, expected):
 
 def test_channel_phrases():
     assert channel_phrase("survey", "typeform") == "in a survey"
+    assert channel_phrase("support", "zendesk") == "in a conversation with our support team"
     assert channel_phrase("review", "googleplay") == "in a review on Google Play"
     assert channel_phrase("review", "somewhere") == "in a review"
     assert channel_phrase("social", "reddit") == "in a post on Reddit"

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from feedback_engine.errors import ConfigError
 from feedback_engine.ingest.connectors.http import HttpClient, Page
-from feedback_engine.ingest.records import Checkpoint, FeedbackRecord, Quarantined, Skipped, parse_date
+from feedback_engine.ingest.records import Checkpoint, FeedbackRecord, Invalid, Quarantined, Skipped, parse_date
 
 __all__ = ["Connector", "Option", "check_base_url", "cutoff_text"]
 
@@ -131,7 +131,10 @@ class Connector:
 def cutoff_text(since: str | None, days: int = DEFAULT_BACKFILL_DAYS) -> str:
     """``since`` as UTC ISO text (``2026-11-01`` -> ``2026-11-01T00:00:00Z``), or ``days`` ago."""
     if since:
-        parsed = parse_date(since)
+        try:
+            parsed = parse_date(since)
+        except Invalid:
+            parsed = None
         if parsed is None:
             raise ConfigError(f"--since {since!r} is not a date; pass e.g. 2026-11-01.")
         return parsed
