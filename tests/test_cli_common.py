@@ -74,6 +74,7 @@ NEEDS_ARGV = {
     "users list": ["users", "list"],
     "insights emerging": ["insights", "emerging"],
     "insights churn-risk": ["insights", "churn-risk"],
+    "insights themes-by-segment": ["insights", "themes-by-segment"],
     "alerts": ["alerts"],
     "insights drivers": ["insights", "drivers"],
     "insights impact": ["insights", "impact"],

@@ -50,6 +50,7 @@ NEEDS_DATABASE = frozenset(
         "users list",
         "insights emerging",
         "insights churn-risk",
+        "insights themes-by-segment",
         "alerts",
         "insights drivers",
         "insights impact",

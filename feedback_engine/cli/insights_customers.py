@@ -135,6 +135,98 @@ def _churn_human(r: dict[str, Any]) -> None:
         click.echo(f"Wrote {r['csv']['rows']} customers to {_clean(r['csv']['path'])}", err=True)
 
 
+def _period(text: str) -> tuple[Any, Any]:
+    """``2025-01-01..2025-03-31`` (either end may be left out) -> (since, until) dates."""
+    start, sep, end = text.partition("..")
+    if not sep:
+        raise click.BadParameter(f"{text!r} is not a period; write it as YYYY-MM-DD..YYYY-MM-DD.")
+    try:
+        return (
+            datetime.strptime(start, "%Y-%m-%d").date() if start else None,
+            datetime.strptime(end, "%Y-%m-%d").date() if end else None,
+        )
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a period; write it as YYYY-MM-DD..YYYY-MM-DD.") from None
+
+
+def _money(mrr: dict[str, Any] | None) -> str:
+    if not mrr or not mrr["total"]:
+        return ""
+    return ", ".join(f"{v:,.0f} {_clean(k)}" for k, v in mrr["total"].items())
+
+
+@click.command("themes-by-segment")
+@_filters
+@click.option("--segments", nargs=2, metavar="A B", help="Compare the theme table of two segments.")
+@click.option("--periods", nargs=2, metavar="P1 P2", help="Compare two periods, each YYYY-MM-DD..YYYY-MM-DD.")
+@click.option("--limit", type=click.IntRange(1, None), default=30, show_default=True, help="Themes shown.")
+@json_option
+@pass_state
+def themes_by_segment(
+    state: CliState,
+    since: datetime | None,
+    until: datetime | None,
+    channel: str | None,
+    segment: str | None,
+    segments: tuple[str, str] | None,
+    periods: tuple[str, str] | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Per theme: the customers and revenue (MRR) behind it and the revenue at risk (negative, not churned);
+    with --segments or --periods, the theme table of both groups and their differences with intervals."""
+    parsed = (_period(periods[0]), _period(periods[1])) if periods else None
+    result = state.engine().insights.themes_by_segment(
+        since=_day(since),
+        until=_day(until),
+        channel=channel,
+        segment=segment,
+        segments=tuple(segments) if segments else None,
+        periods=parsed,
+    )
+    emit(result, as_json, lambda r: _segments_human(r, limit))
+
+
+def _segments_human(r: dict[str, Any], limit: int) -> None:
+    o = r["overall"]
+    click.echo(f"{o['customers']} customers with {o['items']} items; MRR behind them {_money(o['mrr']) or 'unknown'}.")
+    rows = [
+        {
+            "theme": _clean(t["label"]),
+            "customers": t["customers"]["k"],
+            "share": f"{_pct(t['customers']['share'])} {_ci(t['customers']['ci'], True)}",
+            "items": t["items"],
+            "negative": f"{_pct(t['share_negative']['share'])} {_ci(t['share_negative']['ci'], True)}",
+            "mrr": _money(t["mrr"]),
+            "mrr at risk": _money(t["mrr_at_risk"]),
+        }
+        for t in o["themes"][:limit]
+    ]
+    print_table(rows, ["theme", "customers", "share", "items", "negative", "mrr", "mrr at risk"], empty="(no themes)")
+    c = r["comparison"]
+    if not c:
+        return
+    click.echo(
+        f"\nA = {_clean(c['a']['name'])} ({c['a']['customers']} customers), B = {_clean(c['b']['name'])}"
+        f" ({c['b']['customers']} customers); flagged at FDR {c['fdr']:.0%}:"
+    )
+    rows = [
+        {
+            "theme": _clean(t["label"]),
+            "share A": f"{t['customers_a']['k']}/{t['customers_a']['n']}",
+            "share B": f"{t['customers_b']['k']}/{t['customers_b']['n']}",
+            "A - B": "n/a" if t["customer_share_diff"] is None else f"{t['customer_share_diff']:+.1%}",
+            "95% CI": _ci(t["customer_share_ci"], True),
+            "q": f"{t['q']:.2g}",
+            "neg A - B": "n/a" if t["share_negative_diff"] is None else f"{t['share_negative_diff']:+.1%}",
+            "flag": "*" if t["flagged"] else "",
+        }
+        for t in c["themes"][:limit]
+    ]
+    print_table(rows, ["theme", "share A", "share B", "A - B", "95% CI", "q", "neg A - B", "flag"])
+
+
 def attach(group: click.Group) -> None:
     """Add this module's commands to the ``insights`` group."""
     group.add_command(churn_risk)
+    group.add_command(themes_by_segment)

@@ -13,6 +13,7 @@ from feedback_engine.insights import churn as churn_mod
 from feedback_engine.insights import drivers as drivers_mod
 from feedback_engine.insights import emerging as emerging_mod
 from feedback_engine.insights import impact as impact_mod
+from feedback_engine.insights import segments as segments_mod
 from feedback_engine.insights.queries import Filters
 from feedback_engine.loop.settings import Settings
 from feedback_engine.store import Store
@@ -114,3 +115,18 @@ class InsightsService:
         themes, with intervals and a verdict (:mod:`feedback_engine.insights.impact`)."""
         filters = Filters(channel=channel, segment=segment)
         return impact_mod.impact(self._store, action_id, window_days=window_days, filters=filters)
+
+    def themes_by_segment(
+        self,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        channel: str | None = None,
+        segment: str | None = None,
+        segments: tuple[str, str] | None = None,
+        periods: tuple[tuple[date | None, date | None], tuple[date | None, date | None]] | None = None,
+    ) -> dict[str, Any]:
+        """Customers and revenue (and revenue at risk) behind each theme; given two segments or two
+        periods, both theme tables and their differences (:mod:`feedback_engine.insights.segments`)."""
+        filters = Filters(since=since, until=until, channel=channel, segment=segment)
+        return segments_mod.themes_by_segment(self._store, filters, segments=segments, periods=periods)

@@ -53,8 +53,8 @@ def churn_world(
 ) -> World:
     """``n`` customers with ~5 items each over :data:`DAYS` days. With ``planted_theme``, a customer who
     complained about it churns ``delay`` days later (uniform) with probability ``p_after``; everyone else churns at a
-    uniform time with probability ``base``. ``segment_effect``: Enterprise customers raise "login" three
-    times as often as SMB customers (for the segment comparison)."""
+    uniform time with probability ``base``. ``segment_effect``: half the Enterprise customers write one more item,
+    a complaint about "login" (for the segment comparison)."""
     customers = []
     for i in range(n):
         mrr = float(rng.choice([50, 100, 200, 500, 1000]))
@@ -66,8 +66,11 @@ def churn_world(
             mrr,
             START - timedelta(days=int(rng.integers(0, 300))),
         )
-        weights = np.array([1.0, 3.0 if segment_effect and segment == "Enterprise" else 1.0, 1.0, 1.0, 1.0])
+        weights = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
         names: list[str | None] = [*THEMES, None]
+        if segment_effect and segment == "Enterprise" and rng.random() < 0.5:
+            day = START + timedelta(days=int(rng.integers(0, DAYS)))
+            c.items.append(Item(day, "login", "negative", int(rng.integers(0, 7)), email=c.email, hour=3))
         for _ in range(int(rng.poisson(4)) + 1):
             day = START + timedelta(days=int(rng.integers(0, DAYS)))
             theme = names[int(rng.choice(5, p=weights / weights.sum()))]
