@@ -9,7 +9,7 @@ import click
 
 from feedback_engine.cli.common import CliState, emit, json_option, pass_state, print_table
 
-CHANNELS = ["survey", "review", "social"]
+CHANNELS = ["survey", "review", "social", "support"]
 
 
 @click.group("insights")
@@ -187,6 +187,9 @@ def impact_lines(a: dict[str, Any]) -> list[str]:
             f"  volume share: {vb['share']:.1%} of {vb['n']} -> {va['share']:.1%} of {va['n']} items "
             f"(95% CI {va['ci'][0]:.1%}..{va['ci'][1]:.1%}; {f['days']} days since)"
         )
+    v = a.get("volume_vs_others") or {}
+    if v.get("ratio") is not None:
+        lines.append(f"  volume vs other themes: x{v['ratio']:.2f} (95% CI {v['ci'][0]:.2f}..{v['ci'][1]:.2f})")
     s = a["share_negative_did"]
     if s.get("did") is not None:
         lines.append(

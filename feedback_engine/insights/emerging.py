@@ -40,7 +40,7 @@ from typing import Any
 
 from feedback_engine.insights import queries as iq
 from feedback_engine.insights.queries import Filters, day_of
-from feedback_engine.insights.stats import benjamini_hochberg, betabinom_sf, fmt_p
+from feedback_engine.insights.stats import benjamini_hochberg, betabinom_sf, fmt_p, wilson
 from feedback_engine.store import Store
 from feedback_engine.themes.queries import Member
 
@@ -256,11 +256,25 @@ def _flag(t: _Test, q: float, themes: dict[int, dict[str, Any]], fdr: float) -> 
         "observed": t.observed,
         "expected": round(t.expected, 2),
         "n": t.n,
+        "share": _share(t),
         "p": t.p,
         "q": q,
         "fdr": fdr,
         "text": text,
         "feedback_ids": t.ids,
+    }
+
+
+def _share(t: _Test) -> dict[str, Any] | None:
+    """The observed share (of the day's items, or of the members for share negative) with its Wilson
+    95% interval, next to the expected share."""
+    if t.n <= 0:
+        return None
+    lo, hi = wilson(t.observed, t.n)
+    return {
+        "observed": round(t.observed / t.n, 4),
+        "ci": [round(lo or 0.0, 4), round(hi or 0.0, 4)],
+        "expected": round(t.expected / t.n, 4),
     }
 
 

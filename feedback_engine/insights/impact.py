@@ -9,7 +9,8 @@ item in some other active theme and in none of the action's.
 
 Figures, each with its counts and a 95% interval:
 
-- **volume share**: the action's members among all items, before and after (Wilson intervals);
+- **volume share**: the action's members among all items, before and after (Wilson intervals),
+  and their count relative to the control's, after against before (a ratio as below);
 - **complaints vs other themes** (the verdict): the negative members of the action's themes
   relative to the control's items, after against before -- the ratio
   ``(c_after / o_after) / (c_before / o_before)`` with a log-normal (Poisson) interval, 0.5 added
@@ -66,7 +67,16 @@ def impact(
     else:
         actions = iq.shipped_actions(conn)
     newest = parse_time(conn.execute("SELECT max(created_at) FROM feedback").fetchone()[0])
-    groups = iq.members(conn, filters, dates=False) if actions else {}
+    ships = [t for a in actions if a["status"] == "shipped" and (t := parse_time(a["shipped_at"])) is not None]
+    groups: dict[int, dict[int, Member]] = {}
+    if ships:  # members written in the windows only: the same membership, read for that span
+        span = Filters(
+            since=(min(ships) - timedelta(days=window_days + 1)).date(),
+            until=(max(ships) + timedelta(days=window_days + 1)).date(),
+            channel=filters.channel,
+            segment=filters.segment,
+        )
+        groups = iq.members(conn, span)
     themes = iq.theme_rows(conn)
     active = [t for t, meta in themes.items() if meta["status"] == "active"]
     everyone = _everyone(groups, active) if actions else {}
@@ -130,6 +140,7 @@ def _one(
             "before": _share(b["members"], b["items"]),
             "after": _share(a["members"], a["items"]),
         },
+        "volume_vs_others": _ratio(b["members"], b["others"], a["members"], a["others"]),
         "complaints_vs_others": _ratio(b["complaints"], b["others"], a["complaints"], a["others"]),
         "share_negative_did": _did_share(b, a),
         "nps_did": _did_nps(b, a),
@@ -194,7 +205,7 @@ def _ratio(c_b: int, o_b: int, c_a: int, o_a: int) -> dict[str, Any]:
     return {
         "ratio": round(math.exp(log_rr), 3),
         "ci": [round(math.exp(log_rr - Z95 * se), 3), round(math.exp(log_rr + Z95 * se), 3)],
-        "complaints": [c_b, c_a],
+        "counts": [c_b, c_a],
         "other_theme_items": [o_b, o_a],
     }
 

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from feedback_engine.themes import queries as tq
@@ -74,24 +74,21 @@ def members(
 ) -> dict[int, dict[int, Member]]:
     """Surviving theme id -> its members (themes.queries), kept to the filters' channel, segment
     and, when ``dates``, date range."""
-    groups = tq.theme_members(conn)
     f = filters or Filters()
+    since = f.since.isoformat() if dates and f.since else None
+    before = (f.until + timedelta(days=1)).isoformat() if dates and f.until else None
+    groups = tq.theme_members(conn, created_since=since, created_before=before)
+    if not f.channel and not f.segment:
+        return groups  # the dates were applied in SQL
     seg_ids = segment_items(conn, f.segment) if f.segment else None
-    out: dict[int, dict[int, Member]] = {}
-    for tid, group in groups.items():
-        kept = {}
-        for fid, m in group.items():
-            if f.channel and m.channel != f.channel:
-                continue
-            if seg_ids is not None and fid not in seg_ids:
-                continue
-            if dates and (f.since or f.until):
-                d = day_of(m.created)
-                if d is None or (f.since and d < f.since) or (f.until and d > f.until):
-                    continue
-            kept[fid] = m
-        out[tid] = kept
-    return out
+    return {
+        tid: {
+            fid: m
+            for fid, m in group.items()
+            if (not f.channel or m.channel == f.channel) and (seg_ids is None or fid in seg_ids)
+        }
+        for tid, group in groups.items()
+    }
 
 
 def daily_totals(conn: sqlite3.Connection, filters: Filters) -> dict[date, int]:

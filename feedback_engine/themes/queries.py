@@ -154,22 +154,37 @@ def _add_row(out: dict[int, dict[int, Member]], theme: int, row: tuple[Any, ...]
 
 
 def theme_members(
-    conn: sqlite3.Connection, theme_ids: Iterable[int] | None = None, survivors: dict[int, int] | None = None
+    conn: sqlite3.Connection,
+    theme_ids: Iterable[int] | None = None,
+    survivors: dict[int, int] | None = None,
+    *,
+    created_since: str | None = None,
+    created_before: str | None = None,
 ) -> dict[int, dict[int, Member]]:
     """Surviving theme id -> feedback id -> :class:`Member`: for the survivors of ``theme_ids``
-    (every theme when None). A requested theme without members maps to ``{}``."""
+    (every theme when None). A requested theme without members maps to ``{}``.
+    ``created_since`` / ``created_before`` (ISO text, compared with ``feedback.created_at``) keep
+    only the members written in that span (the same membership, read for a time window only)."""
     survivors = resolve_survivors(conn) if survivors is None else survivors
     out: dict[int, dict[int, Member]] = defaultdict(dict)
+    span, span_args = [], []
+    if created_since is not None:
+        span.append("f.created_at >= ?")
+        span_args.append(created_since)
+    if created_before is not None:
+        span.append("f.created_at < ?")
+        span_args.append(created_before)
     if theme_ids is None:
-        for row in conn.execute(MEMBER_SQL):
+        sql = MEMBER_SQL + (f"WHERE {' AND '.join(span)}" if span else "")
+        for row in conn.execute(sql, span_args):
             _add_row(out, survivor_of(survivors, row[2]), row)
         return dict(out)
     targets = {survivor_of(survivors, t) for t in theme_ids}
     members = sorted(member_themes(survivors, targets))
     for start in range(0, len(members), CHUNK):
         chunk = members[start : start + CHUNK]
-        sql = MEMBER_SQL + f"WHERE t.theme_id IN ({','.join('?' * len(chunk))})"
-        for row in conn.execute(sql, chunk):
+        sql = MEMBER_SQL + f"WHERE t.theme_id IN ({','.join('?' * len(chunk))})" + "".join(f" AND {c}" for c in span)
+        for row in conn.execute(sql, [*chunk, *span_args]):
             _add_row(out, survivor_of(survivors, row[2]), row)
     return {t: out.get(t, {}) for t in sorted(targets)}
 

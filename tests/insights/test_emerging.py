@@ -41,6 +41,8 @@ def test_planted_spike_is_flagged_with_its_counts(make_planted):
         f"{spike['observed']} items vs {spike['expected']:.1f} expected of {day_total} items that day" in spike["text"]
     )
     assert spike["q"] <= 0.05 and spike["p"] < spike["q"] + 1e-12
+    share = spike["share"]
+    assert share["ci"][0] > share["expected"] and share["observed"] == round(spike["observed"] / day_total, 4)
     assert len(spike["feedback_ids"]) == min(50, spike["observed"])
 
 

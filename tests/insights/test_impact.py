@@ -54,7 +54,12 @@ def test_planted_drop_in_complaints_is_found(make_planted):
     lo, hi = ratio["ci"]
     assert lo < 0.5 < hi < 0.8  # the planted halving lies in the interval
     assert a["share_negative_did"]["did"] < 0 and a["share_negative_did"]["ci"][1] < 0
-    assert a["before"]["complaints"] == ratio["complaints"][0] > 2 * ratio["complaints"][1] * 0.8
+    assert a["before"]["complaints"] == ratio["counts"][0] > 2 * ratio["counts"][1] * 0.8
+    volume = a["volume_vs_others"]  # half the complaints (60% of the theme) gone: 0.7 of the volume
+    assert volume["ci"][0] < 0.7 < volume["ci"][1] and volume["counts"] == [
+        a["before"]["members"],
+        a["after"]["members"],
+    ]
     assert a["after"]["days"] == 28.0 and a["themes"] == [p.theme_ids["refunds"]]
     assert p.engine.insights.impact()["actions"][0]["action_id"] == aid  # every shipped action
 
