@@ -11,8 +11,10 @@ Work per batch, in the order that keeps the models busy with few, large calls:
    no sentences, and regex-only redaction; they keep an item embedding;
 2. spaCy (``TextPreparer``) on the English items: sentences, aspects, PERSON names;
 3. PII spans on the raw text -> ``redacted_text`` of the item and of each sentence (same offsets);
-4. sentiment on each sentence and on each multi-sentence item (a one-sentence item needs one
-   inference, not two), one ``predict`` call per batch over de-duplicated redacted texts; a
+4. sentiment on each sentence, on each opinion clause of a sentence that has two or more
+   (:mod:`feedback_engine.nlp.clauses`: each aspect term takes the polarity of its own clause,
+   ``aspect_sentiment`` of the sentence and of the item), and on each multi-sentence item (a one-sentence item needs one inference, not two),
+   one ``predict`` call per batch over de-duplicated redacted texts; a
    review's title ("Scam!", "Finally fixed") is read with its body for the item's sentiment
    (not for its sentences, its text or its theme);
 5. embeddings of items and sentences (a one-sentence item's sentence shares the item vector), one
@@ -30,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from feedback_engine.contracts import AnalysisBackend, Embedder, SentimentModel
+from feedback_engine.nlp.clauses import aspect_sentiments
 from feedback_engine.nlp.embed import to_blob
 from feedback_engine.nlp.language import LanguageDetector
 from feedback_engine.nlp.redact import apply_spans, find_pii
@@ -53,20 +56,26 @@ WHERE a.feedback_id IS NULL OR a.content_hash != f.content_hash
 
 UPSERT_ANALYSIS = """
 INSERT INTO analysis (feedback_id, content_hash, language, is_english, redacted_text, sentiment, sentiment_score,
-                      sentiment_probs, aspects, embedding, model_version, analyzed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      sentiment_probs, aspects, aspect_sentiment, embedding, model_version, analyzed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(feedback_id) DO UPDATE SET
     content_hash = excluded.content_hash, language = excluded.language, is_english = excluded.is_english,
     redacted_text = excluded.redacted_text, sentiment = excluded.sentiment,
     sentiment_score = excluded.sentiment_score, sentiment_probs = excluded.sentiment_probs,
-    aspects = excluded.aspects, embedding = excluded.embedding, model_version = excluded.model_version,
+    aspects = excluded.aspects, aspect_sentiment = excluded.aspect_sentiment, embedding = excluded.embedding, model_version = excluded.model_version,
     analyzed_at = excluded.analyzed_at
+"""
+
+INSERT_CLAUSE = """
+INSERT INTO clauses (feedback_id, sentence_idx, idx, start_char, end_char, redacted_text, joined_by, sentiment,
+                     sentiment_score, aspects)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 INSERT_SENTENCE = """
 INSERT INTO sentences (feedback_id, idx, start_char, end_char, text, redacted_text, sentiment, sentiment_score,
-                       aspects, embedding)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       aspects, aspect_sentiment, embedding)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -136,6 +145,7 @@ class _Item:
     prepared: PreparedText | None = None
     redacted: str = ""
     sentence_redacted: list[str] = field(default_factory=list)
+    clause_redacted: list[list[str]] = field(default_factory=list)  # per sentence; empty: one clause
     title: str = ""  # redacted review title: part of the item's sentiment input, not of its text
 
     @property
@@ -188,6 +198,9 @@ class BatchComputer:
             spans = find_pii(it.text, prepared.names)
             it.redacted = apply_spans(it.text, spans)
             it.sentence_redacted = [apply_spans(it.text, spans, s.start_char, s.end_char) for s in prepared.sentences]
+            it.clause_redacted = [
+                [apply_spans(it.text, spans, c.start_char, c.end_char) for c in s.clauses] for s in prepared.sentences
+            ]
         for it in items:
             if not it.is_english:
                 it.redacted = apply_spans(it.text, find_pii(it.text))
@@ -210,6 +223,9 @@ class BatchComputer:
         for it in english:
             for text in it.sentence_redacted:
                 wanted[text] = None
+            for clauses in it.clause_redacted:
+                for text in clauses:
+                    wanted[text] = None
             if it.sentiment_input.strip() and not _single_sentiment(it):
                 wanted[it.sentiment_input] = None
         texts = list(wanted)
@@ -331,7 +347,9 @@ class Analyzer:
         now = utcnow()
         analysis_rows = []
         sentence_rows = []
+        clause_rows = []
         for it in items:
+            units = _opinion_units(it, sentiments)
             result = None
             if it.is_english:
                 if _single_sentiment(it):
@@ -350,6 +368,7 @@ class Analyzer:
                     _score(result, it.is_english),
                     json.dumps(_probs(result, it.is_english)) if it.is_english else None,
                     json.dumps(prepared.aspects if prepared else []),
+                    json.dumps(aspect_sentiments([u for sent in units for u in sent])) if prepared else None,
                     to_blob(vectors[it.redacted]),
                     self.model_version,
                     now,
@@ -360,6 +379,22 @@ class Analyzer:
             single = _single(it)
             for idx, (sentence, redacted) in enumerate(zip(prepared.sentences, it.sentence_redacted, strict=True)):
                 res = sentiments[redacted]
+                for cidx, (clause, c_text) in enumerate(zip(sentence.clauses, it.clause_redacted[idx], strict=True)):
+                    c_res = sentiments[c_text]
+                    clause_rows.append(
+                        (
+                            it.feedback_id,
+                            idx,
+                            cidx,
+                            clause.start_char,
+                            clause.end_char,
+                            c_text,
+                            clause.joined_by,
+                            c_res.label,
+                            round(float(c_res.score), 6),
+                            json.dumps(clause.aspects),
+                        )
+                    )
                 vector = vectors[it.redacted] if single else vectors[redacted]
                 sentence_rows.append(
                     (
@@ -372,14 +407,17 @@ class Analyzer:
                         res.label,
                         float(res.score),
                         json.dumps(sentence.aspects),
+                        json.dumps(aspect_sentiments(units[idx])),
                         to_blob(vector),
                     )
                 )
         ids = [(it.feedback_id,) for it in items]
         with self.store.transaction() as conn:
+            conn.executemany("DELETE FROM clauses WHERE feedback_id = ?", ids)
             conn.executemany("DELETE FROM sentences WHERE feedback_id = ?", ids)
             conn.executemany(UPSERT_ANALYSIS, analysis_rows)
             conn.executemany(INSERT_SENTENCE, sentence_rows)
+            conn.executemany(INSERT_CLAUSE, clause_rows)
 
     @staticmethod
     def _account(items: list[_Item], counts: RunCounts) -> None:
@@ -392,6 +430,21 @@ class Analyzer:
                 counts.sentences += len(it.sentence_redacted)
             else:
                 counts.other_language += 1
+
+
+def _opinion_units(it: _Item, sentiments: dict[str, Any]) -> list[list[tuple[list[str], Any]]]:
+    """Per sentence, its ``(aspect terms, sentiment)`` units: its clauses, or itself when it is one clause."""
+    if it.prepared is None:
+        return []
+    out = []
+    for idx, (sentence, redacted) in enumerate(zip(it.prepared.sentences, it.sentence_redacted, strict=True)):
+        if sentence.clauses:
+            out.append(
+                [(c.aspects, sentiments[t]) for c, t in zip(sentence.clauses, it.clause_redacted[idx], strict=True)]
+            )
+        else:
+            out.append([(sentence.aspects, sentiments[redacted])])
+    return out
 
 
 def _single(it: _Item) -> bool:

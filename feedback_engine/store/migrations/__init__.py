@@ -27,6 +27,7 @@ from feedback_engine.store.migrations import (
     m011_alerts,
     m012_item_theme_edits,
     m013_sources,
+    m014_clauses,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("011_alerts", m011_alerts.migrate),
     ("013_sources", m013_sources.migrate),
     ("012_item_theme_edits", m012_item_theme_edits.migrate),
+    ("014_clauses", m014_clauses.migrate),
 ]
 
 
