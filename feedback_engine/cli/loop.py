@@ -247,6 +247,13 @@ def actions_exclude(
 )
 @click.option("--note", help="A note kept in the history.")
 @click.option("--by", help="Who makes the change (default: $USER).")
+@click.option(
+    "--holdout",
+    metavar="SHARE",
+    help="With --status shipped: hold back this share of the recipients (e.g. 10%) as a control group, never"
+    " emailed about this action (`insights loop-effect` compares them later).",
+)
+@click.option("--holdout-seed", type=int, help="Seed of the holdout draw (default: a random one, recorded).")
 @json_option
 @pass_state
 def actions_update(
@@ -260,6 +267,8 @@ def actions_update(
     themes: tuple[int, ...],
     note: str | None,
     by: str | None,
+    holdout: str | None,
+    holdout_seed: int | None,
     as_json: bool,
 ) -> None:
     """Change an action's status, owner, due date, title, description or themes (history is kept)."""
@@ -273,6 +282,8 @@ def actions_update(
         title=title,
         description=description,
         themes=list(themes) if themes else None,
+        holdout=holdout,
+        holdout_seed=holdout_seed,
     )
 
     def human(r: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from feedback_engine.errors import ActionError, NotFoundError
 from feedback_engine.ingest.export import csv_safe as _csv_safe
+from feedback_engine.loop.holdout import parse_share, record_holdout
 from feedback_engine.loop.recipients import action_members, action_themes, member_themes, survivor_of, theme_survivors
 from feedback_engine.store import Store, utcnow
 from feedback_engine.themes import queries as tq
@@ -153,6 +154,8 @@ def update_action(
     title: str | None = None,
     description: str | None = None,
     themes: list[int] | None = None,
+    holdout: str | float | None = None,
+    holdout_seed: int | None = None,
 ) -> dict[str, Any]:
     """Change status, owner, due date, title, description or themes; returns ``{"id", "changed":
     [fields], "status"}``. Each changed field is one history row (from, to, note).
@@ -160,9 +163,11 @@ def update_action(
     ``due=""`` clears the due date, ``owner=""`` the owner. A note alone is kept as history.
     ``themes`` replaces the action's themes (ids; merged ones are kept as given and followed to
     their survivor when read). The title, description and themes of a shipped action are final:
-    customers may have been told with them.
+    customers may have been told with them. ``holdout`` (with ``status="shipped"`` only): the share of
+    the recipients held back as a control group, never emailed about it (:mod:`feedback_engine.loop.holdout`).
     """
     person, at = who(by), now or utcnow()
+    share = parse_share(holdout) if holdout is not None else None
     new_status = check_status(status) if status is not None else None
     new_due = parse_due(due) if due is not None else None
     new_title = _require_text(title, "title") if title is not None else None
@@ -201,6 +206,15 @@ def update_action(
             )
             _history(conn, action_id, at, person, "status", current, new_status, note)
             changed.append("status")
+        if share is not None:
+            if new_status != "shipped" or current == "shipped":
+                raise ActionError(
+                    "A holdout is drawn when the action ships: pass --holdout with --status shipped.",
+                    action_id=action_id,
+                )
+            seed = record_holdout(conn, action_id, share, holdout_seed, person, at)
+            _history(conn, action_id, at, person, "holdout", None, f"{share:.1%} (seed {seed})", note)
+            changed.append("holdout")
         if owner is not None and ((owner.strip() or None) != cur_owner):
             conn.execute("UPDATE actions SET owner = ? WHERE id = ?", (owner.strip() or None, action_id))
             _history(conn, action_id, at, person, "owner", cur_owner, owner.strip() or None, note)

@@ -1,7 +1,9 @@
 """The outbox: plan notifications, group them into emails under the frequency cap, unsubscribe.
 
 1. ``plan``: every shipped action gets one ``notifications`` row per recipient; the unique
-   ``idem_key`` (``action:<id>:customer:<id>``) makes planning idempotent.
+   ``idem_key`` (``action:<id>:customer:<id>``) makes planning idempotent. A recipient in the
+   action's holdout (:mod:`feedback_engine.loop.holdout`) gets a row cancelled with the reason
+   ``holdout`` instead: recorded as the control group, never emailed about that action.
 2. ``cancel_ineligible``: pending rows of customers who unsubscribed, were suppressed or lost
    consent since are cancelled.
 3. ``build_emails``: a customer's pending rows become ONE email (a digest when there are
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from feedback_engine.errors import NotFoundError
+from feedback_engine.loop.holdout import HOLDOUT_REASON, held_back, holdout_of
 from feedback_engine.loop.mail import build_message, make_address, message_id_for
 from feedback_engine.loop.recipients import action_evidence, eligibility, parse_time, recipients_for, theme_survivors
 from feedback_engine.loop.render import Update, channel_phrase, human_date, render_email, shorten
@@ -70,20 +73,28 @@ def plan(conn: sqlite3.Connection, now: datetime, result: PlanResult) -> None:
     for action_id, shipped_at in actions:
         recipients, excluded = recipients_for(conn, action_id, shipped_at, survivors, invalid=result.invalid)
         result.excluded.update(excluded)
+        holdout = holdout_of(conn, action_id)
         for rec in recipients:
+            held = holdout is not None and held_back(holdout[1], action_id, rec.customer_id, holdout[0])
             cur = conn.execute(
                 """INSERT OR IGNORE INTO notifications
-                   (idem_key, action_id, customer_id, feedback_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                   (idem_key, action_id, customer_id, feedback_ids, status, cancel_reason, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     f"action:{action_id}:customer:{rec.customer_id}",
                     action_id,
                     rec.customer_id,
                     json.dumps(rec.feedback_ids),
+                    "cancelled" if held else "pending",
+                    HOLDOUT_REASON if held else None,  # the control group: recorded, never emailed
                     stamp,
                     stamp,
                 ),
             )
-            result.planned += cur.rowcount
+            if held:
+                result.excluded["holdout"] += 1
+            else:
+                result.planned += cur.rowcount
 
 
 def _contact(conn: sqlite3.Connection, customer_id: int) -> dict | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from feedback_engine.loop.holdout import held_back, holdout_of
 from feedback_engine.loop.mail import InvalidAddress, make_address
 from feedback_engine.store import Store
 from feedback_engine.themes import queries as tq
@@ -235,12 +236,15 @@ def preview(store: Store, action_id: int, *, now: datetime | None = None) -> dic
     as_of = shipped_at or (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     recipients, excluded = recipients_for(conn, action_id, as_of)
     members = items_of_action(conn, action_id)
+    holdout = holdout_of(conn, action_id)
     out: list[dict[str, Any]] = []
     for rec in recipients:
         best = max(rec.matches.values(), key=lambda m: m.score, default=None)
         out.append(
             {
                 "customer_id": rec.customer_id,
+                # in the control group (`--holdout`): a recipient who is never emailed about this action
+                "held_back": holdout is not None and held_back(holdout[1], action_id, rec.customer_id, holdout[0]),
                 "email": rec.email,
                 "name": rec.name,
                 "feedback_ids": list(rec.feedback_ids),

@@ -101,9 +101,12 @@ class ActionService:
         title: str | None = None,
         description: str | None = None,
         themes: Sequence[int] | None = None,
+        holdout: str | float | None = None,
+        holdout_seed: int | None = None,
     ) -> dict[str, Any]:
         """Change an action (status, owner, due date, title, description, themes), one history row
-        per changed field; setting what it already has is a no-op (``changed == []``)."""
+        per changed field; setting what it already has is a no-op (``changed == []``). ``holdout``
+        ("10%", with ``status="shipped"``): a random share of its recipients is never emailed about it."""
         return _actions.update_action(
             self.store,
             action_id,
@@ -115,6 +118,8 @@ class ActionService:
             title=title,
             description=description,
             themes=None if themes is None else list(themes),
+            holdout=holdout,
+            holdout_seed=holdout_seed,
         )
 
     def recipients(self, action_id: int, *, now: datetime | None = None) -> dict[str, Any]:
