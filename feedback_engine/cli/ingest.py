@@ -266,12 +266,28 @@ def export() -> None:
     "--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True, help="Format."
 )
 @click.option("-o", "--output", "out", type=_PATH, help="File to write (stdout when left out; parquet needs it).")
+@click.option("--since", help="Only items written on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only items written on or before this date (YYYY-MM-DD).")
+@click.option("--channel", help="Only this channel (survey, review, social, support).")
+@click.option("--source", help="Only items from this file (as imported) or API source name.")
+@click.option("--theme", type=int, help="Only items in this theme (item or sentence level).")
 @pass_state
-def export_feedback(state: Any, fmt: str, out: Path | None) -> None:
-    """One row per feedback item with customer, scores and (when analysed) sentiment and theme."""
+def export_feedback(
+    state: Any,
+    fmt: str,
+    out: Path | None,
+    since: str | None,
+    until: str | None,
+    channel: str | None,
+    source: str | None,
+    theme: int | None,
+) -> None:
+    """One row per feedback item with customer, scores and (when analysed) sentiment, theme and the
+    themes of its sentences; Parquet keeps real types (nullable integers, UTC timestamps)."""
     engine = state.engine()
+    filters = {"since": since, "until": until, "channel": channel, "source": source, "theme": theme}
     if out is None:
-        engine.ingest.export(fmt, sys.stdout if fmt != "parquet" else None)
+        engine.ingest.export(fmt, sys.stdout if fmt != "parquet" else None, **filters)
         return
-    count = engine.ingest.export(fmt, out)
+    count = engine.ingest.export(fmt, out, **filters)
     click.echo(f"Wrote {count} items to {out}", err=True)

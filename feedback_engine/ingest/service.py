@@ -183,13 +183,26 @@ class IngestService:
             raise NotFoundError(f"No ingest run {run_id}. See `feedback-engine status` for the runs.")
         return queries.quarantined(self.store, run_id, limit=limit)
 
-    def rows(self, *, sentences: bool = False) -> Iterator[dict[str, Any]]:
-        """Every item with customer and analysis fields (see :mod:`feedback_engine.ingest.export`)."""
-        return _export.feedback_rows(self.store, sentences=sentences)
+    def rows(self, *, sentences: bool = False, filters: _export.ExportFilter | None = None) -> Iterator[dict[str, Any]]:
+        """Every item (or those ``filters`` keep) with customer and analysis fields (see
+        :mod:`feedback_engine.ingest.export`)."""
+        return _export.feedback_rows(self.store, sentences=sentences, filters=filters)
 
-    def export(self, fmt: str = "csv", out: str | Path | IO[str] | None = None) -> int:
-        """Write every item as csv, jsonl or parquet; returns the number of items written."""
-        return _export.export_feedback(self.store, fmt, out)
+    def export(
+        self,
+        fmt: str = "csv",
+        out: str | Path | IO[str] | None = None,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        channel: str | None = None,
+        source: str | None = None,
+        theme: int | None = None,
+    ) -> int:
+        """Write every item as csv, jsonl or parquet, optionally only those written ``since`` ..
+        ``until`` (ISO dates), of a ``channel``, a ``source`` or a ``theme``; returns the number written."""
+        filters = _export.ExportFilter(since=since, until=until, channel=channel, source=source, theme=theme)
+        return _export.export_feedback(self.store, fmt, out, filters)
 
 
 def _scan(path: Path) -> tuple[str, int]:

@@ -128,15 +128,19 @@ class AnalysisService:
     # -- pandas ------------------------------------------------------------------------------
     def items_frame(self) -> pd.DataFrame:
         """One row per feedback item: the export columns (sentiment, theme, language, redacted text...)
-        plus the analysis fields ``is_english``, ``sentiment_probs`` and ``aspects`` (parsed JSON)."""
+        plus the analysis fields ``is_english``, ``sentiment_probs`` and ``aspects`` (parsed JSON).
+        Types for analysts (:func:`~feedback_engine.ingest.export.typed_frame`): ids and scores are
+        nullable ``Int64``, the sentiment score ``Float64``, times UTC ``datetime64``."""
         import json
 
         import pandas as pd
 
-        from feedback_engine.ingest.export import EXPORT_COLUMNS, feedback_rows
+        from feedback_engine.ingest.export import feedback_rows, typed_frame
 
-        frame = pd.DataFrame(list(feedback_rows(self.store)), columns=list(EXPORT_COLUMNS))
+        frame = typed_frame(feedback_rows(self.store))
         extras = pd.DataFrame(queries.analysis_extras(self.store), columns=list(queries.EXTRA_COLUMNS))
+        extras["id"] = extras["id"].astype("Int64")
+        extras["analyzed_at"] = pd.to_datetime(extras["analyzed_at"], utc=True, format="ISO8601")
         for col in ("sentiment_probs", "aspects"):
             extras[col] = extras[col].map(lambda v: json.loads(v) if isinstance(v, str) else None)
         extras["is_english"] = extras["is_english"].map(lambda v: None if v is None else bool(v)).astype("object")

@@ -28,6 +28,7 @@ from feedback_engine.store.migrations import (
     m012_item_theme_edits,
     m013_sources,
     m014_clauses,
+    m015_views,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("013_sources", m013_sources.migrate),
     ("012_item_theme_edits", m012_item_theme_edits.migrate),
     ("014_clauses", m014_clauses.migrate),
+    ("015_views", m015_views.migrate),
 ]
 
 
