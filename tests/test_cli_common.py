@@ -75,6 +75,7 @@ NEEDS_ARGV = {
     "insights emerging": ["insights", "emerging"],
     "insights churn-risk": ["insights", "churn-risk"],
     "insights themes-by-segment": ["insights", "themes-by-segment"],
+    "insights loop-effect": ["insights", "loop-effect"],
     "alerts": ["alerts"],
     "insights drivers": ["insights", "drivers"],
     "insights impact": ["insights", "impact"],

@@ -51,6 +51,7 @@ NEEDS_DATABASE = frozenset(
         "insights emerging",
         "insights churn-risk",
         "insights themes-by-segment",
+        "insights loop-effect",
         "alerts",
         "insights drivers",
         "insights impact",

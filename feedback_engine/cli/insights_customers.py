@@ -226,7 +226,70 @@ def _segments_human(r: dict[str, Any], limit: int) -> None:
     print_table(rows, ["theme", "share A", "share B", "A - B", "95% CI", "q", "neg A - B", "flag"])
 
 
+@click.command("loop-effect")
+@click.argument("action_id", type=int, required=False)
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC, YYYY-MM-DD) looked at.")
+@click.option("--channel", type=click.Choice(["survey", "review", "social"]), help="Only this channel.")
+@click.option("--segment", help="Only customers in this segment (from `ingest customers`).")
+@json_option
+@pass_state
+def loop_effect(
+    state: CliState,
+    action_id: int | None,
+    until: datetime | None,
+    channel: str | None,
+    segment: str | None,
+    as_json: bool,
+) -> None:
+    """Does closing the loop work? Notified against held-back customers of a shipped action (every action
+    shipped with --holdout when ACTION is left out): later feedback volume, sentiment, NPS and churn."""
+    result = state.engine().insights.loop_effect(action_id, until=_day(until), channel=channel, segment=segment)
+    emit(result, as_json, _loop_human)
+
+
+def _diff(cmp: dict[str, Any] | None, key: str, fmt: str) -> dict[str, str]:
+    if cmp is None:
+        return {"notified": "n/a", "held back": "n/a", "difference": "no churn dates", "95% CI": "", "p": ""}
+
+    def side(s: dict[str, Any]) -> str:
+        value = s.get(key)
+        return "n/a" if value is None else f"{format(value, fmt)} (n={s['n']})"
+
+    return {
+        "notified": side(cmp["a"]),
+        "held back": side(cmp["b"]),
+        "difference": "n/a" if cmp["diff"] is None else format(cmp["diff"], "+" + fmt),
+        "95% CI": _ci(cmp["ci"]),
+        "p": "" if cmp["p"] is None else f"{cmp['p']:.2g}",
+    }
+
+
+def _loop_human(r: dict[str, Any]) -> None:
+    if not r["actions"]:
+        click.echo(_clean(r["note"]))
+        return
+    for a in r["actions"]:
+        h = a["holdout"] or {}
+        click.echo(
+            f"Action {a['action_id']} {_clean(a['title'])!r}, shipped {a['shipped_at']} ({a['days_since']} days"
+            f" ago): {a['notified']} notified ({a['emailed']} emailed so far), {a['held_back']} held back"
+            f" ({h.get('share', 0):.0%} holdout, seed {h.get('seed')})."
+        )
+        after = a["after"]
+        rows = [
+            {"measure": "items per customer", **_diff(after["volume"], "mean", ".2f")},
+            {"measure": "mean sentiment", **_diff(after["sentiment"], "mean", ".3f")},
+            {"measure": "share negative", **_diff(after["share_negative"], "share", ".3f")},
+            {"measure": "NPS", **_diff(after["nps"], "nps", ".1f")},
+            {"measure": "NPS change per customer", **_diff(after["nps_change"], "mean", ".2f")},
+            {"measure": "churned since", **_diff(after["churn"], "share", ".3f")},
+        ]
+        print_table(rows, ["measure", "notified", "held back", "difference", "95% CI", "p"])
+        click.echo(f"Verdict: {a['verdict']}.")
+
+
 def attach(group: click.Group) -> None:
     """Add this module's commands to the ``insights`` group."""
     group.add_command(churn_risk)
     group.add_command(themes_by_segment)
+    group.add_command(loop_effect)

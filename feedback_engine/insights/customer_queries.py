@@ -153,24 +153,21 @@ def held_out_actions(conn: sqlite3.Connection) -> list[int]:
     return [int(r[0]) for r in conn.execute(sql)]
 
 
-def recipients_of(conn: sqlite3.Connection, action_id: int) -> tuple[list[int], list[int]]:
-    """(customers emailed about the action: their email was accepted or may have been, customers held
-    back as its control group)."""
-    notified = [
-        int(r[0])
-        for r in conn.execute(
-            "SELECT n.customer_id FROM notifications n JOIN emails e ON e.id = n.email_id"
-            " WHERE n.action_id = ? AND n.status = 'assigned' AND e.status IN ('sent', 'unconfirmed')"
-            " ORDER BY n.customer_id",
-            (int(action_id),),
-        )
-    ]
-    held = [
-        int(r[0])
-        for r in conn.execute(
-            "SELECT customer_id FROM notifications WHERE action_id = ? AND status = 'cancelled'"
-            " AND cancel_reason = 'holdout' ORDER BY customer_id",
-            (int(action_id),),
-        )
-    ]
-    return notified, held
+def recipients_of(conn: sqlite3.Connection, action_id: int) -> dict[str, list[int]]:
+    """The action's recipients: ``assigned`` (every recipient not held back, emailed or not: the
+    intention-to-treat group), ``emailed`` (their email was accepted, or may have been) and ``held``
+    (the control group: notifications cancelled with the reason ``holdout``)."""
+    rows = conn.execute(
+        "SELECT n.customer_id, n.status, n.cancel_reason, e.status FROM notifications n"
+        " LEFT JOIN emails e ON e.id = n.email_id WHERE n.action_id = ? ORDER BY n.customer_id",
+        (int(action_id),),
+    ).fetchall()
+    out: dict[str, list[int]] = {"assigned": [], "emailed": [], "held": []}
+    for cid, status, reason, email_status in rows:
+        if status == "cancelled" and reason == "holdout":
+            out["held"].append(int(cid))
+            continue
+        out["assigned"].append(int(cid))
+        if email_status in ("sent", "unconfirmed"):
+            out["emailed"].append(int(cid))
+    return out

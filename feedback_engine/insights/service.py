@@ -13,6 +13,7 @@ from feedback_engine.insights import churn as churn_mod
 from feedback_engine.insights import drivers as drivers_mod
 from feedback_engine.insights import emerging as emerging_mod
 from feedback_engine.insights import impact as impact_mod
+from feedback_engine.insights import loop_effect as loop_effect_mod
 from feedback_engine.insights import segments as segments_mod
 from feedback_engine.insights.queries import Filters
 from feedback_engine.loop.settings import Settings
@@ -130,3 +131,17 @@ class InsightsService:
         periods, both theme tables and their differences (:mod:`feedback_engine.insights.segments`)."""
         filters = Filters(since=since, until=until, channel=channel, segment=segment)
         return segments_mod.themes_by_segment(self._store, filters, segments=segments, periods=periods)
+
+    def loop_effect(
+        self,
+        action_id: int | None = None,
+        *,
+        until: date | None = None,
+        channel: str | None = None,
+        segment: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Notified against held-back recipients of a shipped action (every action with a holdout when
+        None): later feedback volume, sentiment, NPS and churn (:mod:`feedback_engine.insights.loop_effect`)."""
+        filters = Filters(until=until, channel=channel, segment=segment)
+        return loop_effect_mod.loop_effect(self._store, action_id, filters, now=now)

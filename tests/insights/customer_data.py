@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from feedback_engine.engine import Engine
+from feedback_engine.loop.actions import update_action
 from tests.insights.conftest import Item, Planted, build
 
 START = date(2025, 1, 1)
@@ -112,3 +115,123 @@ def churn_world(
     report = planted.engine.ingest.customers(crm)
     assert report.quarantined == 0 and report.added + report.updated == n, report
     return World(planted, customers, crm)
+
+
+# -- the loop effect: a shipped action with a holdout, then later feedback ------------------------------
+SHIP = "2025-03-01T12:00:00Z"
+
+
+@dataclass
+class LoopWorld:
+    engine: Engine
+    action: int
+    notified: list[str]
+    held: list[str]
+    planted_nps: float  # the planted NPS difference (notified - held back), in points
+
+
+def _survey(path: Path, rows: list[tuple[str, str, str, int, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["response_id", "email", "submitted_at", "nps", "comment", "May we contact you?"])
+        for key, email, stamp, nps, text in rows:
+            w.writerow([key, email, stamp, nps, text, "yes"])
+
+
+def _analyse(engine: Engine, sentiment_of: dict[str, str], theme: int | None) -> None:
+    """What the NLP stage would write: each new item's sentiment (and, for ``theme``, a manual assignment)."""
+    score = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
+    with engine.store.transaction() as conn:
+        for fid, response in conn.execute(
+            "SELECT id, response_id FROM feedback WHERE id NOT IN (SELECT feedback_id FROM analysis)"
+        ).fetchall():
+            label = sentiment_of[str(response)]
+            conn.execute(
+                "INSERT INTO analysis (feedback_id, content_hash, is_english, redacted_text, sentiment, sentiment_score,"
+                " analyzed_at) SELECT id, content_hash, 1, text, ?, ?, ? FROM feedback WHERE id = ?",
+                (label, score[label], "2025-01-01T00:00:00Z", fid),
+            )
+            if theme is not None:
+                conn.execute(
+                    "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source,"
+                    " assigned_at) VALUES (?, -1, ?, 1.0, 'manual', ?)",
+                    (fid, theme, "2025-01-01T00:00:00Z"),
+                )
+
+
+def _nps_of(scores: np.ndarray) -> float:
+    return 100.0 * (float((scores >= 9).mean()) - float((scores <= 6).mean()))
+
+
+def loop_world(
+    rng: np.random.Generator,
+    folder: Path,
+    *,
+    n: int = 300,
+    share: str = "30%",
+    lift: int = 2,
+    seed: int = 7,
+    transport: Any = None,
+    settings: Any = None,
+) -> LoopWorld:
+    """``n`` customers complain about "billing" before :data:`SHIP`; the action on it ships with a
+    holdout and the notify job runs (``transport``/``settings``: where the emails go). Afterwards every
+    customer answers 1-3 surveys: NPS uniform 0-10, plus ``lift`` points (capped at 10) for the notified."""
+    engine = Engine(folder / "loop.db", settings=settings, mail_transport=transport)
+    with engine.store.transaction() as conn:
+        theme = int(
+            conn.execute(
+                "INSERT INTO themes (label, origin, status, created_at, updated_at)"
+                " VALUES ('billing', 'discovered', 'active', ?, ?)",
+                ("2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z"),
+            ).lastrowid
+            or 0
+        )
+    before = []
+    sentiment: dict[str, str] = {}
+    for i in range(n):
+        key = f"pre{i}"
+        day = date(2025, 1, 5) + timedelta(days=int(rng.integers(0, 50)))
+        before.append(
+            (
+                key,
+                f"c{i}@example.com",
+                f"{day.isoformat()}T10:00:00Z",
+                int(rng.integers(0, 11)),
+                f"billing is wrong {i}",
+            )
+        )
+        sentiment[key] = "negative"
+    _survey(folder / "before.csv", before)
+    assert engine.ingest.surveys(folder / "before.csv").added == n
+    _analyse(engine, sentiment, theme)
+    action = engine.actions.add(themes=[theme], title="Clear invoices", description="We rewrote the invoices.")
+    update_action(engine.store, action, status="shipped", holdout=share, holdout_seed=seed, now=SHIP)
+    engine.outbox.notify(send=True, now=datetime(2025, 3, 2, 8, tzinfo=UTC))
+    held = {
+        r["email"]
+        for r in engine.store.query(
+            "SELECT c.email FROM notifications n JOIN customers c ON c.id = n.customer_id"
+            " WHERE n.action_id = ? AND n.cancel_reason = 'holdout'",
+            (action,),
+        )
+    }
+    after = []
+    sentiment = {}
+    for i in range(n):
+        email = f"c{i}@example.com"
+        lifted = email not in held
+        for j in range(int(rng.integers(1, 4))):
+            key = f"post{i}-{j}"
+            day = date(2025, 3, 10) + timedelta(days=int(rng.integers(0, 80)))
+            score = int(rng.integers(0, 11))
+            score = min(10, score + lift) if lifted else score
+            after.append((key, email, f"{day.isoformat()}T10:00:00Z", score, f"survey answer {key}"))
+            sentiment[key] = str(rng.choice(["negative", "neutral", "positive"]))
+    _survey(folder / "after.csv", after)
+    assert engine.ingest.surveys(folder / "after.csv").added == len(after)
+    _analyse(engine, sentiment, None)
+    base = np.arange(11)
+    planted = _nps_of(np.minimum(10, base + lift)) - _nps_of(base)
+    emails = [f"c{i}@example.com" for i in range(n)]
+    return LoopWorld(engine, action, [e for e in emails if e not in held], sorted(held), planted)
