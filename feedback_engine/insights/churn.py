@@ -74,10 +74,6 @@ CSV_COLUMNS = (
 )
 
 
-def _dt64(text: Any) -> np.datetime64:
-    return np.datetime64(str(text)[:19]) if text else np.datetime64("NaT")
-
-
 def _iso(value: np.datetime64) -> str | None:
     return None if np.isnat(value) else str(value.astype("datetime64[s]")) + "Z"
 
@@ -93,35 +89,26 @@ def churn_risk(
     """The risk list, the churn model's validation and the themes associated with churn (module docstring)."""
     f = filters or Filters()
     conn = store.conn
-    custs = cq.customers(conn, f.segment)
+    table = cq.customer_table(conn, f.segment)
     items = cq.customer_items(conn, f)
     themes = cq.theme_customers(conn, items)
     open_ids, _shipped = cq.open_theme_ids(conn)
     labels = cq.theme_labels(conn)
-    ids = np.array(sorted(custs), dtype=np.int64)
-    row_of = np.searchsorted(ids, items.customer_id) if len(ids) else np.zeros(0, dtype=np.int64)
-    churned = np.array([_dt64(custs[int(c)]["churned_at"]) for c in ids], dtype="datetime64[s]")
-    signup = np.array([_dt64(custs[int(c)]["signup_at"]) for c in ids], dtype="datetime64[s]")
-    known = np.array([custs[int(c)]["attributes_at"] is not None for c in ids], dtype=bool)
-    ref = _reference(now, f, items, churned)
-    ctx = _Context(ids, row_of, items, themes, churned, signup, known)
-    risk = _risk_list(custs, ctx, open_ids, labels, ref)
+    row_of = table.rows(items.customer_id) if len(table.ids) else np.zeros(0, dtype=np.int64)
+    ref = _reference(now, f, items, table.churned)
+    ctx = _Context(table.ids, row_of, items, themes, table.churned, table.signup, table.known)
+    candidates, order, signal, revenue = _ranked(ctx, table, open_ids, ref)
     model = _model(ctx, ref, horizon_days)
-    if model.get("final") is not None:
-        probs = model.pop("final")
-        for row in risk:
-            row["churn_probability"] = probs.get(row["customer_id"])
-    else:
-        model.pop("final", None)
-    total = len(risk)
-    shown = risk if limit is None else risk[:limit]
+    probs = model.pop("final", None) or {}
+    shown = order if limit is None else order[:limit]
+    risk = _rows(conn, ctx, table, candidates[shown], signal, open_ids, labels, ref, probs)
     return {
         "as_of": _iso(ref),
         "filters": {"since": f.since, "until": f.until, "channel": f.channel, "segment": f.segment},
-        "customers": int(len(ids)),
-        "at_risk": total,
-        "revenue_at_risk": _revenue(risk),
-        "risk": shown,
+        "customers": int(len(table.ids)),
+        "at_risk": int(len(candidates)),
+        "revenue_at_risk": revenue,
+        "risk": risk,
         "model": model,
         "themes": _theme_association(ctx, labels),
         "rule": (
@@ -137,7 +124,7 @@ class _Context:
         ids: np.ndarray,
         row_of: np.ndarray,
         items: cq.CustomerItems,
-        themes: dict[int, list[tuple[int, bool]]],
+        themes: dict[int, tuple[np.ndarray, np.ndarray]],
         churned: np.ndarray,
         signup: np.ndarray,
         known: np.ndarray,
@@ -157,55 +144,88 @@ def _reference(now: datetime | None, f: Filters, items: cq.CustomerItems, churne
     return np.datetime64(datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat())
 
 
-def _revenue(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    by_currency: dict[str, float] = {}
-    unknown = 0
-    for r in rows:
-        if r["mrr"] is None:
-            unknown += 1
-            continue
-        key = r["currency"] or "unknown currency"
-        by_currency[key] = round(by_currency.get(key, 0.0) + float(r["mrr"]), 2)
-    return {"mrr": by_currency, "customers_without_revenue": unknown}
+_NEVER = np.iinfo(np.int64).min
 
 
-def _risk_list(
-    custs: dict[int, dict[str, Any]], ctx: _Context, open_ids: set[int], labels: dict[int, str], ref: np.datetime64
-) -> list[dict[str, Any]]:
-    items = ctx.items
+class _Signals:
+    """Per customer row: the latest signal (seconds), detractor responses, last detractor NPS, negative
+    items in open themes, and the (row, theme) pairs of those."""
+
+    def __init__(self, ctx: _Context, open_ids: set[int], ref: np.datetime64) -> None:
+        items, n = ctx.items, len(ctx.ids)
+        created = items.created.astype(np.int64)
+        in_time = ~np.isnat(items.created) & (items.created <= ref)
+        det = np.flatnonzero(in_time & (items.nps <= 6))
+        self.latest = np.full(n, _NEVER, dtype=np.int64)
+        np.maximum.at(self.latest, ctx.row_of[det], created[det])
+        self.detractors = np.bincount(ctx.row_of[det], minlength=n)
+        self.last_nps = np.full(n, -1, dtype=np.int64)
+        if len(det):
+            order = det[np.lexsort((created[det], ctx.row_of[det]))]
+            rows = ctx.row_of[order]
+            last = np.append(rows[1:] != rows[:-1], True)
+            self.last_nps[rows[last]] = items.nps[order[last]].astype(np.int64)
+        picked, pair_rows, pair_themes = [], [], []
+        for tid in sorted(open_ids):
+            if tid not in ctx.themes:
+                continue
+            idx, neg = ctx.themes[tid]
+            sel = idx[neg & in_time[idx]]
+            picked.append(sel)
+            rows = np.unique(ctx.row_of[sel])
+            pair_rows.append(rows)
+            pair_themes.append(np.full(len(rows), tid, dtype=np.int64))
+        open_items = np.unique(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
+        np.maximum.at(self.latest, ctx.row_of[open_items], created[open_items])
+        self.negative_open = np.bincount(ctx.row_of[open_items], minlength=n)
+        self.pair_rows = np.concatenate(pair_rows) if pair_rows else np.zeros(0, np.int64)
+        self.pair_themes = np.concatenate(pair_themes) if pair_themes else np.zeros(0, np.int64)
+
+
+def _ranked(
+    ctx: _Context, table: cq.CustomerTable, open_ids: set[int], ref: np.datetime64
+) -> tuple[np.ndarray, np.ndarray, _Signals, dict[str, Any]]:
+    """(at-risk customer rows, their order by priority, the signals, the revenue at risk)."""
+    signal = _Signals(ctx, open_ids, ref)
     alive = np.isnat(ctx.churned) | (ctx.churned > ref)
-    in_time = ~np.isnat(items.created) & (items.created <= ref)
-    det = in_time & (items.nps <= 6)
-    n = len(ctx.ids)
-    last = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
-    det_count = np.bincount(ctx.row_of[det], minlength=n) if n else np.zeros(0, int)
-    neg_rows: dict[int, set[int]] = {}
-    open_themes: dict[int, set[int]] = {}
-    for tid in open_ids:
-        for i, negative in ctx.themes.get(tid, []):
-            if negative and in_time[i]:
-                c = int(ctx.row_of[i])
-                neg_rows.setdefault(c, set()).add(i)
-                open_themes.setdefault(c, set()).add(tid)
-    signal_rows = np.flatnonzero(det).tolist() + [i for rows in neg_rows.values() for i in rows]
-    for i in signal_rows:
-        c = ctx.row_of[i]
-        t = items.created[i]
-        if np.isnat(last[c]) or t > last[c]:
-            last[c] = t
-    last_nps: dict[int, int] = {}
-    order = np.argsort(items.created[det], kind="stable")
-    for i in np.flatnonzero(det)[order]:
-        last_nps[int(ctx.row_of[i])] = int(items.nps[i])
+    candidates = np.flatnonzero((signal.latest != _NEVER) & alive)
+    days = np.maximum((ref.astype("datetime64[s]").astype(np.int64) - signal.latest[candidates]) / 86400.0, 0.0)
+    weight = 0.5 ** (days / HALF_LIFE_DAYS)
+    mrr = table.mrr[candidates]
+    priority = np.where(np.isnan(mrr), 0.0, mrr * weight)
+    order = np.lexsort((ctx.ids[candidates], -weight, -priority, np.isnan(mrr)))
+    money = table.revenue(candidates)
+    revenue = {"mrr": money["total"], "customers_without_revenue": int(len(candidates) - money["with_revenue"])}
+    return candidates, order, signal, revenue
+
+
+def _rows(
+    conn: Any,
+    ctx: _Context,
+    table: cq.CustomerTable,
+    rows: np.ndarray,
+    signal: _Signals,
+    open_ids: set[int],
+    labels: dict[int, str],
+    ref: np.datetime64,
+    probs: dict[int, float],
+) -> list[dict[str, Any]]:
+    """The shown at-risk customers (``rows``: customer rows in rank order) as dicts."""
+    details = cq.customer_details(conn, [int(ctx.ids[r]) for r in rows])
+    wanted = np.isin(signal.pair_rows, rows)
+    themes_of: dict[int, list[int]] = {}
+    for r, t in zip(signal.pair_rows[wanted].tolist(), signal.pair_themes[wanted].tolist(), strict=True):
+        themes_of.setdefault(r, []).append(t)
+    ref_s = int(ref.astype("datetime64[s]").astype(np.int64))
     out = []
-    for k in np.flatnonzero(~np.isnat(last) & alive).tolist():
-        cid = int(ctx.ids[k])
-        row = custs[cid]
-        days = float((ref - last[k]) / np.timedelta64(1, "D"))
-        mrr = row["mrr"]
-        weight = 0.5 ** (max(days, 0.0) / HALF_LIFE_DAYS)
+    for rank, r in enumerate(rows.tolist(), 1):
+        cid = int(ctx.ids[r])
+        row = details[cid]
+        days = max((ref_s - int(signal.latest[r])) / 86400.0, 0.0)
+        mrr = None if np.isnan(table.mrr[r]) else float(table.mrr[r])
         out.append(
             {
+                "rank": rank,
                 "customer_id": cid,
                 "email": row["email"],
                 "handle": f"{row['platform']}:{row['handle']}" if row["handle"] else None,
@@ -214,21 +234,16 @@ def _risk_list(
                 "plan": row["plan"],
                 "mrr": mrr,
                 "currency": row["currency"],
-                "last_signal_at": _iso(last[k]),
+                "last_signal_at": _iso(np.datetime64(int(signal.latest[r]), "s")),
                 "days_since_signal": round(days, 1),
-                "detractor_responses": int(det_count[k]),
-                "last_nps": last_nps.get(k),
-                "negative_open_items": len(neg_rows.get(k, ())),
-                "open_themes": [{"id": t, "label": labels.get(t)} for t in sorted(open_themes.get(k, set()))],
-                "churn_probability": None,
-                "priority": round(float(mrr) * weight, 2) if mrr is not None else None,
-                "_recency": weight,
+                "detractor_responses": int(signal.detractors[r]),
+                "last_nps": int(signal.last_nps[r]) if signal.last_nps[r] >= 0 else None,
+                "negative_open_items": int(signal.negative_open[r]),
+                "open_themes": [{"id": t, "label": labels.get(t)} for t in sorted(themes_of.get(r, []))],
+                "churn_probability": probs.get(cid),
+                "priority": round(mrr * 0.5 ** (days / HALF_LIFE_DAYS), 2) if mrr is not None else None,
             }
         )
-    out.sort(key=lambda r: (r["priority"] is None, -(r["priority"] or 0.0), -r["_recency"], r["customer_id"]))
-    for rank, r in enumerate(out, 1):
-        r.pop("_recency")
-        r["rank"] = rank
     return out
 
 
@@ -270,9 +285,9 @@ def _features(ctx: _Context, t: np.datetime64, top: list[int], window: np.timede
     ]
     for tid in top:
         raised = np.zeros(n)
-        pairs = [i for i, negative in ctx.themes.get(tid, []) if negative and recent[i]]
-        if pairs:
-            raised[ctx.row_of[np.asarray(pairs, dtype=np.int64)]] = 1.0
+        idx, neg = ctx.themes[tid]
+        sel = idx[neg & recent[idx]]
+        raised[ctx.row_of[sel]] = 1.0
         columns.append(raised)
     return members, np.column_stack(columns)[members]
 
@@ -283,7 +298,7 @@ def _labels(ctx: _Context, members: np.ndarray, t: np.datetime64, horizon: np.ti
 
 
 def _top_themes(ctx: _Context) -> list[int]:
-    counts = {tid: len({int(ctx.row_of[i]) for i, _ in pairs}) for tid, pairs in ctx.themes.items()}
+    counts = {tid: len(np.unique(ctx.row_of[idx])) for tid, (idx, _neg) in ctx.themes.items()}
     return [tid for tid, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_THEMES] if n >= MIN_RAISED]
 
 
@@ -396,13 +411,12 @@ def _theme_association(ctx: _Context, labels: dict[int, str]) -> dict[str, Any]:
     if total == 0 or churners == 0 or churners == total:
         return out
     raised_by: dict[int, np.ndarray] = {}
-    for tid, pairs in ctx.themes.items():
+    for tid, (idx, _neg) in ctx.themes.items():
         raised = np.zeros(n, dtype=bool)
-        for i, _negative in pairs:
-            c = ctx.row_of[i]
-            t = items.created[i]
-            if np.isnat(ctx.churned[c]) or (not np.isnat(t) and t < ctx.churned[c]):
-                raised[c] = True
+        c = ctx.row_of[idx]
+        t = items.created[idx]
+        before_churn = np.isnat(ctx.churned[c]) | (~np.isnat(t) & (t < ctx.churned[c]))
+        raised[c[before_churn]] = True
         raised &= population
         if MIN_RAISED <= int(raised.sum()) <= total - MIN_RAISED:
             raised_by[tid] = raised

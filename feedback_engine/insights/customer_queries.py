@@ -11,7 +11,6 @@ held-back recipients (``notifications``, ``action_holdouts``).
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,9 @@ from feedback_engine.themes import queries as tq
 __all__ = [
     "CustomerItems",
     "customers",
+    "CustomerTable",
+    "customer_table",
+    "customer_details",
     "customer_items",
     "theme_customers",
     "open_theme_ids",
@@ -102,17 +104,97 @@ def customer_items(conn: sqlite3.Connection, filters: Filters | None = None) -> 
     )
 
 
-def theme_customers(conn: sqlite3.Connection, items: CustomerItems) -> dict[int, list[tuple[int, bool]]]:
-    """Surviving theme id -> [(row in ``items``, the member says something negative about the theme)]:
-    the member items (themes.queries) among ``items``, with the member's sentiment about that theme."""
+def theme_customers(conn: sqlite3.Connection, items: CustomerItems) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Surviving theme id -> (rows in ``items`` of its member items, whether the member says something
+    negative about the theme): the members (themes.queries) among ``items``, with the member's
+    sentiment about that theme."""
     rows = items.index()
-    out: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for theme_id, group in tq.theme_members(conn).items():
+        idx: list[int] = []
+        neg: list[bool] = []
         for fid, member in group.items():
             i = rows.get(fid)
             if i is not None:
-                out[theme_id].append((i, member.sentiment()[0] == "negative"))
-    return dict(out)
+                idx.append(i)
+                neg.append(member.sentiment()[0] == "negative")
+        if idx:
+            out[theme_id] = (np.asarray(idx, dtype=np.int64), np.asarray(neg, dtype=bool))
+    return out
+
+
+@dataclass
+class CustomerTable:
+    """Every customer (of a segment) as parallel arrays sorted by id: what the analyses compute on."""
+
+    ids: np.ndarray  # int64, sorted
+    segment: np.ndarray  # object (str or None)
+    mrr: np.ndarray  # float, NaN when unknown
+    currency: np.ndarray  # int: index into ``currencies`` (-1: none)
+    currencies: list[str]
+    signup: np.ndarray  # datetime64[s], NaT when unknown
+    churned: np.ndarray  # datetime64[s], NaT when not churned
+    known: np.ndarray  # bool: imported with `ingest customers` (a churn status is known)
+
+    def rows(self, customer_ids: np.ndarray) -> np.ndarray:
+        """Positions of these (present) customer ids."""
+        return np.searchsorted(self.ids, customer_ids)
+
+    def revenue(self, rows: np.ndarray) -> dict[str, Any]:
+        """Summed MRR per currency of the customers at ``rows``, and how many have a revenue."""
+        rows = np.asarray(rows, dtype=np.int64)
+        valid = rows[~np.isnan(self.mrr[rows])]
+        codes = self.currency[valid]
+        sums = np.bincount(codes + 1, weights=self.mrr[valid], minlength=len(self.currencies) + 1)
+        present = np.bincount(codes + 1, minlength=len(self.currencies) + 1) > 0
+        names = ["unknown currency", *self.currencies]
+        total = {names[k]: round(float(sums[k]), 2) for k in range(len(names)) if present[k]}
+        return {"total": dict(sorted(total.items())), "with_revenue": int(len(valid)), "customers": int(len(rows))}
+
+
+def customer_table(conn: sqlite3.Connection, segment: str | None = None) -> CustomerTable:
+    sql = (
+        "SELECT id, segment, mrr, currency, substr(signup_at, 1, 19), substr(churned_at, 1, 19),"
+        " attributes_at IS NOT NULL FROM customers"
+    )
+    args: list[Any] = []
+    if segment:
+        sql += " WHERE segment = ?"
+        args.append(segment)
+    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    if not rows:
+        nat = np.array([], dtype="datetime64[s]")
+        return CustomerTable(
+            np.array([], np.int64), np.array([], object), np.array([]), np.array([], np.int64), [], nat, nat.copy(),
+            np.array([], bool),
+        )  # fmt: skip
+    ids, seg, mrr, cur, signup, churned, known = zip(*rows, strict=True)
+    currencies = sorted({c for c in cur if c})
+    code = {c: i for i, c in enumerate(currencies)}
+    return CustomerTable(
+        np.asarray(ids, dtype=np.int64),
+        np.array(seg, dtype=object),
+        np.array([np.nan if v is None else v for v in mrr], dtype=float),
+        np.array([code.get(c, -1) if c else -1 for c in cur], dtype=np.int64),
+        currencies,
+        np.array([v if v else "NaT" for v in signup], dtype="datetime64[s]"),
+        np.array([v if v else "NaT" for v in churned], dtype="datetime64[s]"),
+        np.asarray(known, dtype=bool),
+    )
+
+
+def customer_details(conn: sqlite3.Connection, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Customer id -> its row, for the customers a result shows."""
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(customer_ids), tq.CHUNK):
+        chunk = customer_ids[start : start + tq.CHUNK]
+        cursor = conn.execute(
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        )
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            out[int(row[0])] = dict(zip(names, row, strict=True))
+    return out
 
 
 def open_theme_ids(conn: sqlite3.Connection) -> tuple[set[int], set[int]]:

@@ -37,59 +37,43 @@ FDR = 0.05
 
 
 def _group_table(
-    custs: dict[int, dict[str, Any]],
-    items: cq.CustomerItems,
-    themes: dict[int, list[tuple[int, bool]]],
+    table: cq.CustomerTable,
+    cust_row: np.ndarray,
+    themes: dict[int, tuple[np.ndarray, np.ndarray]],
     keep: np.ndarray,
     labels: dict[int, str],
 ) -> dict[str, Any]:
-    """The theme table over the items ``keep`` (a boolean mask over ``items``)."""
-    cids = items.customer_id
-    group_customers = {int(c) for c in cids[keep].tolist()}
+    """The theme table over the items ``keep`` (a boolean mask over the items)."""
+    group_customers = np.unique(cust_row[keep])
     rows: list[dict[str, Any]] = []
-    for tid, pairs in themes.items():
-        members = [(i, neg) for i, neg in pairs if keep[i]]
-        if not members:
+    for tid, (idx, neg) in themes.items():
+        sel = keep[idx]
+        m_idx, m_neg = idx[sel], neg[sel]
+        if not len(m_idx):
             continue
-        who = {int(cids[i]) for i, _ in members}
-        negative_who = {int(cids[i]) for i, neg in members if neg}
-        at_risk = {c for c in negative_who if not custs.get(c, {}).get("churned_at")}
+        who = np.unique(cust_row[m_idx])
+        negative_who = np.unique(cust_row[m_idx[m_neg]])
+        at_risk = negative_who[np.isnat(table.churned[negative_who])]
+        k_neg = int(m_neg.sum())
         rows.append(
             {
                 "theme_id": tid,
                 "label": labels.get(tid),
                 "customers": share(len(who), len(group_customers)),
-                "items": len(members),
-                "share_negative": share(sum(neg for _, neg in members), len(members)),
-                "mrr": _mrr(custs, who),
-                "mrr_at_risk": _mrr(custs, at_risk),
-                "_who": who,
-                "_neg": (sum(neg for _, neg in members), len(members)),
+                "items": int(len(m_idx)),
+                "share_negative": share(k_neg, int(len(m_idx))),
+                "mrr": table.revenue(who),
+                "mrr_at_risk": table.revenue(at_risk),
+                "_who": int(len(who)),
+                "_neg": (k_neg, int(len(m_idx))),
             }
         )
     rows.sort(key=lambda r: (-r["customers"]["k"], r["theme_id"]))
     return {
-        "customers": len(group_customers),
+        "customers": int(len(group_customers)),
         "items": int(keep.sum()),
-        "mrr": _mrr(custs, group_customers),
+        "mrr": table.revenue(group_customers),
         "themes": rows,
-    }
-
-
-def _mrr(custs: dict[int, dict[str, Any]], who: set[int]) -> dict[str, Any]:
-    by_currency: dict[str, float] = {}
-    known = 0
-    for c in who:
-        row = custs.get(c)
-        if row is None or row["mrr"] is None:
-            continue
-        known += 1
-        key = row["currency"] or "unknown currency"
-        by_currency[key] = by_currency.get(key, 0.0) + float(row["mrr"])
-    return {
-        "total": {k: round(v, 2) for k, v in sorted(by_currency.items())},
-        "with_revenue": known,
-        "customers": len(who),
     }
 
 
@@ -122,33 +106,34 @@ def themes_by_segment(
         raise InsightsError("Compare either two segments (--segments A B) or two periods (--periods P1 P2), not both.")
     f = filters or Filters()
     conn = store.conn
-    custs = cq.customers(conn)
+    table = cq.customer_table(conn)
     items = cq.customer_items(conn, f)
     themes = cq.theme_customers(conn, items)
     labels = cq.theme_labels(conn)
+    cust_row = table.rows(items.customer_id) if len(table.ids) else np.zeros(0, dtype=np.int64)
     everything = np.ones(len(items), dtype=bool)
     out: dict[str, Any] = {
         "filters": {"since": f.since, "until": f.until, "channel": f.channel, "segment": f.segment},
-        "overall": _strip(_group_table(custs, items, themes, everything, labels)),
+        "overall": _strip(_group_table(table, cust_row, themes, everything, labels)),
         "comparison": None,
     }
     if segments is None and periods is None:
         return out
     if segments is not None:
-        known = {str(r["segment"]) for r in custs.values() if r["segment"]}
+        known = {str(v) for v in table.segment.tolist() if v}
         for s in segments:
             if s not in known:
                 shown = ", ".join(sorted(known)[:20]) or "none: import them with `feedback-engine ingest customers`"
                 raise InsightsError(f"No customers in segment {s!r}; the segments are: {shown}.")
-        seg = np.array([custs[int(c)]["segment"] for c in items.customer_id.tolist()], dtype=object)
+        seg = table.segment[cust_row]
         masks = [seg == segments[0], seg == segments[1]]
         names = [f"segment {segments[0]}", f"segment {segments[1]}"]
     else:
         assert periods is not None
         masks = [_in_period(items, *periods[0]), _in_period(items, *periods[1])]
         names = [f"{p[0] or '...'}..{p[1] or '...'}" for p in periods]
-    a = _group_table(custs, items, themes, np.asarray(masks[0], dtype=bool), labels)
-    b = _group_table(custs, items, themes, np.asarray(masks[1], dtype=bool), labels)
+    a = _group_table(table, cust_row, themes, np.asarray(masks[0], dtype=bool), labels)
+    b = _group_table(table, cust_row, themes, np.asarray(masks[1], dtype=bool), labels)
     out["comparison"] = _compare(a, b, names, labels)
     return out
 
@@ -159,8 +144,8 @@ def _compare(a: dict[str, Any], b: dict[str, Any], names: list[str], labels: dic
     rows = []
     for tid in sorted(set(rows_a) | set(rows_b)):
         ra, rb = rows_a.get(tid), rows_b.get(tid)
-        ka = len(ra["_who"]) if ra else 0
-        kb = len(rb["_who"]) if rb else 0
+        ka = ra["_who"] if ra else 0
+        kb = rb["_who"] if rb else 0
         na, nb = ra["_neg"] if ra else (0, 0), rb["_neg"] if rb else (0, 0)
         cust = compare_shares(ka, a["customers"], kb, b["customers"])
         neg = compare_shares(na[0], na[1], nb[0], nb[1])
