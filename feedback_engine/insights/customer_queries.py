@@ -68,21 +68,21 @@ class CustomerItems:
     nps: np.ndarray  # float, NaN when none
     negative: np.ndarray  # bool: the item's own sentiment is negative
     score: np.ndarray  # float sentiment score, NaN before analysis
-    channel: list[str]
 
     def __len__(self) -> int:
         return len(self.feedback_id)
 
-    def index(self) -> dict[int, int]:
-        """Feedback id -> row."""
-        return {int(f): i for i, f in enumerate(self.feedback_id.tolist())}
+
+_NAT = np.iinfo(np.int64).min  # what numpy reads as NaT
 
 
 def customer_items(conn: sqlite3.Connection, filters: Filters | None = None) -> CustomerItems:
-    """The items of customers (``customer_id`` set) under the filters, with NPS and item-level sentiment."""
+    """The items of customers (``customer_id`` set) under the filters, with NPS and item-level sentiment.
+    SQLite turns the dates into epoch seconds and the label into a flag, so numpy reads plain columns."""
     where, args = (filters or Filters()).where()
     sql = (
-        "SELECT f.id, f.customer_id, substr(f.created_at, 1, 19), f.nps, a.sentiment, a.sentiment_score, f.channel"
+        f"SELECT f.id, f.customer_id, coalesce(CAST(strftime('%s', f.created_at) AS INTEGER), {_NAT}), f.nps,"
+        " a.sentiment = 'negative', a.sentiment_score"
         " FROM feedback f LEFT JOIN analysis a ON a.feedback_id = f.id"
         f" WHERE f.customer_id IS NOT NULL AND {where} ORDER BY f.id"
     )
@@ -90,17 +90,16 @@ def customer_items(conn: sqlite3.Connection, filters: Filters | None = None) -> 
     if not rows:
         empty = np.array([], dtype=np.int64)
         return CustomerItems(
-            empty, empty.copy(), np.array([], dtype="datetime64[s]"), np.array([]), np.array([], bool), np.array([]), []
+            empty, empty.copy(), np.array([], dtype="datetime64[s]"), np.array([]), np.array([], bool), np.array([])
         )
-    fid, cid, created, nps, label, score, channel = zip(*rows, strict=True)
+    fid, cid, created, nps, negative, score = zip(*rows, strict=True)
     return CustomerItems(
         np.asarray(fid, dtype=np.int64),
         np.asarray(cid, dtype=np.int64),
-        np.array([c if c else "NaT" for c in created], dtype="datetime64[s]"),
-        np.array([np.nan if v is None else v for v in nps], dtype=float),
-        np.array([lab == "negative" for lab in label], dtype=bool),
-        np.array([np.nan if v is None else v for v in score], dtype=float),
-        list(channel),
+        np.asarray(created, dtype=np.int64).view("datetime64[s]"),
+        np.array(nps, dtype=float),  # None -> NaN
+        np.array(negative, dtype=float) == 1.0,  # NULL (not analysed) -> False
+        np.array(score, dtype=float),
     )
 
 
@@ -108,18 +107,17 @@ def theme_customers(conn: sqlite3.Connection, items: CustomerItems) -> dict[int,
     """Surviving theme id -> (rows in ``items`` of its member items, whether the member says something
     negative about the theme): the members (themes.queries) among ``items``, with the member's
     sentiment about that theme."""
-    rows = items.index()
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    fids = items.feedback_id  # sorted (ORDER BY f.id)
+    if not len(fids):
+        return out
     for theme_id, group in tq.theme_members(conn).items():
-        idx: list[int] = []
-        neg: list[bool] = []
-        for fid, member in group.items():
-            i = rows.get(fid)
-            if i is not None:
-                idx.append(i)
-                neg.append(member.sentiment()[0] == "negative")
-        if idx:
-            out[theme_id] = (np.asarray(idx, dtype=np.int64), np.asarray(neg, dtype=bool))
+        ids = np.fromiter(group.keys(), dtype=np.int64, count=len(group))
+        neg = np.fromiter((m.sentiment()[0] == "negative" for m in group.values()), dtype=bool, count=len(group))
+        pos = np.minimum(np.searchsorted(fids, ids), len(fids) - 1)
+        found = fids[pos] == ids
+        if found.any():
+            out[theme_id] = (pos[found], neg[found])
     return out
 
 
