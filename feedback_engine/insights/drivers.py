@@ -75,14 +75,17 @@ def drivers(store: Store, score: str = "nps", filters: Filters | None = None) ->
     rows = iq.scored_items(conn, score, filters)
     fids = np.array([r[0] for r in rows], dtype=np.int64)
     y = coded(score, np.array([r[1] for r in rows], dtype=float))
-    groups = iq.members(conn, filters)
     themes = iq.theme_rows(conn)
-    index = {int(f): i for i, f in enumerate(fids)}
-    member_rows = {
-        tid: np.array(sorted(index[f] for f in group if f in index), dtype=np.int64)
-        for tid, group in groups.items()
-        if themes.get(tid, {}).get("status") == "active"
-    }
+    pairs = np.array(iq.scored_pairs(conn, score, filters), dtype=np.int64).reshape(-1, 2)
+    pos = np.searchsorted(fids, pairs[:, 0]) if len(fids) else np.zeros(len(pairs), dtype=np.int64)
+    found = (pos < len(fids)) & (fids[np.minimum(pos, max(len(fids) - 1, 0))] == pairs[:, 0]) if len(fids) else pos < 0
+    pos, owner = pos[found], pairs[found, 1]
+    order = np.argsort(owner, kind="stable")
+    pos, owner = pos[order], owner[order]
+    member_rows: dict[int, np.ndarray] = {}
+    for tid, start, count in zip(*np.unique(owner, return_index=True, return_counts=True), strict=True):
+        if themes.get(int(tid), {}).get("status") == "active":
+            member_rows[int(tid)] = np.sort(pos[start : start + count])
     result = _analyse(score, y, member_rows, themes)
     result.update(score=score, filters={"channel": filters.channel, "segment": filters.segment})
     result["rule"] = (

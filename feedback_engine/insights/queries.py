@@ -91,6 +91,22 @@ def members(
     }
 
 
+def scored_pairs(conn: sqlite3.Connection, score: str, filters: Filters) -> list[tuple[int, int]]:
+    """(feedback id, surviving theme id) of the items with that score under the filters
+    (:func:`feedback_engine.themes.queries.member_pairs`: the same membership, without sentiment)."""
+    pairs = tq.member_pairs(
+        conn,
+        scored=SCORE_COLUMNS[score],
+        channel=filters.channel,
+        created_since=filters.since.isoformat() if filters.since else None,
+        created_before=(filters.until + timedelta(days=1)).isoformat() if filters.until else None,
+    )
+    if filters.segment:
+        keep = segment_items(conn, filters.segment)
+        pairs = [p for p in pairs if p[0] in keep]
+    return pairs
+
+
 def daily_totals(conn: sqlite3.Connection, filters: Filters) -> dict[date, int]:
     """All items per day (UTC) under the filters: the denominator of a theme's daily share."""
     where, args = filters.where()
@@ -165,7 +181,9 @@ def scored_items(conn: sqlite3.Connection, score: str, filters: Filters) -> list
     """(feedback id, score value, created_at) of every item with that score under the filters."""
     column = SCORE_COLUMNS[score]
     where, args = filters.where()
-    sql = f"SELECT f.id, f.{column}, f.created_at FROM feedback f WHERE f.{column} IS NOT NULL AND {where}"
+    sql = (
+        f"SELECT f.id, f.{column}, f.created_at FROM feedback f WHERE f.{column} IS NOT NULL AND {where} ORDER BY f.id"
+    )
     return [(int(a), int(b), c) for a, b, c in conn.execute(sql, args)]
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "member_themes",
     "theme_members",
     "theme_items",
+    "member_pairs",
     "item_members",
     "union_members",
     "figures",
@@ -189,6 +190,48 @@ def theme_members(
     return {t: out.get(t, {}) for t in sorted(targets)}
 
 
+PAIR_SQL = """
+SELECT DISTINCT t.feedback_id, t.theme_id FROM theme_assignments t JOIN feedback f ON f.id = t.feedback_id
+"""
+SCORED = frozenset({"nps", "csat", "rating"})
+
+
+def member_pairs(
+    conn: sqlite3.Connection,
+    survivors: dict[int, int] | None = None,
+    *,
+    scored: str | None = None,
+    channel: str | None = None,
+    created_since: str | None = None,
+    created_before: str | None = None,
+) -> list[tuple[int, int]]:
+    """Distinct (feedback id, surviving theme id) pairs: the membership of :func:`theme_members`
+    (an item is a member of the survivor of every theme one of its assignments points at) without
+    what the members say, for analyses that only need who is in a theme. ``scored`` keeps items
+    with that score (nps, csat, rating); ``channel`` and the ``created_*`` bounds as in theme_members."""
+    survivors = resolve_survivors(conn) if survivors is None else survivors
+    where, args = [], []
+    if scored is not None:
+        if scored not in SCORED:
+            raise ValueError(f"scored must be one of {sorted(SCORED)}")
+        where.append(f"f.{scored} IS NOT NULL")
+    if channel is not None:
+        where.append("f.channel = ?")
+        args.append(channel)
+    if created_since is not None:
+        where.append("f.created_at >= ?")
+        args.append(created_since)
+    if created_before is not None:
+        where.append("f.created_at < ?")
+        args.append(created_before)
+    sql = PAIR_SQL + (f"WHERE {' AND '.join(where)}" if where else "")
+    merged = {t for t, s in survivors.items() if s != t}
+    rows = conn.execute(sql, args).fetchall()
+    if not merged:
+        return rows
+    return sorted({(fid, survivors.get(tid, tid)) for fid, tid in rows})
+
+
 def theme_items(
     conn: sqlite3.Connection, theme_ids: Iterable[int], survivors: dict[int, int] | None = None
 ) -> set[int]:
@@ -253,7 +296,10 @@ def figures(members: Iterable[Member], now: datetime | None = None) -> dict[str,
         "nps_responses": len(nps),
         "mean_csat": _mean([float(m.csat) for m in group if m.csat is not None]),
         "mean_rating": _mean([float(m.rating) for m in group if m.rating is not None]),
-        "top_channels": [{"channel": c, "items": n} for c, n in Counter(m.channel for m in group).most_common(3)],
+        "top_channels": [
+            {"channel": c, "items": n}
+            for c, n in sorted(Counter(m.channel for m in group).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        ],
     }
     if now is not None:
         stats["change_7d"] = _change(group, now, 7)

@@ -92,3 +92,22 @@ def test_by_segment_and_cli(make_planted):
     assert "Driver: bugs: lowers the NPS by" in out.output and "Segment enterprise: 2000 responses" in out.output
     out = CliRunner().invoke(main, ["--db", db, "insights", "drivers", "--score", "csat", "--json"])
     assert out.exit_code == 0 and json.loads(out.output)["overall"]["n"] == 0
+
+
+def test_member_pairs_is_the_membership_of_theme_members(make_planted):
+    """drivers read membership without sentiment (themes.queries.member_pairs): the same items per
+    theme as theme_members, merges included."""
+    from feedback_engine.themes import queries as tq
+
+    p = make_planted(_responses(np.random.default_rng(13), 400, effect=False), THEMES)
+    conn = p.engine.store.conn
+    with p.engine.store.transaction():
+        conn.execute(
+            "UPDATE themes SET status = 'merged', merged_into = ? WHERE id = ?",
+            (p.theme_ids["bugs"], p.theme_ids["pricing"]),
+        )
+    members = {(fid, tid) for tid, group in tq.theme_members(conn).items() for fid in group}
+    assert set(tq.member_pairs(conn)) == members
+    assert {t for _, t in members} == {p.theme_ids["bugs"], p.theme_ids["support"]}
+    scored = set(tq.member_pairs(conn, scored="nps"))
+    assert scored == members  # every response here carries an NPS
