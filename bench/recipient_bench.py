@@ -203,6 +203,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--corpus", choices=("tweets", "drug-reviews"), default="tweets")
+    parser.add_argument("--keep", type=Path, help="copy the analysed database here (to inspect themes)")
     args = parser.parse_args()
     if args.corpus == "drug-reviews":
         ASPECTS.clear()
@@ -250,6 +251,8 @@ def main() -> None:
             out["coverage_evidence"] = round(len(with_evidence) / total, 3) if total else None
             out["analysis"] = {"analysed": analysis.analysed, "items_per_s": analysis.items_per_s}
             embedder = engine.models.embedder
+        if args.keep:
+            shutil.copyfile(Path(tmp) / "bench.db", args.keep)
         for name, row in out["aspects"].items():  # each seed on its own copy: seeds move what they match
             copy = Path(tmp) / f"seed-{name}.db"
             shutil.copyfile(Path(tmp) / "bench.db", copy)

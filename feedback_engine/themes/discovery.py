@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_engine.errors import ModelError
-from feedback_engine.themes.labels import default_vectorizer
+from feedback_engine.themes.labels import default_vectorizer, usable_terms
 
 if TYPE_CHECKING:
     pass
@@ -133,3 +133,19 @@ def fit_sample(docs: Sequence[str], size: int) -> np.ndarray:
         range(len(docs)), key=lambda i: (hashlib.blake2b(docs[i].encode("utf-8"), digest_size=8).digest(), docs[i])
     )
     return np.sort(np.asarray(keys[:size], dtype=np.int64))
+
+
+def cluster_terms(model: Any, docs: Sequence[str], groups: np.ndarray) -> dict[int, list[tuple[str, float]]]:
+    """c-TF-IDF terms for the final ``groups`` of ``docs`` (BERTopic ``update_topics`` with our
+    vectorizer on the fitted ``model``); empty without a fitted model."""
+    if model is None or not (groups >= 0).any():
+        return {}
+    with _quiet_bertopic():
+        model.update_topics(
+            list(docs),
+            topics=groups.tolist(),
+            vectorizer_model=model.vectorizer_model,
+            ctfidf_model=model.ctfidf_model,
+            representation_model=model.representation_model,
+        )
+        return {int(g): usable_terms(model.get_topic(int(g)) or []) for g in np.unique(groups[groups >= 0])}

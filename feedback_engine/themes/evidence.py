@@ -14,7 +14,18 @@ nearest theme even when it is only faintly like it, a long review touches severa
   the seed's distinctive word, :mod:`feedback_engine.themes.seeds`); a person's explicit move
   (``source = 'manual'``) always counts;
 - and is topical: it names a subject (a noun-phrase aspect found by spaCy) other than the product
-  itself (:data:`GENERIC_ASPECTS`): "Worst app ever", "Love it!" and "Thanks" are never evidence.
+  itself (:data:`GENERIC_ASPECTS`): "Worst app ever", "Love it!" and "Thanks" are never evidence;
+- for a discovered theme, it names the theme's subject (:func:`subject_words`: its anchor words and
+  the words of its top term, "delay" for "Flight delayed: delay, hours") unless it is as close as
+  :data:`STRONG_SCORE`: a centroid is an average, and on real tweets the sentences near it that
+  named none of its words were mostly about something else.
+
+A sentence about two subjects sits in one theme only ("bag lost and flight delayed"), so a sentence
+placed elsewhere (or nowhere) also counts for a discovered theme when it **names** that theme's
+subject and is at least loosely like it (cosine >= :data:`NAMED_FLOOR`); its score is
+``max(cosine, TERM_SCORE)`` and its source ``named``. Volumes and trends (membership) do not change.
+On 1,500 real airline tweets and 600 patient reviews these two rules moved recipient precision on
+discovered themes from 0.46 and 0.54 to about 0.9 (``bench/recipient_bench.py``, README).
 
 A customer hears back about an action when one of their sentences is evidence for one of its
 themes (or an item of theirs is linked to the action by hand), and the email quotes that
@@ -33,8 +44,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from feedback_engine.themes.persist import count_other_language, sentiment_counts
+import numpy as np
+
+from feedback_engine.themes.persist import count_other_language, from_blob, sentiment_counts
 from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
+from feedback_engine.themes.seeds import MAX_SHARE, TERM_SCORE, stem, stems
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
@@ -42,11 +56,14 @@ if TYPE_CHECKING:
 __all__ = [
     "GENERIC_ASPECTS",
     "MIN_SCORE",
+    "NAMED_FLOOR",
     "SEED_MIN",
+    "STRONG_SCORE",
     "Evidence",
     "confident_items",
     "is_topical",
     "min_score",
+    "subject_words",
     "theme_evidence",
 ]
 
@@ -55,6 +72,10 @@ MIN_SCORE = 0.5
 #: tweets seed matches at 0.5-0.6 were right 47-85% of the time, so a seed match counts at 0.6
 #: (:data:`~feedback_engine.themes.seeds.TERM_SCORE`, what naming the seed's word scores).
 SEED_MIN = 0.6
+#: A discovered theme's sentence that names none of its subject words counts only from this score.
+STRONG_SCORE = 0.7
+#: A sentence placed in another theme that names this theme's subject counts from this cosine.
+NAMED_FLOOR = 0.3
 #: Subjects that name the product or the experience as a whole, not an aspect of it.
 GENERIC_ASPECTS = frozenset(
     {
@@ -173,14 +194,18 @@ def theme_evidence(
     docstring); only items with evidence appear. ``feedback_ids`` limits the items looked at."""
     survivors = resolve_survivors(conn) if survivors is None else survivors
     threshold = min_score() if threshold is None else threshold
+    theme_ids = [int(t) for t in theme_ids]
     members = sorted(member_themes(survivors, theme_ids))
     wanted = None if feedback_ids is None else {int(f) for f in feedback_ids}
+    subjects = subject_words(conn, members)
+    placed: set[tuple[int, int]] = set()  # units already in these themes, confident or not
     best: dict[int, Evidence] = {}
     for start in range(0, len(members), CHUNK):
         chunk = members[start : start + CHUNK]
         for row in conn.execute(EVIDENCE_SQL.format(marks=",".join("?" * len(chunk))), chunk):
             fid, sidx, _tid, prob, source, s_text, s_aspects, a_text, a_aspects, n_sentences = row
             fid, sidx, score, source = int(fid), int(sidx), float(prob or 0.0), str(source or "")
+            placed.add((fid, sidx))
             if wanted is not None and fid not in wanted:
                 continue
             if sidx >= 0:
@@ -193,10 +218,103 @@ def theme_evidence(
                 continue
             if source != "manual" and not is_topical(aspects):
                 continue
-            seen = best.get(fid)
-            if seen is None or (score, -sidx) > (seen.score, -seen.sentence_idx):
-                best[fid] = Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source)
+            own = subjects.get(int(_tid))
+            if own and source not in ("manual", "seed") and score < STRONG_SCORE and not (stems(text or "") & own):
+                continue  # near the centroid, but about something else
+            _keep(best, Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source))
+    for target in sorted({survivors.get(int(t), int(t)) for t in theme_ids}):
+        words = set().union(*(subjects.get(m, set()) for m in member_themes(survivors, [target])))
+        centroid = conn.execute("SELECT centroid FROM themes WHERE id = ?", (target,)).fetchone()
+        if words and centroid and centroid[0] is not None:
+            for e in _named(conn, words, from_blob(centroid[0]), wanted, threshold):
+                if (e.feedback_id, e.sentence_idx) not in placed:
+                    _keep(best, e)
     return _with_context(conn, best)
+
+
+def _keep(best: dict[int, Evidence], e: Evidence) -> None:
+    seen = best.get(e.feedback_id)
+    if seen is None or (e.score, -e.sentence_idx) > (seen.score, -seen.sentence_idx):
+        best[e.feedback_id] = e
+
+
+def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Discovered theme id -> the stems that name its subject: its anchor words
+    (:mod:`~feedback_engine.themes.anchors`) and the words of its top term that are in at most
+    :data:`~feedback_engine.themes.seeds.MAX_SHARE` of all feedback. Seeded themes have their own
+    words (:mod:`~feedback_engine.themes.seeds`) and are not listed."""
+    ids = sorted({int(t) for t in theme_ids})
+    total = int(conn.execute("SELECT count(*) FROM feedback").fetchone()[0] or 0)
+    out: dict[int, set[str]] = {}
+    share: dict[str, bool] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, anchors, terms FROM themes WHERE origin = 'discovered' AND id IN ({marks})"
+        for tid, anchors_json, terms_json in conn.execute(sql, chunk).fetchall():
+            words = {str(w) for w in _json_list(anchors_json) if isinstance(w, str)}
+            terms = _json_list(terms_json)
+            top = terms[0][0] if terms and isinstance(terms[0], list) and terms[0] else ""
+            for word in str(top).lower().split():
+                s = stem(word)
+                if len(s) < 3 or s in _GENERIC_STEMS or not s.isalnum():
+                    continue
+                if s not in share:
+                    found = conn.execute(
+                        "SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH ?", (f"{s}*",)
+                    ).fetchone()[0]
+                    share[s] = int(found or 0) <= MAX_SHARE * total
+                if share[s]:
+                    words.add(s)
+            if words:
+                out[int(tid)] = words
+    return out
+
+
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_ASPECTS)
+
+NAMED_SQL = """
+SELECT f.id, s.idx, s.redacted_text, s.embedding, s.aspects, a.redacted_text, a.embedding, a.aspects,
+       (SELECT count(*) FROM sentences c WHERE c.feedback_id = f.id) AS n_sentences
+FROM feedback_fts JOIN feedback f ON f.id = feedback_fts.rowid
+JOIN analysis a ON a.feedback_id = f.id AND a.is_english = 1
+LEFT JOIN sentences s ON s.feedback_id = f.id
+WHERE feedback_fts MATCH ?
+"""
+
+
+def _named(
+    conn: sqlite3.Connection, words: set[str], centroid: np.ndarray, wanted: set[int] | None, threshold: float
+) -> list[Evidence]:
+    """Sentences (or one-sentence items) that name one of ``words`` and are like ``centroid``."""
+    query = " OR ".join(f"{w}*" for w in sorted(words) if w.isalnum())
+    if not query or max(TERM_SCORE, NAMED_FLOOR) < threshold:
+        return []
+    out: list[Evidence] = []
+    for row in conn.execute(NAMED_SQL, (query,)):
+        fid, sidx, s_text, s_emb, s_asp, a_text, a_emb, a_asp, n_sentences = row
+        if wanted is not None and int(fid) not in wanted:
+            continue
+        if int(n_sentences or 0) <= 1:
+            if sidx not in (None, 0):
+                continue  # one unit per one-sentence item: the item itself
+            idx, text, emb, aspects = -1, a_text, a_emb, a_asp
+        else:
+            idx, text, emb, aspects = int(sidx), s_text, s_emb, s_asp
+        if emb is None or not text or not (stems(text) & words) or not is_topical(aspects):
+            continue
+        cos = float(from_blob(emb) @ centroid)
+        if cos >= NAMED_FLOOR:
+            out.append(Evidence(int(fid), idx, str(text).strip() or None, max(cos, TERM_SCORE), "named"))
+    return out
+
+
+def _json_list(raw: Any) -> list[Any]:
+    try:
+        value = json.loads(raw) if raw else []
+    except (TypeError, ValueError):
+        return []
+    return value if isinstance(value, list) else []
 
 
 def _with_context(conn: sqlite3.Connection, best: dict[int, Evidence]) -> dict[int, Evidence]:

@@ -30,6 +30,7 @@ Labels use proper case for acronyms (``"UI"``, ``"iOS"``, ``"2FA"``); other word
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -195,6 +196,11 @@ def display_term(term: str, head: bool = False) -> str:
     if head and words and words[0].lower() not in ACRONYMS:
         words[0] = words[0][0].upper() + words[0][1:]
     return " ".join(words)
+
+
+def shown_terms(terms: Sequence[tuple[str, float]]) -> str:
+    """Top terms as stored and shown (JSON ``[[term, weight], ...]``), acronyms in their own case."""
+    return json.dumps([[display_term(t), float(w)] for t, w in terms])
 
 
 def _pick(terms: Sequence[tuple[str, float]]) -> list[str]:

@@ -41,17 +41,19 @@ from feedback_engine.store import utcnow
 from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes.anchors import anchored_scores, discover_anchors, subject_sentences, topical_sentences
+from feedback_engine.themes.aspects import aspects_enabled, split_by_aspects
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
     Discovery,
     _one_thread,
     _quiet_bertopic,
+    cluster_terms,
     default_embedder,
     default_topic_model,
     fit_sample,
 )
 from feedback_engine.themes.evidence import coverage, min_score
-from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, usable_terms
+from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, shown_terms, usable_terms
 from feedback_engine.themes.queries import resolve_survivors
 from feedback_engine.themes.seeds import create_seed, seed_scores, seed_terms
 
@@ -103,6 +105,7 @@ class ThemeStage:
         refit_share: float = 0.25,
         discover_sentences: bool = True,
         split_sentences: int = 3,
+        split_aspects: bool | None = None,
     ) -> None:
         self.topic_model = topic_model
         self._embedder = embedder
@@ -124,6 +127,8 @@ class ThemeStage:
         self.refit_share = refit_share
         self.discover_sentences = discover_sentences
         self.split_sentences = max(2, split_sentences)
+        # opt-in (themes/aspects.py): more precise themes, but more of them and less stable at refit
+        self.split_aspects = aspects_enabled() if split_aspects is None else split_aspects
 
     @property
     def embedder(self) -> Any:
@@ -213,21 +218,6 @@ class ThemeStage:
                 )
         return Discovery(labels=topics, raw_outlier_share=raw)
 
-    def cluster_terms(self, docs: Sequence[str], groups: np.ndarray) -> dict[int, list[tuple[str, float]]]:
-        """c-TF-IDF terms for the final groups (BERTopic ``update_topics`` with our vectorizer)."""
-        model = getattr(self, "_fitted_model", None)
-        if model is None or not (groups >= 0).any():
-            return {}
-        with _quiet_bertopic():
-            model.update_topics(
-                list(docs),
-                topics=groups.tolist(),
-                vectorizer_model=model.vectorizer_model,
-                ctfidf_model=model.ctfidf_model,
-                representation_model=model.representation_model,
-            )
-            return {int(g): usable_terms(model.get_topic(int(g)) or []) for g in np.unique(groups[groups >= 0])}
-
     # -- fit / refit ---------------------------------------------------------------------------
 
     def fit(self, store: Store, mode: str = "fit", progress: Progress | None = None) -> dict[str, Any]:
@@ -241,7 +231,10 @@ class ThemeStage:
             self._fitted_model = None
         else:
             discovery = self.discover(list(units.texts), units.embeddings)
-        plan = self._plan(store, units, discovery.labels)
+        labels = discovery.labels  # with split_aspects, clusters split into their aspects' children
+        if self.split_aspects:
+            labels = split_by_aspects(units.texts, labels, units.embeddings, self.embedder)
+        plan = self._plan(store, units, labels)
         report = self._write_fit(store, units, plan, items)
         self._index = None
         if progress is not None:
@@ -349,7 +342,7 @@ class ThemeStage:
         for g, k in enumerate(keys):
             groups[key == k] = g
             key_group[k] = g
-        terms = self.cluster_terms(items.texts, groups)
+        terms = cluster_terms(getattr(self, "_fitted_model", None), items.texts, groups)
         learned = corpus_stop_terms(terms.values())  # e.g. the product's own name, in most themes
         anchors = discover_anchors(items.texts, groups, terms)
         E = items.embeddings
@@ -381,7 +374,7 @@ class ThemeStage:
                     store.execute(
                         "UPDATE themes SET label = ?, status = 'active', merged_into = NULL, terms = ?, quotes = ?, "
                         "centroid = ?, anchors = CASE WHEN origin = 'seeded' THEN anchors ELSE ? END, updated_at = ? WHERE id = ?",
-                        (label, json.dumps(t_terms), json.dumps(quotes), ts.to_blob(centroid), t_anchors, now, k),
+                        (label, shown_terms(t_terms), json.dumps(quotes), ts.to_blob(centroid), t_anchors, now, k),
                     )
                     final[g] = k
                     for c, tid in cluster_theme.items():
@@ -393,7 +386,7 @@ class ThemeStage:
                         "updated_at) VALUES (?, 'discovered', 'active', ?, ?, ?, ?, 0, ?, ?)",
                         (
                             make_label(t_terms, stop_terms=learned),
-                            json.dumps(t_terms),
+                            shown_terms(t_terms),
                             json.dumps(quotes),
                             ts.to_blob(centroid),
                             t_anchors,
