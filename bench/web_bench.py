@@ -1,11 +1,13 @@
 """Web app latency on loopback: the triage page, a theme page and a search, with many items.
 
-    python bench/web_bench.py [--items 100000] [--themes 40] [--requests 60] [--clients 4] [--json]
+    python bench/web_bench.py [--items 100000] [--themes 40] [--requests 60] [--clients 4] [--repeats 5] [--json]
 
 Builds a database in a temporary folder with SQL (no models: items, analysis rows, one sentence
 each, theme assignments spread over ``--themes`` themes, one editor), starts the real server
 (uvicorn, one worker) on 127.0.0.1, logs in, then for each page sends ``--requests`` sequential
-requests and reports p50/p95/max in milliseconds; finally ``--clients`` threads send
+requests and reports p50/p95/max in milliseconds (``triage_filtered`` is never cached: each
+request recomputes the table); ``recompute`` times the table in-process, the Python way it was
+computed before and the SQL table now (medians of ``--repeats``); finally ``--clients`` threads send
 ``--requests`` requests each to the triage page and the requests/s are reported. Bounded: at most
 ``requests * (3 + clients)`` requests, all to loopback.
 """
@@ -156,12 +158,37 @@ def summary(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1), "max_ms": round(ordered[-1], 1)}
 
 
+def recompute(db_path: Path, repeats: int) -> dict[str, float]:
+    """Median ms of what the triage table costs when its cache is stale, in-process: the themes'
+    figures from Member objects in Python (``queries.theme_figures``, what ``themes list`` did
+    before) and from the SQL theme table (``engine.themes.list()`` now, :mod:`feedback_engine.themes.aggregate`)."""
+    from feedback_engine.themes import metrics
+    from feedback_engine.themes import queries as tq
+
+    out: dict[str, float] = {}
+    with Engine(db_path, migrate=False) as engine:
+        ref = metrics.reference_time(engine.store)
+        for name, run in (
+            ("python_members_ms", lambda: tq.theme_figures(engine.store.conn, None, ref)),
+            ("sql_table_ms", engine.themes.list),
+        ):
+            run()  # warm the page cache
+            ms = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                run()
+                ms.append((time.perf_counter() - started) * 1000)
+            out[name] = round(statistics.median(ms), 1)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--themes", type=int, default=40)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=5, help="Runs of each in-process recompute (median).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
@@ -176,8 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         try:
             opener = opener_logged_in(base)
-            pages = {"triage": f"{base}/", "theme": f"{base}/themes/1", "search": f"{base}/?q=refund+late"}
+            pages = {
+                "triage": f"{base}/",
+                "triage_filtered": f"{base}/?platform=typeform&sort=negative",  # never cached: recomputed each time
+                "theme": f"{base}/themes/1",
+                "search": f"{base}/?q=refund+late",
+            }
             results: dict[str, object] = {"items": args.items, "themes": args.themes, "build_s": round(built_s, 1)}
+            results["recompute"] = recompute(db_path, args.repeats)
             for name, url in pages.items():
                 timed(opener, url, 2)  # warm up
                 results[name] = summary(timed(opener, url, args.requests))

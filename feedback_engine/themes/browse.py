@@ -16,6 +16,7 @@ from feedback_engine.store import Store
 from feedback_engine.themes import edits, metrics
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes import queries as tq
+from feedback_engine.themes.aggregate import Filters, day_bounds, theme_table
 
 __all__ = ["BrowseService", "fts_query", "highlight"]
 
@@ -258,27 +259,44 @@ class BrowseService:
     def channels(self) -> list[str]:
         return [str(r[0]) for r in self.store.conn.execute("SELECT DISTINCT channel FROM feedback ORDER BY 1")]
 
+    def facets(self) -> dict[str, list[str]]:
+        """What the triage filters offer: the channels, platforms, languages (of analysed items) and
+        customer segments present in the database."""
+        conn = self.store.conn
+        return {
+            "channel": self.channels(),
+            "platform": [str(r[0]) for r in conn.execute("SELECT DISTINCT platform FROM feedback ORDER BY 1")],
+            "language": [
+                str(r[0])
+                for r in conn.execute("SELECT DISTINCT language FROM analysis WHERE language IS NOT NULL ORDER BY 1")
+            ],
+            "segment": [
+                str(r[0])
+                for r in conn.execute("SELECT DISTINCT segment FROM customers WHERE segment IS NOT NULL ORDER BY 1")
+            ],
+        }
+
     def themes(
-        self, *, channel: str | None = None, since: str | None = None, until: str | None = None
+        self,
+        *,
+        channel: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        platform: str | None = None,
+        language: str | None = None,
+        segment: str | None = None,
     ) -> list[dict[str, Any]]:
-        """``themes.list`` over the items of one channel and/or a date range (ISO dates, ``until``
-        inclusive); the change figures are counted up to ``until`` (default: the newest item)."""
+        """``themes.list`` over the items of one channel, platform, language and customer segment
+        and/or a date range (ISO dates, ``until`` inclusive); the change figures are counted up to
+        ``until`` (default: the newest item). Aggregated in SQLite (:mod:`.aggregate`)."""
         ts.require_analysis(self.store)
-        start, end = tq.parse_time(since), tq.parse_time(until)
-        if end is not None and until is not None and len(until) <= 10:
-            end = end.replace(hour=23, minute=59, second=59)
+        start, end = day_bounds(since, until)
         ref = end or metrics.reference_time(self.store)
-        members = tq.theme_members(self.store.conn)
+        keep = Filters(channel=channel, platform=platform, language=language, segment=segment, since=start, until=end)
+        table = theme_table(self.store.conn, ref, keep)
         out = []
         for row in ts.theme_rows(self.store, ("active",)):
-            group = [
-                m
-                for m in members.get(row["id"], {}).values()
-                if (channel is None or m.channel == channel)
-                and (start is None or (m.created is not None and m.created >= start))
-                and (end is None or (m.created is not None and m.created <= end))
-            ]
-            stats = tq.figures(group, ref)
+            stats = table.get(row["id"]) or tq.figures([], ref)
             out.append(
                 {
                     "id": row["id"],

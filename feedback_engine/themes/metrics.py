@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes import queries as tq
+from feedback_engine.themes.aggregate import theme_table
 from feedback_engine.themes.queries import Member, parse_time, sentiment_by_channel
 
 if TYPE_CHECKING:
@@ -50,13 +51,13 @@ def trend_text(change: dict[str, Any] | None) -> str:
 
 
 def list_themes(store: Store, now: str | datetime | None = None) -> list[dict[str, Any]]:
-    """Active themes with their stats, largest first."""
+    """Active themes with their stats, largest first (aggregated in SQLite: :mod:`.aggregate`)."""
     ts.require_analysis(store)
     ref = reference_time(store, now)
-    members = tq.theme_members(store.conn)
+    table = theme_table(store.conn, ref)
     out = []
     for row in ts.theme_rows(store, ("active",)):
-        stats = tq.figures(members.get(row["id"], {}).values(), ref)
+        stats = table.get(row["id"]) or tq.figures([], ref)
         out.append(
             {
                 "id": row["id"],

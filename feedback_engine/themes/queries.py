@@ -272,6 +272,19 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
 
 
+def micro(score: float) -> int:
+    """A score in millionths, rounded half away from zero as SQLite's ``round`` does: sums of these
+    are exact, so the mean sentiment is the same whatever order the scores are added in (the SQL
+    theme table of :mod:`.aggregate` adds them in another order than a Python loop)."""
+    scaled = score * 1_000_000
+    return int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)
+
+
+def mean_score(scores: list[float]) -> float | None:
+    """The mean of sentiment scores to 3 decimals, through exact sums of :func:`micro`."""
+    return round(sum(micro(s) for s in scores) / len(scores) / 1_000_000, 3) if scores else None
+
+
 def _change(members: list[Member], now: datetime, days: int) -> dict[str, Any]:
     cur_start, prev_start = now - timedelta(days=days), now - timedelta(days=2 * days)
     current = sum(1 for m in members if m.created and cur_start < m.created <= now)
@@ -290,7 +303,7 @@ def figures(members: Iterable[Member], now: datetime | None = None) -> dict[str,
         "volume": len(group),
         "share_negative": round(labelled.count("negative") / len(labelled), 3) if labelled else None,
         "share_positive": round(labelled.count("positive") / len(labelled), 3) if labelled else None,
-        "mean_sentiment": _mean([s for _, s in sentiments if s is not None]),
+        "mean_sentiment": mean_score([s for _, s in sentiments if s is not None]),
         "mean_nps": _mean([float(v) for v in nps]),
         "nps": round(100 * (sum(v >= 9 for v in nps) - sum(v <= 6 for v in nps)) / len(nps), 1) if nps else None,
         "nps_responses": len(nps),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
@@ -33,28 +34,37 @@ SORTS = {
     "sentiment": lambda r: r["mean_sentiment"] if r["mean_sentiment"] is not None else 2.0,
     "change": lambda r: (r.get("change_7d") or {}).get("change", 0),
     "nps": lambda r: r["nps"] if r.get("nps") is not None else -101.0,
+    "positive": lambda r: r["share_positive"] if r["share_positive"] is not None else -1.0,
 }
+FILTERS = ("channel", "platform", "language", "segment", "since", "until")  # kept in every link of the table
+T = TypeVar("T")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PAGE = 25
 CACHE_SECONDS = 30.0  # the themes table is recomputed when the data changes, or after this long at most
-_cache: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]]]] = {}
+_cache: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = {}
 _cache_lock = threading.Lock()
 
 
-def _themes(engine: Engine) -> list[dict[str, Any]]:
-    """``engine.themes.list()``, cached per database while :meth:`BrowseService.fingerprint` holds
-    (it takes seconds at 100,000 items; the fingerprint takes milliseconds)."""
-    key = str(engine.store.path or "")
+def _cached(engine: Engine, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, cached per database while :meth:`BrowseService.fingerprint` holds (30 s at
+    most); the themes table took seconds at 100,000 items before it was aggregated in SQLite, and
+    the filter choices scan every item."""
+    key = (str(engine.store.path or ""), name)
     fingerprint = engine.browse.fingerprint()
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
-        if key and hit and hit[0] == fingerprint and now - hit[1] < CACHE_SECONDS:
-            return list(hit[2])
-    rows = engine.themes.list()
+        if key[0] and hit and hit[0] == fingerprint and now - hit[1] < CACHE_SECONDS:
+            return cast(T, hit[2])
+    value = compute()
     with _cache_lock:
-        _cache[key] = (fingerprint, now, rows)
-    return list(rows)
+        _cache[key] = (fingerprint, now, value)
+    return value
+
+
+def _themes(engine: Engine) -> list[dict[str, Any]]:
+    """``engine.themes.list()`` through the cache (a copy: callers sort it)."""
+    return list(_cached(engine, "themes", engine.themes.list))
 
 
 def _int(text: str, default: int = 0, *, low: int = 0, high: int = 10**9) -> int:
@@ -80,25 +90,21 @@ async def triage(request: Request, session: Session) -> Response:
     results = None
     if q:  # a search shows its hits only: the themes table is one click away
         results = await call(request, lambda engine: engine.browse.search(q))
-    else:
-        channel = query(request, "channel").strip() or None
-        since, until = query(request, "since").strip() or None, query(request, "until").strip() or None
-        if any(d is not None and not _DATE.fullmatch(d) for d in (since, until)):
+    filters = {k: query(request, k).strip()[:200] for k in FILTERS}
+    if not q:
+        if any(filters[d] and not _DATE.fullmatch(filters[d]) for d in ("since", "until")):
             return error_page(request, session, 400, "Dates are YYYY-MM-DD.")
-        filtered = channel or since or until
+        chosen = {k: v for k, v in filters.items() if v}
 
         def load(engine: Engine) -> list[dict[str, Any]]:
-            if filtered:
-                return engine.browse.themes(channel=channel, since=since, until=until)
-            return _themes(engine)
+            return engine.browse.themes(**chosen) if chosen else _themes(engine)
 
         try:
             themes = await call(request, load)
         except AnalysisError as exc:
             notice = exc.message
         themes.sort(key=SORTS[sort], reverse=order == "desc")
-    channels = await call(request, lambda engine: engine.browse.channels())
-    filters = {k: query(request, k).strip() for k in ("channel", "since", "until")}
+    facets = await call(request, lambda engine: _cached(engine, "facets", engine.browse.facets))
     keep = urlencode({k: v for k, v in filters.items() if v})
     return page(
         request,
@@ -110,7 +116,7 @@ async def triage(request: Request, session: Session) -> Response:
         q=q,
         results=results,
         notice=notice,
-        channels=channels,
+        facets=facets,
         filters=filters,
         keep=keep,
     )

@@ -13,6 +13,7 @@ from feedback_engine.engine import Engine
 from feedback_engine.loop.settings import Settings
 from feedback_engine.store import Store
 from feedback_engine.web.app import build_app
+from feedback_engine.web.pages import SORTS
 
 from . import seed
 
@@ -506,3 +507,37 @@ def test_theme_page_head_holds_only_its_own_scripts(site):
     page = logged_in(app, "viewer").get(f"/themes/{ids['refunds']}").text
     head = page.split("</head>")[0]
     assert head.count("<script") == 4  # app.js, the data block, plotly, charts.js: nothing injected
+
+
+def _volumes(page: str) -> dict[str, int]:
+    rows = re.findall(r'<td><a href="/themes/\d+">([^<]+)</a></td>\s*<td class="n">(\d+)</td>', page)
+    return {label: int(n) for label, n in rows}
+
+
+def test_triage_filters_by_platform_language_and_segment_and_sorts_any_column(site):
+    app, db_path, ids = site
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute("UPDATE feedback SET platform = 'appstore' WHERE id IN (1, 2, 8)")
+        conn.execute("UPDATE analysis SET language = 'de' WHERE feedback_id IN (3, 9)")
+        conn.execute("UPDATE customers SET segment = 'enterprise' WHERE id = ?", (ids["ann"],))
+    viewer = logged_in(app, "viewer")
+    page = viewer.get("/").text
+    for choice in ('<option value="appstore">', '<option value="de">', '<option value="enterprise">'):
+        assert choice in page  # the filters offer what the data holds
+    assert _volumes(page) == {"Refunds are slow": 7, "Login problems": 3}
+    assert _volumes(viewer.get("/", params={"platform": "appstore"}).text) == {
+        "Refunds are slow": 2,
+        "Login problems": 1,
+    }
+    assert _volumes(viewer.get("/", params={"language": "de"}).text) == {"Refunds are slow": 1, "Login problems": 1}
+    page = viewer.get("/", params={"segment": "enterprise", "language": "en"}).text
+    assert _volumes(page) == {"Refunds are slow": 6, "Login problems": 0}  # Ann's items, not the one in German
+    assert '<option value="enterprise" selected>' in page and '<option value="en" selected>' in page
+    assert "sort=label&amp;dir=desc&amp;language=en&amp;segment=enterprise" in page  # sorting keeps the filters
+    for column in SORTS:
+        asc = viewer.get("/", params={"sort": column, "dir": "asc", "platform": "typeform"})
+        assert asc.status_code == 200 and "platform=typeform" in asc.text
+    ordered = list(_volumes(viewer.get("/", params={"sort": "label", "dir": "asc"}).text))
+    assert ordered == ["Login problems", "Refunds are slow"]
+    page = viewer.get("/", params={"sort": "volume", "dir": "desc"}).text
+    assert "7 vs 0 (+7)" in page and "3 vs 0 (+3)" in page  # the change is counted, not a bare percentage
