@@ -30,6 +30,7 @@ _SETTING_OPTIONS = (
     ("--user-agent", "reddit: the User-Agent Reddit sees (name your app)."),
     ("--subdomain", "zendesk: acme for acme.zendesk.com."),
     ("--email", "zendesk: e-mail of the agent whose API token is used."),
+    ("--form-id", "typeform: the form's id (after /to/ in its link)."),
 )
 
 

@@ -8,7 +8,7 @@ cursors (:mod:`.queries`, table ``sources``) and runs the pulls under a lock.
 
 Kinds (one module each): ``appstore-rss`` (:mod:`.appstore`), ``trustpilot`` (:mod:`.trustpilot`),
 ``reddit`` (:mod:`.reddit`), ``zendesk`` (:mod:`.zendesk`, the ``support`` channel) and
-``x-recent`` (:mod:`.twitter`).
+``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from feedback_engine.ingest.connectors.base import Connector
 from feedback_engine.ingest.connectors.reddit import Reddit
 from feedback_engine.ingest.connectors.trustpilot import Trustpilot
 from feedback_engine.ingest.connectors.twitter import XRecentSearch
+from feedback_engine.ingest.connectors.typeform import Typeform
 from feedback_engine.ingest.connectors.zendesk import Zendesk
 
 __all__ = ["KINDS", "Connector"]
 
-KINDS: dict[str, type[Connector]] = {cls.kind: cls for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch)}
+KINDS: dict[str, type[Connector]] = {
+    cls.kind: cls for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform)
+}

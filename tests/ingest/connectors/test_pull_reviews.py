@@ -118,3 +118,31 @@ def test_x_recent_search_pages_by_next_token_then_asks_since_the_newest_id(engin
     assert (again.status, again.added, again.unchanged) == ("ok", 0, 0)
     last = api.hits(path)[-1]["query"]
     assert last["since_id"] == "1864000000000000003" and "start_time" not in last
+
+
+def test_typeform_names_questions_from_the_form_and_keys_like_the_file_import(engine, api, env):
+    env["TYPEFORM_TOKEN"] = "tf-secret"
+    api.route("/forms/Ab12Cd", page("typeform-form.json"))
+    api.route("/forms/Ab12Cd/responses", page("typeform-responses.json"))
+    engine.sources.add("nps", "typeform", {"form_id": "Ab12Cd", "base_url": api.base})
+    r = engine.sources.pull("nps", since="2026-11-01").sources[0]
+    assert (r.status, r.added, r.requests) == ("ok", 4, 2)
+    assert api.hits("/forms/Ab12Cd/responses")[0]["query"] == {"page_size": "1000", "since": "2026-11-01T00:00:00Z"}
+    assert api.hits("/forms/Ab12Cd")[0]["headers"]["Authorization"] == "Bearer tf-secret"
+    rows = engine.store.query(
+        "SELECT f.response_id, f.question, f.text, f.nps, c.email FROM feedback f"
+        " LEFT JOIN customers c ON c.id = f.customer_id ORDER BY f.id"
+    )
+    assert rows[0] == {
+        "response_id": "21085286190ffad1248d17c4135ee56f",
+        "question": "What is the main reason for your score?",
+        "text": "Invoices are impossible to find.",
+        "nps": 3,
+        "email": "ann@example.com",
+    }
+    assert [(row["question"], row["nps"]) for row in rows[1:]] == [
+        ("What should we improve first?", 3),
+        ("What is the main reason for your score?", 9),
+        ("What should we improve first?", 6),
+    ]
+    assert engine.sources.get("nps")["cursor"] == {"newest": "2026-11-20T09:39:56Z"}
