@@ -31,6 +31,7 @@ _SETTING_OPTIONS = (
     ("--subdomain", "zendesk: acme for acme.zendesk.com."),
     ("--email", "zendesk: e-mail of the agent whose API token is used."),
     ("--form-id", "typeform: the form's id (after /to/ in its link)."),
+    ("--package", "googleplay: the app's package name (com.acme.notes)."),
 )
 
 

@@ -8,13 +8,14 @@ cursors (:mod:`.queries`, table ``sources``) and runs the pulls under a lock.
 
 Kinds (one module each): ``appstore-rss`` (:mod:`.appstore`), ``trustpilot`` (:mod:`.trustpilot`),
 ``reddit`` (:mod:`.reddit`), ``zendesk`` (:mod:`.zendesk`, the ``support`` channel) and
-``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`).
+``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`), ``googleplay`` (:mod:`.googleplay`).
 """
 
 from __future__ import annotations
 
 from feedback_engine.ingest.connectors.appstore import AppStoreRss
 from feedback_engine.ingest.connectors.base import Connector
+from feedback_engine.ingest.connectors.googleplay import GooglePlay
 from feedback_engine.ingest.connectors.reddit import Reddit
 from feedback_engine.ingest.connectors.trustpilot import Trustpilot
 from feedback_engine.ingest.connectors.twitter import XRecentSearch
@@ -24,5 +25,5 @@ from feedback_engine.ingest.connectors.zendesk import Zendesk
 __all__ = ["KINDS", "Connector"]
 
 KINDS: dict[str, type[Connector]] = {
-    cls.kind: cls for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform)
+    cls.kind: cls for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform, GooglePlay)
 }

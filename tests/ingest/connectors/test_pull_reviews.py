@@ -146,3 +146,25 @@ def test_typeform_names_questions_from_the_form_and_keys_like_the_file_import(en
         ("What should we improve first?", 6),
     ]
     assert engine.sources.get("nps")["cursor"] == {"newest": "2026-11-20T09:39:56Z"}
+
+
+def test_googleplay_pages_by_token_and_keys_like_the_console_csv(engine, api, env):
+    env["GOOGLE_PLAY_ACCESS_TOKEN"] = "ya29.secret"
+    path = "/androidpublisher/v3/applications/com.acme.notes/reviews"
+    api.route(path, page("googleplay-page2.json"), token="CpYBCo8BAVaOLc4")
+    api.route(path, page("googleplay-page1.json"))
+    engine.sources.add("play", "googleplay", {"package": "com.acme.notes", "base_url": api.base})
+    r = engine.sources.pull("play", since="2025-11-01").sources[0]
+    assert (r.status, r.added, r.quarantined, r.requests) == ("ok", 3, 1, 2)
+    assert api.hits(path)[0]["headers"]["Authorization"] == "Bearer ya29.secret"
+    rows = engine.store.query("SELECT natural_key, text, rating, language, created_at FROM feedback ORDER BY id")
+    assert rows[0] == {
+        "natural_key": "googleplay:gp:AOqpTOE1",
+        "text": "Widget stopped updating after 4.12.",
+        "rating": 2,
+        "language": "en",
+        "created_at": "2025-11-30T10:53:20Z",
+    }
+    (q,) = engine.ingest.quarantine(r.run_id)
+    assert q["location"].startswith(f"{api.base}{path}?") and "star rating" in q["reason"]
+    assert engine.sources.get("play")["cursor"] == {"newest": "2025-11-30T10:53:20Z"}
