@@ -18,6 +18,10 @@ tokens (head + tail truncation to ``max_length``), and on CPU every ``nn.Linear`
 load time (``quantize=True``), with per-token activation scales (same label as fp32 on ~99% of
 held-out texts, macro-F1 within a few tenths of a point; see the model card). Pass
 ``precision="fp32" | "bf16" | "int8"`` to choose (bf16 pays off only on CPUs with AVX512-BF16/AMX).
+
+When the model folder holds ``lexicon_head.json`` (:mod:`.lexicon`), the calibrated probabilities
+go through that small head together with VADER's scores of the same text (``lexicon=False``: the
+model alone). The shipped folder holds none (it did not help on held-out data; see the card).
 """
 
 from __future__ import annotations
@@ -258,6 +262,7 @@ class TransformerSentiment:
         quantize: bool = True,
         temperature: float | None = None,
         precision: str | None = None,
+        lexicon: bool = True,
     ) -> None:
         if batch_size < 1 or max_length < 8:
             raise ModelError("batch_size must be >= 1 and max_length >= 8.")
@@ -276,9 +281,13 @@ class TransformerSentiment:
         self.model = reduce_precision(model, self.precision)
         folder = Path(self.location).expanduser()
         self.temperature = float(temperature) if temperature else (read_temperature(folder) if folder.is_dir() else 1.0)
+        from feedback_engine.nlp.sentiment.lexicon import LexiconHead
+
+        self.head = LexiconHead.load(folder) if lexicon and folder.is_dir() else None
 
     def __repr__(self) -> str:
-        return f"TransformerSentiment({self.location!r}, {self.precision}, T={self.temperature:.3f})"
+        head = ", +lexicon" if self.head is not None else ""
+        return f"TransformerSentiment({self.location!r}, {self.precision}, T={self.temperature:.3f}{head})"
 
     def logits(self, texts: Sequence[str]) -> Any:
         """Raw model logits, shape ``(len(texts), n_model_labels)``, in input order (float32 tensor)."""
@@ -312,6 +321,10 @@ class TransformerSentiment:
         if len(texts) == 0:
             return []
         probs = self.probabilities(self.logits(texts))
+        if self.head is not None:
+            return [
+                result_from_probs(row) for row in self.head.predict_proba(probs.numpy(), [clean_text(t) for t in texts])
+            ]
         return [result_from_probs(row) for row in probs.tolist()]
 
 
