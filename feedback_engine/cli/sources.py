@@ -32,6 +32,7 @@ _SETTING_OPTIONS = (
     ("--email", "zendesk: e-mail of the agent whose API token is used."),
     ("--form-id", "typeform: the form's id (after /to/ in its link)."),
     ("--package", "googleplay: the app's package name (com.acme.notes)."),
+    ("--survey-id", "surveymonkey: the survey's id."),
 )
 
 

@@ -8,7 +8,8 @@ cursors (:mod:`.queries`, table ``sources``) and runs the pulls under a lock.
 
 Kinds (one module each): ``appstore-rss`` (:mod:`.appstore`), ``trustpilot`` (:mod:`.trustpilot`),
 ``reddit`` (:mod:`.reddit`), ``zendesk`` (:mod:`.zendesk`, the ``support`` channel) and
-``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`), ``googleplay`` (:mod:`.googleplay`).
+``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`), ``googleplay`` (:mod:`.googleplay`),
+``surveymonkey`` (:mod:`.surveymonkey`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from feedback_engine.ingest.connectors.appstore import AppStoreRss
 from feedback_engine.ingest.connectors.base import Connector
 from feedback_engine.ingest.connectors.googleplay import GooglePlay
 from feedback_engine.ingest.connectors.reddit import Reddit
+from feedback_engine.ingest.connectors.surveymonkey import SurveyMonkey
 from feedback_engine.ingest.connectors.trustpilot import Trustpilot
 from feedback_engine.ingest.connectors.twitter import XRecentSearch
 from feedback_engine.ingest.connectors.typeform import Typeform
@@ -25,5 +27,6 @@ from feedback_engine.ingest.connectors.zendesk import Zendesk
 __all__ = ["KINDS", "Connector"]
 
 KINDS: dict[str, type[Connector]] = {
-    cls.kind: cls for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform, GooglePlay)
+    cls.kind: cls
+    for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform, GooglePlay, SurveyMonkey)
 }

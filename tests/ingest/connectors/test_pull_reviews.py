@@ -168,3 +168,35 @@ def test_googleplay_pages_by_token_and_keys_like_the_console_csv(engine, api, en
     (q,) = engine.ingest.quarantine(r.run_id)
     assert q["location"].startswith(f"{api.base}{path}?") and "star rating" in q["reason"]
     assert engine.sources.get("play")["cursor"] == {"newest": "2025-11-30T10:53:20Z"}
+
+
+def test_surveymonkey_bulk_names_answers_from_the_details_and_commits_each_page(engine, api, env):
+    env["SURVEYMONKEY_TOKEN"] = "sm-secret"
+    bulk = "/v3/surveys/405123456/responses/bulk"
+    api.route("/v3/surveys/405123456/details", page("surveymonkey-details.json"))
+    api.route(bulk, page("surveymonkey-bulk-page2.json"), page="2")
+    api.route(bulk, page("surveymonkey-bulk-page1.json"))
+    engine.sources.add("sm", "surveymonkey", {"survey_id": "405123456", "base_url": api.base})
+    r = engine.sources.pull("sm", since="2026-11-01").sources[0]
+    assert (r.status, r.added, r.requests) == ("ok", 3, 3)
+    first = api.hits(bulk)[0]
+    assert first["query"] == {
+        "per_page": "100",
+        "sort_by": "date_modified",
+        "sort_order": "ASC",
+        "start_modified_at": "2026-11-01T00:00:00",
+    }
+    assert first["headers"]["Authorization"] == "Bearer sm-secret"
+    rows = engine.store.query(
+        "SELECT f.natural_key, f.question, f.text, f.nps, c.email FROM feedback f"
+        " LEFT JOIN customers c ON c.id = f.customer_id ORDER BY f.id"
+    )
+    assert rows == [
+        {"natural_key": "surveymonkey:114000001:q_why", "question": "What is the primary reason for your score?",
+         "text": "Checkout kept failing on my card.", "nps": 2, "email": "ann@example.com"},
+        {"natural_key": "surveymonkey:114000002:q_plan", "question": "Which plan are you on?",
+         "text": "Team plan, annual", "nps": 10, "email": "bo@example.com"},
+        {"natural_key": "surveymonkey:114000003:q_why", "question": "What is the primary reason for your score?",
+         "text": "Reports are good, exports slow.", "nps": 7, "email": "cy@example.com"},
+    ]  # fmt: skip
+    assert engine.sources.get("sm")["cursor"] == {"modified": "2026-11-22T09:15:00Z"}
