@@ -193,7 +193,7 @@ def scale(args: argparse.Namespace) -> dict[str, Any]:
             out[f"{name}_s"] = round(seconds, 2)
             print(f"{name}: {seconds:.2f} s", file=sys.stderr)
             if name == "emerging":
-                out["emerging_flags"] = len(result["flags"])
+                out["emerging_flags"] = [f["key"] for f in result["flags"]]  # planted: theme 5 on day 115
                 out["emerging_tests"] = result["tests"]
         out["peak_rss_mb"] = round(peak_rss_mb())
         engine.close()

@@ -77,8 +77,11 @@ def drivers(store: Store, score: str = "nps", filters: Filters | None = None) ->
     y = coded(score, np.array([r[1] for r in rows], dtype=float))
     themes = iq.theme_rows(conn)
     pairs = np.array(iq.scored_pairs(conn, score, filters), dtype=np.int64).reshape(-1, 2)
-    pos = np.searchsorted(fids, pairs[:, 0]) if len(fids) else np.zeros(len(pairs), dtype=np.int64)
-    found = (pos < len(fids)) & (fids[np.minimum(pos, max(len(fids) - 1, 0))] == pairs[:, 0]) if len(fids) else pos < 0
+    if len(fids):  # the response row of each pair's item (fids are sorted), where it has the score
+        pos = np.minimum(np.searchsorted(fids, pairs[:, 0]), len(fids) - 1)
+        found = fids[pos] == pairs[:, 0]
+    else:
+        pos, found = np.zeros(len(pairs), dtype=np.int64), np.zeros(len(pairs), dtype=bool)
     pos, owner = pos[found], pairs[found, 1]
     order = np.argsort(owner, kind="stable")
     pos, owner = pos[order], owner[order]
