@@ -104,7 +104,8 @@ def _questions(details: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 continue
             headings = q.get("headings") or [{}]
             heading = clean_text(headings[0].get("heading") if isinstance(headings[0], dict) else "") or str(q["id"])
-            answers = q.get("answers") if isinstance(q.get("answers"), dict) else {}
+            found = q.get("answers")
+            answers: dict[str, Any] = found if isinstance(found, dict) else {}
             choices = {
                 str(c.get("id")): c.get("text")
                 for c in [*(answers.get("choices") or []), *(answers.get("rows") or [])]

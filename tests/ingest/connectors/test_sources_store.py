@@ -34,4 +34,4 @@ def test_every_kind_is_a_source():
             connector = cls("n", {}, http)
             assert isinstance(connector, Source), kind
             assert connector.options == {"kind": kind}
-            assert cls.channel in ("review", "social", "support")
+            assert cls.channel in ("survey", "review", "social", "support")
