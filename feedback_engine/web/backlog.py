@@ -3,7 +3,8 @@ preview, the outbox, and a customer's page.
 
 - ``GET /actions``: the board (a column per status) and the list (overdue first, then by due date).
 - ``POST /actions``: a new action on a theme (editor; the form is on the theme page).
-- ``GET /actions/N``: themes with volume and sentiment, linked items, history, notifications;
+- ``GET /actions/N``: themes with volume and sentiment, linked items, history, notifications, and
+  once shipped its impact (``engine.insights.impact``: before vs after against the other themes);
   ``POST /actions/N/update``: status with a note, owner, due date, title, description, themes
   (editor; each changed field is a history row).
 - ``GET /actions/N/ship``: who would be told, with the matched sentence, and an exclude button per
@@ -70,7 +71,11 @@ async def create(request: Request, session: Session) -> Response:
 
 
 def _action_page(engine: Engine, action_id: int) -> dict[str, Any]:
-    return {"action": engine.actions.show(action_id), "options": engine.browse.theme_options()}
+    found = engine.actions.show(action_id)
+    impact = None
+    if found["status"] == "shipped":  # complaints, share negative, NPS before vs after (insights impact)
+        impact = engine.insights.impact(action_id)["actions"][0]
+    return {"action": found, "options": engine.browse.theme_options(), "impact": impact}
 
 
 @requires("viewer")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from feedback_engine.engine import Engine
 from feedback_engine.loop.settings import Settings
@@ -246,6 +247,9 @@ def test_editor_creates_updates_and_ships_an_action_through_the_preview(site):
     assert editor.post(f"{url}/ship", {"csrf": token, "confirm": "yes"}).status_code == 303
     with Engine(db_path) as engine:
         assert engine.actions.show(action_id)["status"] == "shipped"
+        verdict = engine.insights.impact(action_id)["actions"][0]["verdict"]
+    page = editor.get(url).text
+    assert 'id="impact"' in page and str(escape(verdict)) in page  # the insights stage's verdict, shown once shipped
     assert "Faster refunds" in editor.get("/outbox").text
 
 
