@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 
@@ -67,6 +68,14 @@ def _themes(engine: Engine) -> list[dict[str, Any]]:
     return list(_cached(engine, "themes", engine.themes.list))
 
 
+def _is_day(text: str) -> bool:
+    """``YYYY-MM-DD`` naming a real day."""
+    try:
+        return bool(_DATE.fullmatch(text)) and date.fromisoformat(text) is not None
+    except ValueError:
+        return False
+
+
 def _int(text: str, default: int = 0, *, low: int = 0, high: int = 10**9) -> int:
     try:
         return max(low, min(high, int(text)))
@@ -88,13 +97,14 @@ async def triage(request: Request, session: Session) -> Response:
     notice = ""
     themes: list[dict[str, Any]] = []
     results = None
-    if q:  # a search shows its hits only: the themes table is one click away
-        results = await call(request, lambda engine: engine.browse.search(q))
     filters = {k: query(request, k).strip()[:200] for k in FILTERS}
-    if not q:
-        if any(filters[d] and not _DATE.fullmatch(filters[d]) for d in ("since", "until")):
-            return error_page(request, session, 400, "Dates are YYYY-MM-DD.")
-        chosen = {k: v for k, v in filters.items() if v}
+    if any(filters[d] and not _is_day(filters[d]) for d in ("since", "until")):
+        return error_page(request, session, 400, "Dates are YYYY-MM-DD.")
+    chosen = {k: v for k, v in filters.items() if v}
+    if q:  # a search shows its hits only (of the chosen channel and dates): the themes table is one click away
+        channel, since, until = (chosen.get(k) for k in ("channel", "since", "until"))
+        results = await call(request, lambda engine: engine.browse.search(q, channel=channel, since=since, until=until))
+    else:
 
         def load(engine: Engine) -> list[dict[str, Any]]:
             return engine.browse.themes(**chosen) if chosen else _themes(engine)

@@ -545,3 +545,16 @@ def test_triage_filters_by_platform_language_and_segment_and_sorts_any_column(si
     assert ordered == ["Login problems", "Refunds are slow"]
     page = viewer.get("/", params={"sort": "volume", "dir": "desc"}).text
     assert "7 vs 0 (+7)" in page and "3 vs 0 (+3)" in page  # the change is counted, not a bare percentage
+
+
+def test_search_keeps_the_chosen_channel_and_dates(site):
+    app, db_path, _ = site
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute("UPDATE feedback SET channel = 'review' WHERE id IN (1, 2)")
+    viewer = logged_in(app, "viewer")
+    page = viewer.get("/", params={"q": "refund", "channel": "review"}).text
+    assert "2 items match “refund” in review" in page and '<input type="hidden" name="channel" value="review">' in page
+    page = viewer.get("/", params={"q": "refund", "since": "2025-02-06", "until": "2025-02-07"}).text
+    assert "2 items match “refund” from 2025-02-06 to 2025-02-07" in page
+    assert viewer.get("/", params={"q": "refund", "since": "2025-13-45"}).status_code == 400
+    assert viewer.get("/", params={"since": "2025-02-30"}).status_code == 400
