@@ -32,7 +32,8 @@ _SETTING_OPTIONS = (
     ("--email", "zendesk: e-mail of the agent whose API token is used."),
     ("--form-id", "typeform: the form's id (after /to/ in its link)."),
     ("--package", "googleplay: the app's package name (com.acme.notes)."),
-    ("--survey-id", "surveymonkey: the survey's id."),
+    ("--survey-id", "surveymonkey / qualtrics: the survey's id."),
+    ("--datacenter", "qualtrics: data center id (iad1 for https://iad1.qualtrics.com)."),
 )
 
 

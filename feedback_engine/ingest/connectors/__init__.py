@@ -9,7 +9,7 @@ cursors (:mod:`.queries`, table ``sources``) and runs the pulls under a lock.
 Kinds (one module each): ``appstore-rss`` (:mod:`.appstore`), ``trustpilot`` (:mod:`.trustpilot`),
 ``reddit`` (:mod:`.reddit`), ``zendesk`` (:mod:`.zendesk`, the ``support`` channel) and
 ``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`), ``googleplay`` (:mod:`.googleplay`),
-``surveymonkey`` (:mod:`.surveymonkey`).
+``surveymonkey`` (:mod:`.surveymonkey`), ``qualtrics`` (:mod:`.qualtrics`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from feedback_engine.ingest.connectors.appstore import AppStoreRss
 from feedback_engine.ingest.connectors.base import Connector
 from feedback_engine.ingest.connectors.googleplay import GooglePlay
+from feedback_engine.ingest.connectors.qualtrics import Qualtrics
 from feedback_engine.ingest.connectors.reddit import Reddit
 from feedback_engine.ingest.connectors.surveymonkey import SurveyMonkey
 from feedback_engine.ingest.connectors.trustpilot import Trustpilot
@@ -28,5 +29,5 @@ __all__ = ["KINDS", "Connector"]
 
 KINDS: dict[str, type[Connector]] = {
     cls.kind: cls
-    for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform, GooglePlay, SurveyMonkey)
+    for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform, GooglePlay, SurveyMonkey, Qualtrics)
 }

@@ -110,12 +110,43 @@ class HttpClient:
     ) -> Page:
         """GET ``url`` and parse its JSON body. ``api`` names the service in messages,
         ``credential`` says where the credential comes from (for the 401/403 line)."""
+        response = self.request("GET", url, params=params, headers=headers, auth=auth, api=api, credential=credential)
+        return _parse(_shown(str(response.url)), response)
+
+    def post_json(
+        self,
+        url: str,
+        body: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        api: str = "the API",
+        credential: str | None = None,
+    ) -> Page:
+        """POST a JSON ``body`` (an API that starts a job, e.g. a Qualtrics export) and parse the answer."""
+        response = self.request("POST", url, json_body=body, headers=headers, api=api, credential=credential)
+        return _parse(_shown(str(response.url)), response)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        api: str = "the API",
+        credential: str | None = None,
+    ) -> httpx.Response:
+        """One request with the retries of the module docstring; the successful response."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
                 self.requests += 1
-                response = self._client.get(url, params=clean or None, headers=headers, auth=auth)
+                response = self._client.request(
+                    method, url, params=clean or None, json=json_body, headers=headers, auth=auth
+                )
             except httpx.TimeoutException as exc:
                 if last:
                     raise SourceUnavailable(
@@ -159,7 +190,7 @@ class HttpClient:
                     status=status,
                     url=shown,
                 )
-            return _parse(shown, response)
+            return response
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
     def _backoff(self, attempt: int) -> float:

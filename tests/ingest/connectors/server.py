@@ -50,6 +50,9 @@ class ApiServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 server._answer(self)
 
+            def do_POST(self) -> None:  # noqa: N802
+                server._answer(self)
+
             def log_message(self, *args: Any) -> None:
                 return None
 
@@ -73,8 +76,18 @@ class ApiServer:
 
         parts = urlsplit(handler.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length).decode("utf-8", "replace") if length else ""
         with self._lock:
-            self.requests.append({"path": parts.path, "query": query, "headers": dict(handler.headers)})
+            self.requests.append(
+                {
+                    "method": handler.command,
+                    "path": parts.path,
+                    "query": query,
+                    "headers": dict(handler.headers),
+                    "body": body,
+                }
+            )
             route = next(
                 (r for r in self.routes if r.path == parts.path and all(query.get(k) == v for k, v in r.query.items())),
                 None,
@@ -87,7 +100,9 @@ class ApiServer:
         if answer.delay:
             time.sleep(answer.delay)
         body = answer.body
-        if isinstance(body, (dict, list)):
+        if isinstance(body, bytes):
+            data = body
+        elif isinstance(body, (dict, list)):
             data = json.dumps(body).replace("{BASE}", self.base).encode()
         elif isinstance(body, str):
             data = body.replace("{BASE}", self.base).encode()

@@ -200,3 +200,52 @@ def test_surveymonkey_bulk_names_answers_from_the_details_and_commits_each_page(
          "text": "Reports are good, exports slow.", "nps": 7, "email": "cy@example.com"},
     ]  # fmt: skip
     assert engine.sources.get("sm")["cursor"] == {"modified": "2026-11-22T09:15:00Z"}
+
+
+QUALTRICS_CSV = (
+    "StartDate,EndDate,Status,Progress,Finished,RecordedDate,ResponseId,RecipientEmail,Q1,Q2\r\n"
+    "Start Date,End Date,Response Type,Progress,Finished,Recorded Date,Response ID,Recipient Email,"
+    "How likely are you to recommend Acme to a friend?,Why did you give that score?\r\n"
+    '"{""ImportId"":""startDate"",""timeZone"":""UTC""}","{""ImportId"":""endDate"",""timeZone"":""UTC""}",'
+    '"{""ImportId"":""status""}","{""ImportId"":""progress""}","{""ImportId"":""finished""}",'
+    '"{""ImportId"":""recordedDate"",""timeZone"":""UTC""}","{""ImportId"":""_recordId""}",'
+    '"{""ImportId"":""recipientEmail""}","{""ImportId"":""QID1""}","{""ImportId"":""QID2_TEXT""}"\r\n'
+    "2026-11-20 09:00:00,2026-11-20 09:04:00,IP Address,100,True,2026-11-20 09:04:01,R_1a2b3c,ann@example.com,3,"
+    "Billing page times out every time.\r\n"
+    "2026-11-21 10:00:00,2026-11-21 10:02:00,IP Address,100,True,2026-11-21 10:02:30,R_4d5e6f,bo@example.com,9,"
+    "Support solved it in minutes.\r\n"
+)
+
+
+def test_qualtrics_export_is_started_polled_and_downloaded(engine, api, env, sleeps):
+    import io
+    import zipfile
+
+    env["QUALTRICS_API_TOKEN"] = "q-secret"
+    root = "/API/v3/surveys/SV_abc123/export-responses"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("Acme NPS.csv", QUALTRICS_CSV)
+    api.route(root, Answer(200, {"result": {"progressId": "ES_0d1", "percentComplete": 0.0, "status": "inProgress"}}))
+    api.route(
+        f"{root}/ES_0d1",
+        Answer(200, {"result": {"status": "inProgress", "percentComplete": 40.0}}),
+        Answer(200, {"result": {"status": "complete", "percentComplete": 100.0, "fileId": "1dc4-file"}}),
+    )
+    api.route(f"{root}/1dc4-file/file", Answer(200, buffer.getvalue()))
+    engine.sources.add("q", "qualtrics", {"survey_id": "SV_abc123", "base_url": api.base})
+    r = engine.sources.pull("q", since="2026-11-01").sources[0]
+    assert (r.status, r.added, r.requests) == ("ok", 2, 4)
+    (start,) = api.hits(root)
+    assert start["method"] == "POST" and start["headers"]["X-API-TOKEN"] == "q-secret"
+    assert json.loads(start["body"]) == {"format": "csv", "startDate": "2026-11-01T00:00:00Z", "useLabels": True}
+    assert len(api.hits(f"{root}/ES_0d1")) == 2 and sleeps == [0.05]  # one wait between the two polls
+    rows = engine.store.query("SELECT response_id, question, text, nps, created_at FROM feedback ORDER BY id")
+    assert rows[0] == {
+        "response_id": "R_1a2b3c",
+        "question": "Why did you give that score?",
+        "text": "Billing page times out every time.",
+        "nps": 3,
+        "created_at": "2026-11-20T09:04:01Z",
+    }
+    assert engine.sources.get("q")["cursor"] == {"newest": "2026-11-21T10:02:30Z"}
