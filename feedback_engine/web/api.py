@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -69,7 +70,18 @@ def _offset(request: Request) -> int:
     return max(0, int(query(request, "offset", "0") or 0))
 
 
+THEME_FILTERS = ("channel", "platform", "language", "segment", "since", "until")
+
+
 def themes(request: Request) -> Callable[[Engine], Any]:
+    """Every active theme's figures; ``?channel=&platform=&language=&segment=&since=&until=``
+    (ISO dates, inclusive) narrow them to those items, as the triage filters do."""
+    chosen = {k: query(request, k).strip()[:200] for k in THEME_FILTERS if query(request, k).strip()}
+    for name in ("since", "until"):
+        if name in chosen:
+            date.fromisoformat(chosen[name])  # ValueError: a 400
+    if chosen:
+        return lambda engine: engine.browse.themes(**chosen)
     return lambda engine: engine.themes.list()
 
 

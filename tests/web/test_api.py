@@ -7,6 +7,7 @@ import json
 import pytest
 
 from feedback_engine.engine import Engine
+from feedback_engine.store import Store
 
 from .test_pages import Browser, site  # noqa: F401  (the fixture)
 
@@ -51,3 +52,14 @@ def test_no_or_bad_token_is_401_and_errors_are_json(site, token):  # noqa: F811
     with Engine(db_path) as engine:
         engine.accounts.disable(seed.USERS["viewer"])
     assert get(app, "/api/themes", token)[0] == 401
+
+
+def test_themes_take_the_triage_filters(site, token):  # noqa: F811
+    app, db_path, _ = site
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute("UPDATE feedback SET platform = 'appstore' WHERE id IN (1, 2, 8)")
+    status, body, _ = get(app, "/api/themes?platform=appstore", token)
+    assert status == 200 and {t["label"]: t["volume"] for t in body} == {"Refunds are slow": 2, "Login problems": 1}
+    status, body, _ = get(app, "/api/themes?since=2025-02-05&until=2025-02-07&channel=survey", token)
+    assert {t["label"]: t["volume"] for t in body} == {"Refunds are slow": 3, "Login problems": 0}
+    assert get(app, "/api/themes?since=2025-02-30", token)[0] == 400
