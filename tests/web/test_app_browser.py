@@ -175,6 +175,14 @@ def test_editor_moves_items_and_edits_an_action(served, browser, tmp_path):
 
     base, db_path, ids = served
     login(browser, base, "editor")
+    browser.get(f"{base}/")  # triage: filter, then sort; the filter stays in the address
+    Select(browser.find_element(By.CSS_SELECTOR, "#filters select[name=channel]")).select_by_value("survey")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#filters button"))
+    assert "channel=survey" in browser.current_url
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Theme"))
+    assert "sort=label" in browser.current_url and "channel=survey" in browser.current_url
+    assert "Refunds are slow" in browser.find_element(By.ID, "themes").text
+    shot(browser, tmp_path, "triage-filtered")
     browser.get(f"{base}/themes/{ids['refunds']}")
     browser.find_element(By.CSS_SELECTOR, "input[name=item][value='1']").click()
     browser.find_element(By.CSS_SELECTOR, "input[name=item][value='2']").click()
@@ -199,6 +207,10 @@ def test_editor_moves_items_and_edits_an_action(served, browser, tmp_path):
     assert browser.find_element(By.ID, "title").text == "Fix refunds"
     assert "Refunds are slow" in browser.find_element(By.ID, "themes").text
     shot(browser, tmp_path, "action-edited")
+    browser.get(f"{base}/themes/{ids['refunds']}")
+    Select(browser.find_element(By.CSS_SELECTOR, "#merge select[name=other]")).select_by_visible_text("Login problems")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#merge button"))
+    assert "Items (9)" in browser.find_element(By.TAG_NAME, "main").text  # 4 left + 5 of login (3 + 2 moved)
     with Store(db_path) as store:
         assert store.scalar("SELECT count(*) FROM theme_edits WHERE edit = 'move'") == 3
         assert store.scalar("SELECT owner FROM actions WHERE id = ?", (ids["xss_action"],)) == "pat"
