@@ -2,10 +2,11 @@
 
 Kinds and placeholders: ``[EMAIL]`` (also written out: "john dot smith at yahoo dot com",
 "john[at]gmail[dot]com"), ``[PHONE]``, ``[CARD]`` (13-19 digits passing the Luhn check),
-``[SSN]`` (123-45-6789), ``[IBAN]`` (passing the ISO 13616 mod-97 check), ``[IP]`` (IPv4 and
-IPv6), ``[POSTCODE]`` (UK postcodes), ``[ADDRESS]`` (a house number and a street: "221B Baker
-Street", "1600 Pennsylvania Ave NW"), ``[HANDLE]`` (@handles, except the brand's own: the
-``FEEDBACK_ENGINE_BRAND_HANDLES`` environment variable, comma separated, or ``brand_handles=``),
+``[SSN]`` (123-45-6789; nine bare digits only after "SSN" / "social security number"),
+``[IBAN]`` (passing the ISO 13616 mod-97 check), ``[IP]`` (IPv4 and IPv6), ``[POSTCODE]`` (UK
+postcodes), ``[ADDRESS]`` (a house number and a street: "221B Baker Street", "1600 Pennsylvania
+Ave NW"), ``[HANDLE]`` (@handles, except the brand's own: the ``FEEDBACK_ENGINE_BRAND_HANDLES``
+environment variable, comma separated, or ``brand_handles=``),
 ``[URL]`` (only URLs carrying a token or secret in the query or path; a plain help-page link
 stays readable) and ``[NAME]`` (spaCy NER PERSON spans, handed in by the caller, less products,
 medicines and interjections: :mod:`feedback_engine.nlp.pii_allow`). Dates, prices, version
@@ -93,6 +94,13 @@ _NOT_A_USER = frozenset(
 _URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\"']+", re.IGNORECASE)
 _CARD = re.compile(r"(?<![\d.,/-])\d(?:[ -]?\d){12,18}(?![\d.,/]\d)")
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
+# Nine digits with no separators are an SSN only right after the words that name one ("SSN 123456789",
+# "social security number is 123456789"): bare nine-digit runs are order and tracking numbers.
+_SSN_CUED = re.compile(
+    r"\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*(?:is|was|:|#|-)?\s*"
+    r"(?P<ssn>(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4})(?![\w-])",
+    re.IGNORECASE,
+)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
@@ -314,6 +322,7 @@ def find_pii(
             if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
                 spans.append(PiiSpan(m.start(), m.end(), "CARD"))
         spans.extend(PiiSpan(m.start(), m.end(), "SSN") for m in _SSN.finditer(text))
+        spans.extend(PiiSpan(m.start("ssn"), m.end("ssn"), "SSN") for m in _SSN_CUED.finditer(text))
         if "." in text:
             spans.extend(PiiSpan(m.start(), m.end(), "IP") for m in _IPV4.finditer(text))
         if "::" in text or text.count(":") >= 7:
