@@ -22,7 +22,7 @@ _SETTING_OPTIONS = (
     ),
     ("--token-env", "Environment variable that holds the credential (default: the kind's, e.g. ZENDESK_API_TOKEN)."),
     ("--token-file", "File whose first line is the credential (instead of an environment variable)."),
-    ("--app-id", "appstore-rss: the app's id (digits after /id in its App Store URL)."),
+    ("--app-id", "appstore-rss / appstore-connect: the app's id (digits after /id in its App Store URL)."),
     ("--country", "appstore-rss: storefront country code (default us)."),
     ("--business-unit-id", "trustpilot: the business unit id."),
     ("--subreddit", "reddit: subreddit name (without r/)."),
@@ -34,6 +34,8 @@ _SETTING_OPTIONS = (
     ("--package", "googleplay: the app's package name (com.acme.notes)."),
     ("--survey-id", "surveymonkey / qualtrics: the survey's id."),
     ("--datacenter", "qualtrics: data center id (iad1 for https://iad1.qualtrics.com)."),
+    ("--key-id", "appstore-connect: the API key's id."),
+    ("--issuer-id", "appstore-connect: the team's issuer id."),
 )
 
 

@@ -9,12 +9,14 @@ cursors (:mod:`.queries`, table ``sources``) and runs the pulls under a lock.
 Kinds (one module each): ``appstore-rss`` (:mod:`.appstore`), ``trustpilot`` (:mod:`.trustpilot`),
 ``reddit`` (:mod:`.reddit`), ``zendesk`` (:mod:`.zendesk`, the ``support`` channel) and
 ``x-recent`` (:mod:`.twitter`), ``typeform`` (:mod:`.typeform`), ``googleplay`` (:mod:`.googleplay`),
-``surveymonkey`` (:mod:`.surveymonkey`), ``qualtrics`` (:mod:`.qualtrics`).
+``surveymonkey`` (:mod:`.surveymonkey`), ``qualtrics`` (:mod:`.qualtrics`),
+``appstore-connect`` (:mod:`.appstore_connect`).
 """
 
 from __future__ import annotations
 
 from feedback_engine.ingest.connectors.appstore import AppStoreRss
+from feedback_engine.ingest.connectors.appstore_connect import AppStoreConnect
 from feedback_engine.ingest.connectors.base import Connector
 from feedback_engine.ingest.connectors.googleplay import GooglePlay
 from feedback_engine.ingest.connectors.qualtrics import Qualtrics
@@ -29,5 +31,16 @@ __all__ = ["KINDS", "Connector"]
 
 KINDS: dict[str, type[Connector]] = {
     cls.kind: cls
-    for cls in (AppStoreRss, Trustpilot, Reddit, Zendesk, XRecentSearch, Typeform, GooglePlay, SurveyMonkey, Qualtrics)
+    for cls in (
+        AppStoreRss,
+        Trustpilot,
+        Reddit,
+        Zendesk,
+        XRecentSearch,
+        Typeform,
+        GooglePlay,
+        SurveyMonkey,
+        Qualtrics,
+        AppStoreConnect,
+    )
 }

@@ -249,3 +249,49 @@ def test_qualtrics_export_is_started_polled_and_downloaded(engine, api, env, sle
         "created_at": "2026-11-20T09:04:01Z",
     }
     assert engine.sources.get("q")["cursor"] == {"newest": "2026-11-21T10:02:30Z"}
+
+
+def test_appstore_connect_signs_an_es256_token_and_follows_links_next(engine, api, tmp_path):
+    import base64
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    p8 = tmp_path / "AuthKey_ABC123DEFG.p8"
+    p8.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    doc = json.loads(
+        (Path(__file__).resolve().parents[3] / "fixtures/reviews/appstore_connect_reviews.json").read_text()
+    )
+    reviews = doc["data"]
+    path = "/v1/apps/284882215/customerReviews"
+    first = {
+        "data": reviews[:2],
+        "links": {"self": "x", "next": "{BASE}" + path + "?cursor=Mg&limit=200&sort=-createdDate"},
+    }
+    api.route(path, Answer(200, {"data": reviews[2:], "links": {"self": "y"}}), cursor="Mg")
+    api.route(path, Answer(200, first))
+    settings = {"app_id": "284882215", "key_id": "ABC123DEFG", "issuer_id": "57246542-96fe-1a63-e053-0824d011072a"}
+    engine.sources.add("asc", "appstore-connect", {**settings, "base_url": api.base, "token_file": str(p8)})
+    r = engine.sources.pull("asc", since="2020-01-01").sources[0]
+    assert (r.status, r.added, r.quarantined, r.requests) == ("ok", 38, 2, 2)  # as `ingest reviews` of the file
+    hits = api.hits(path)
+    assert hits[0]["query"] == {"sort": "-createdDate", "limit": "200"} and hits[1]["query"]["cursor"] == "Mg"
+    token = hits[0]["headers"]["Authorization"].removeprefix("Bearer ")
+    head, claims, signature = token.split(".")
+
+    def decode(part: str) -> bytes:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    assert json.loads(decode(head)) == {"alg": "ES256", "kid": "ABC123DEFG", "typ": "JWT"}
+    body = json.loads(decode(claims))
+    assert body["iss"] == settings["issuer_id"] and body["aud"] == "appstoreconnect-v1"
+    assert body["exp"] - body["iat"] == 900
+    raw = decode(signature)
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    key.public_key().verify(der, f"{head}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))  # raises if forged
+    assert "PRIVATE KEY" not in json.dumps(engine.store.query("SELECT * FROM sources"))
