@@ -222,13 +222,15 @@ def theme_evidence(
             if own and source not in ("manual", "seed") and score < STRONG_SCORE and not (stems(text or "") & own):
                 continue  # near the centroid, but about something else
             _keep(best, Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source))
+    targets: list[tuple[set[str], np.ndarray]] = []
     for target in sorted({survivors.get(int(t), int(t)) for t in theme_ids}):
         words = set().union(*(subjects.get(m, set()) for m in member_themes(survivors, [target])))
         centroid = conn.execute("SELECT centroid FROM themes WHERE id = ?", (target,)).fetchone()
-        if words and centroid and centroid[0] is not None:
-            for e in _named(conn, words, from_blob(centroid[0]), wanted, threshold):
-                if (e.feedback_id, e.sentence_idx) not in placed:
-                    _keep(best, e)
+        if words and centroid and centroid[0] is not None and max(TERM_SCORE, NAMED_FLOOR) >= threshold:
+            targets.append((words, from_blob(centroid[0])))
+    for e in _named(conn, targets, wanted):
+        if (e.feedback_id, e.sentence_idx) not in placed:
+            _keep(best, e)
     return _with_context(conn, best)
 
 
@@ -273,39 +275,47 @@ def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[in
 
 _GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_ASPECTS)
 
-NAMED_SQL = """
-SELECT f.id, s.idx, s.redacted_text, s.embedding, s.aspects, a.redacted_text, a.embedding, a.aspects,
-       (SELECT count(*) FROM sentences c WHERE c.feedback_id = f.id) AS n_sentences
-FROM feedback_fts JOIN feedback f ON f.id = feedback_fts.rowid
-JOIN analysis a ON a.feedback_id = f.id AND a.is_english = 1
-LEFT JOIN sentences s ON s.feedback_id = f.id
-WHERE feedback_fts MATCH ?
+UNITS_SQL = """
+SELECT a.feedback_id, -1, a.redacted_text, a.embedding, a.aspects FROM analysis a
+WHERE a.is_english = 1 AND a.feedback_id IN ({marks})
+  AND (SELECT count(*) FROM sentences c WHERE c.feedback_id = a.feedback_id) <= 1
+UNION ALL
+SELECT s.feedback_id, s.idx, s.redacted_text, s.embedding, s.aspects FROM sentences s
+JOIN analysis a ON a.feedback_id = s.feedback_id AND a.is_english = 1
+WHERE s.feedback_id IN ({marks})
+  AND (SELECT count(*) FROM sentences c WHERE c.feedback_id = s.feedback_id) > 1
 """
 
 
 def _named(
-    conn: sqlite3.Connection, words: set[str], centroid: np.ndarray, wanted: set[int] | None, threshold: float
+    conn: sqlite3.Connection, targets: list[tuple[set[str], np.ndarray]], wanted: set[int] | None
 ) -> list[Evidence]:
-    """Sentences (or one-sentence items) that name one of ``words`` and are like ``centroid``."""
-    query = " OR ".join(f"{w}*" for w in sorted(words) if w.isalnum())
-    if not query or max(TERM_SCORE, NAMED_FLOOR) < threshold:
+    """Sentences (or one-sentence items) that name one of a target's words and are like its centroid
+    (cosine >= :data:`NAMED_FLOOR`): candidates from the full-text index, each unit read once."""
+    if not targets:
         return []
+    per_target: list[set[int]] = []
+    for words, _centroid in targets:
+        query = " OR ".join(f"{w}*" for w in sorted(words) if w.isalnum())
+        found = {int(r[0]) for r in conn.execute("SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?", (query,))}
+        per_target.append(found if wanted is None else found & wanted)
+    candidates = sorted(set().union(*per_target))
+    units: dict[int, list[tuple[int, str, set[str], np.ndarray]]] = {}
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for fid, idx, text, emb, aspects in conn.execute(UNITS_SQL.format(marks=marks), chunk + chunk):
+            if emb is None or not text or not str(text).strip() or not is_topical(aspects):
+                continue
+            units.setdefault(int(fid), []).append((int(idx), str(text).strip(), stems(str(text)), from_blob(emb)))
     out: list[Evidence] = []
-    for row in conn.execute(NAMED_SQL, (query,)):
-        fid, sidx, s_text, s_emb, s_asp, a_text, a_emb, a_asp, n_sentences = row
-        if wanted is not None and int(fid) not in wanted:
-            continue
-        if int(n_sentences or 0) <= 1:
-            if sidx not in (None, 0):
-                continue  # one unit per one-sentence item: the item itself
-            idx, text, emb, aspects = -1, a_text, a_emb, a_asp
-        else:
-            idx, text, emb, aspects = int(sidx), s_text, s_emb, s_asp
-        if emb is None or not text or not (stems(text) & words) or not is_topical(aspects):
-            continue
-        cos = float(from_blob(emb) @ centroid)
-        if cos >= NAMED_FLOOR:
-            out.append(Evidence(int(fid), idx, str(text).strip() or None, max(cos, TERM_SCORE), "named"))
+    for (words, centroid), fids in zip(targets, per_target, strict=True):
+        for fid in sorted(fids):
+            for idx, text, unit_words, vec in units.get(fid, ()):
+                if unit_words & words:
+                    cos = float(vec @ centroid)
+                    if cos >= NAMED_FLOOR:
+                        out.append(Evidence(fid, idx, text, max(cos, TERM_SCORE), "named"))
     return out
 
 
