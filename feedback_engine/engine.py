@@ -85,6 +85,8 @@ class Engine:
         and the themes (active, honest coverage, new items since the last fit that fit no theme)."""
         out = self.ingest.status()
         out["sources"] = self.sources.last_pulls()
+        out["analysis_backlog"] = self.analysis.backlog()
+        out["outbox"] = self.outbox.queue()
         out["themes"] = self.themes.status()
         return out
 

@@ -203,6 +203,11 @@ def print_status(d: dict[str, Any]) -> None:
             f" ({last['status']}: added {last['added']}, updated {last['updated']},"
             f" unchanged {last['unchanged']}, quarantined {last['quarantined']}, skipped {last['skipped']})"
         )
+    if d.get("analysis_backlog"):
+        click.echo(f"Analysis backlog: {d['analysis_backlog']} items not analysed yet (`feedback-engine analyze`)")
+    outbox = {k: v for k, v in (d.get("outbox") or {}).items() if v}
+    if outbox:
+        click.echo("Outbox: " + ", ".join(f"{v} {k}" for k, v in outbox.items()))
     for src in d.get("sources") or []:
         when = src["last_pull_at"] or "never pulled"
         result = "" if not src["last_status"] else f" ({src['last_status']}: added {src['last_added'] or 0})"

@@ -499,3 +499,11 @@ def _rebuild(conn: sqlite3.Connection, email_id: int, stamp: str) -> None:
 
 def feedback_exists(store: Store, feedback_id: int) -> bool:
     return store.scalar("SELECT 1 FROM feedback WHERE id = ?", (feedback_id,)) is not None
+
+
+def queue_counts(store: Store) -> dict[str, int]:
+    """The outbox at a glance: notifications waiting for an email, and emails by state."""
+    out = {"waiting": int(store.scalar("SELECT count(*) FROM notifications WHERE status = 'pending'") or 0)}
+    for status, n in store.conn.execute("SELECT status, count(*) FROM emails GROUP BY status ORDER BY status"):
+        out[str(status)] = int(n)
+    return out

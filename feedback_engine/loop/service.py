@@ -177,6 +177,10 @@ class OutboxService:
         self.settings = settings
         self.transport = transport
 
+    def queue(self) -> dict[str, int]:
+        """Notifications waiting for an email and emails by state (queued, retry, sent, ...)."""
+        return outbox.queue_counts(self.store)
+
     def notify(
         self,
         dry_run_dir: str | Path | None = None,

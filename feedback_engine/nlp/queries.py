@@ -23,3 +23,10 @@ def english_with_vectors(store: Store) -> int:
 def analysis_extras(store: Store) -> list[dict[str, Any]]:
     """Per analysed item the fields ``items_frame`` adds to the export columns."""
     return store.query("SELECT feedback_id AS id, is_english, sentiment_probs, aspects, analyzed_at FROM analysis")
+
+
+def backlog(store: Store) -> int:
+    """Items that ``analyze`` would analyse now (never analysed, or edited since)."""
+    from feedback_engine.nlp.pipeline import COUNT_PENDING_SQL
+
+    return int(store.scalar(COUNT_PENDING_SQL) or 0)

@@ -125,6 +125,10 @@ class AnalysisService:
             return {"skipped": "no analysed English items yet"}
         return dict(self.themes.update(refit=refit, progress=progress))
 
+    def backlog(self) -> int:
+        """Items waiting for ``analyze`` (never analysed, or edited since); loads no model."""
+        return queries.backlog(self.store)
+
     # -- pandas ------------------------------------------------------------------------------
     def items_frame(self) -> pd.DataFrame:
         """One row per feedback item: the export columns (sentiment, theme, language, redacted text...)

@@ -129,6 +129,14 @@ def test_pull_exit_codes_one_failing_source_never_stops_the_others(tmp_path, api
     status = run(db, "status").output
     assert "Source ios (appstore-rss): last pull " in status and "(ok: added 4)" in status
     assert "Source tp (trustpilot): last pull " in status and "(failed: added 0)" in status
+    assert "Analysis backlog: 4 items not analysed yet (`feedback-engine analyze`)\n" in status
+    data = json.loads(run(db, "status", "--json").output)
+    assert data["analysis_backlog"] == 4 and data["outbox"] == {"waiting": 0}
+    assert [(s["name"], s["last_status"], s["last_added"]) for s in data["sources"]] == [
+        ("ios", "ok", 4),
+        ("tp", "failed", 0),
+        ("zz", "failed", 0),
+    ]
 
 
 def test_a_second_pull_exits_at_once_while_one_runs(tmp_path, api):
