@@ -302,3 +302,16 @@ def test_cli_notify_human_output(store, smtp, monkeypatch, tmp_path):
     )
     result = CliRunner().invoke(main, ["--db", str(store.path), "notify"])
     assert result.exit_code == 2 and "Pass either --dry-run DIR or --send." in result.output
+
+
+def test_outbox_queue_counts_waiting_notifications_and_emails_by_state(store, smtp, monkeypatch):
+    for key, value in smtp_env(smtp.port).items():
+        monkeypatch.setenv(key, value)
+    theme = add_theme(store, "Login")
+    add_feedback(store, add_customer(store, "ann@example.com"), "x", themes=[theme])
+    engine = Engine(store)
+    assert engine.outbox.queue() == {"waiting": 0}
+    ship(store, engine, [theme])
+    engine.outbox.notify(send=True)
+    assert engine.outbox.queue() == {"waiting": 0, "sent": 1}
+    assert engine.status()["outbox"] == {"waiting": 0, "sent": 1}
