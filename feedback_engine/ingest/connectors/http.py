@@ -13,6 +13,8 @@ on. Around the request:
 - **401/403**: :class:`SourceAuthError` at once, naming the variable or file that holds the
   credential ("set ZENDESK_API_TOKEN ...");
 - **other 4xx**: :class:`SourceHttpError` (a wrong setting: an unknown app id, subdomain, query).
+- **redirects**: followed on the same scheme, host and port only (at most 5); one to another host
+  is refused, so credential headers never leave for it.
 
 Credentials travel only in headers; URLs in messages and quarantine hold none. The transport is
 swappable (``httpx.MockTransport`` works), but the tests talk to a real server on loopback.
@@ -85,7 +87,7 @@ class HttpClient:
         self._client = httpx.Client(
             timeout=timeout,
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,  # followed by hand, same origin only (see _same_origin_redirects)
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
 
@@ -147,6 +149,7 @@ class HttpClient:
                 response = self._client.request(
                     method, url, params=clean or None, json=json_body, headers=headers, auth=auth
                 )
+                response = self._same_origin_redirects(response, headers, auth, api)
             except httpx.TimeoutException as exc:
                 if last:
                     raise SourceUnavailable(
@@ -192,6 +195,32 @@ class HttpClient:
                 )
             return response
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
+
+    def _same_origin_redirects(
+        self,
+        response: httpx.Response,
+        headers: Mapping[str, str] | None,
+        auth: httpx.Auth | tuple[str, str] | None,
+        api: str,
+    ) -> httpx.Response:
+        """Follow up to 5 redirects on the same scheme, host and port. A redirect elsewhere is
+        refused: the credential headers (``apikey``, ``X-API-TOKEN``, bearer tokens) must never
+        travel to another host."""
+        for _ in range(5):
+            if response.status_code not in (301, 302, 303, 307, 308) or "location" not in response.headers:
+                return response
+            target = response.url.join(response.headers["location"])
+            here = response.url
+            if (target.scheme, target.host, target.port) != (here.scheme, here.host, here.port):
+                raise SourceHttpError(
+                    f"{api} redirected {_shown(str(here))} to another host ({target.host}); the credential is not "
+                    "sent there. Point --base-url at the API's own address.",
+                    url=_shown(str(here)),
+                )
+            method = "GET" if response.status_code == 303 else response.request.method
+            self.requests += 1
+            response = self._client.request(method, target, headers=headers, auth=auth)
+        return response
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff * (2**attempt), self.max_wait))

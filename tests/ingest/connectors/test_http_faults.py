@@ -83,3 +83,21 @@ def test_invalid_json_comes_back_as_a_broken_page(api, sleeps):
     with client(sleeps) as http:
         page = http.get_json(f"{api.base}/p")
     assert page.data is None and page.error.startswith("invalid JSON") and page.text == "<html>maintenance</html>"
+
+
+def test_redirects_are_followed_on_the_same_host_only(api, sleeps):
+    from tests.ingest.connectors.server import ApiServer
+
+    other = ApiServer()
+    try:
+        api.route("/moved", Answer(301, "", {"Location": "/here"}))
+        api.route("/here", Answer(200, {"ok": 1}))
+        api.route("/away", Answer(302, "", {"Location": f"http://localhost:{other.base.rsplit(':', 1)[1]}/steal"}))
+        with client(sleeps) as http:
+            assert http.get_json(f"{api.base}/moved", headers={"apikey": "k"}).data == {"ok": 1}
+            assert api.hits("/here")[0]["headers"]["apikey"] == "k"
+            with pytest.raises(SourceHttpError, match="redirected .* to another host"):
+                http.get_json(f"{api.base}/away", headers={"apikey": "k"})
+        assert other.requests == []  # the key never left for the other host
+    finally:
+        other.close()
