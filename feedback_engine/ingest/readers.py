@@ -168,6 +168,11 @@ _MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"\x1f\x8b", b"\x7fELF"
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26))
 
 
+#: A NUL in most lines makes a file binary only from this many such lines: a one-row export
+#: with four junk lines ("zz\x00") is text whose junk goes to quarantine (a property test found it).
+MIN_NUL_LINES = 8
+
+
 def _looks_binary(sample: bytes) -> bool:
     """A known binary signature, a NUL in the header line or in most lines, or mostly control bytes.
 
@@ -179,7 +184,8 @@ def _looks_binary(sample: bytes) -> bool:
     lines = head.split(b"\n")[:200]
     if b"\x00" in lines[0]:
         return True
-    if sum(1 for line in lines if b"\x00" in line) > len(lines) / 2:
+    nul_lines = sum(1 for line in lines if b"\x00" in line)
+    if nul_lines > len(lines) / 2 and nul_lines >= MIN_NUL_LINES:
         return True
     return len(head) >= 64 and len(head) - len(head.translate(None, _CONTROL)) > 0.3 * len(head)
 
