@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from feedback_engine.accounts import Session
 from feedback_engine.engine import Engine
-from feedback_engine.errors import AnalysisError
+from feedback_engine.errors import AnalysisError, FeedbackEngineError
 from feedback_engine.web.auth import error_page, page, requires
 from feedback_engine.web.charts import plotly_url
 from feedback_engine.web.context import call, form, query
@@ -115,6 +115,11 @@ async def triage(request: Request, session: Session) -> Response:
             notice = exc.message
         themes.sort(key=SORTS[sort], reverse=order == "desc")
     facets = await call(request, lambda engine: _cached(engine, "facets", engine.browse.facets))
+    flags = [] if q else await call(request, _emerging)
+    flagged: dict[int, list[str]] = {}
+    for flag in flags:
+        if flag.get("theme_id") is not None:
+            flagged.setdefault(int(flag["theme_id"]), []).append(str(flag.get("text") or ""))
     keep = urlencode({k: v for k, v in filters.items() if v})
     return page(
         request,
@@ -129,7 +134,19 @@ async def triage(request: Request, session: Session) -> Response:
         facets=facets,
         filters=filters,
         keep=keep,
+        flags=flags,
+        flagged=flagged,
     )
+
+
+def _emerging(engine: Engine) -> list[dict[str, Any]]:
+    """Emerging flags (rises in volume or share negative, channel crossings, new themes) of the
+    last 7 days, the insights stage's one definition (``insights emerging``), through the cache."""
+    try:
+        report = _cached(engine, "emerging", engine.insights.emerging)
+    except FeedbackEngineError:  # nothing to compare yet: the table still shows
+        return []
+    return [*report.get("flags", []), *report.get("new_themes", [])]
 
 
 def _theme_page(engine: Engine, theme_id: int, offset: int) -> dict[str, Any]:
