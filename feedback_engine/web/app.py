@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from feedback_engine.loop.settings import Settings
-from feedback_engine.web import api, auth, backlog, charts, pages, settings, unsubscribe
+from feedback_engine.web import api, auth, backlog, charts, insights, pages, settings, unsubscribe
 from feedback_engine.web.context import AppConfig, render
 from feedback_engine.web.guard import EXPLAIN, Guard
 
@@ -38,6 +38,7 @@ def routes() -> list[BaseRoute]:
         *auth.routes,
         *pages.routes,
         *backlog.routes,
+        *insights.routes,
         *api.routes,
         *settings.routes,
         *charts.routes,
