@@ -198,14 +198,13 @@ def theme_evidence(
     members = sorted(member_themes(survivors, theme_ids))
     wanted = None if feedback_ids is None else {int(f) for f in feedback_ids}
     subjects = subject_words(conn, members)
-    placed: set[tuple[int, int]] = set()  # units already in these themes, confident or not
+    placed: set[tuple[int, int]] = set()  # units already evidence here: named never relabels them
     best: dict[int, Evidence] = {}
     for start in range(0, len(members), CHUNK):
         chunk = members[start : start + CHUNK]
         for row in conn.execute(EVIDENCE_SQL.format(marks=",".join("?" * len(chunk))), chunk):
             fid, sidx, _tid, prob, source, s_text, s_aspects, a_text, a_aspects, n_sentences = row
             fid, sidx, score, source = int(fid), int(sidx), float(prob or 0.0), str(source or "")
-            placed.add((fid, sidx))
             if wanted is not None and fid not in wanted:
                 continue
             if sidx >= 0:
@@ -221,6 +220,7 @@ def theme_evidence(
             own = subjects.get(int(_tid))
             if own and source not in ("manual", "seed") and score < STRONG_SCORE and not (stems(text or "") & own):
                 continue  # near the centroid, but about something else
+            placed.add((fid, sidx))
             _keep(best, Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source))
     targets: list[tuple[set[str], np.ndarray]] = []
     for target in sorted({survivors.get(int(t), int(t)) for t in theme_ids}):
