@@ -14,16 +14,13 @@ their location and reason, as for every import (``feedback-engine quarantine lis
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from feedback_engine.ingest.customers import ATTRIBUTE_COLUMNS, CustomerRecord
-from feedback_engine.ingest.loader import IngestReport, mark_interrupted_runs
+from feedback_engine.ingest.loader import IngestReport, begin_run, finish_run
 from feedback_engine.ingest.records import Quarantined
 from feedback_engine.progress import NullProgress, Progress
 from feedback_engine.store import Store, utcnow
@@ -59,21 +56,7 @@ class CustomerLoader:
     def run(self, items: Iterable[CustomerRecord | Quarantined], expected: int | None = None) -> IngestReport:
         started = time.perf_counter()
         report = self.report
-        mark_interrupted_runs(self.store)
-        with self.store.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO ingest_runs (kind, platform, source, source_sha256, options, started_at, pid, host)"
-                " VALUES ('customers', NULL, ?, ?, ?, ?, ?, ?)",
-                (
-                    report.source,
-                    self.sha256,
-                    json.dumps(self.options, ensure_ascii=False, default=str),
-                    self._now,
-                    os.getpid(),
-                    socket.gethostname(),
-                ),
-            )
-            report.run_id = cur.lastrowid
+        begin_run(self.store, report, self.sha256, self.options, self._now)
         known = {
             (r[0], r[1], r[2])
             for r in self.store.conn.execute(
@@ -99,18 +82,7 @@ class CustomerLoader:
         return report
 
     def _finish(self, status: str, started: float) -> None:
-        r = self.report
-        r.records = r.added + r.updated + r.unchanged + r.quarantined + r.skipped
-        r.seconds = time.perf_counter() - started
-        if self.store.conn.in_transaction:
-            self.store.conn.rollback()
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE ingest_runs SET finished_at = ?, status = ?, records = ?, added = ?, updated = ?,"
-                " unchanged = ?, quarantined = ?, skipped = ?, error = ? WHERE id = ?",
-                (utcnow(), status, r.records, r.added, r.updated, r.unchanged, r.quarantined, r.skipped, r.error,
-                 r.run_id),
-            )  # fmt: skip
+        finish_run(self.store, self.report, status, started)
 
     def _flush(self, batch: list[CustomerRecord | Quarantined], known: set[tuple[str, str, str]]) -> None:
         if not batch:

@@ -109,6 +109,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def begin_run(store: Store, report: IngestReport, sha256: str | None, options: dict[str, Any], at: str) -> None:
+    """Mark runs a killed process left 'running', then record this run (``report.run_id``)."""
+    mark_interrupted_runs(store)
+    with store.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO ingest_runs (kind, platform, source, source_sha256, options, started_at, pid, host)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report.kind,
+                report.platform,
+                report.source,
+                sha256,
+                json.dumps(options, ensure_ascii=False, default=str),
+                at,
+                os.getpid(),
+                socket.gethostname(),
+            ),
+        )
+        report.run_id = cur.lastrowid
+
+
+def finish_run(store: Store, report: IngestReport, status: str, started: float) -> None:
+    """Total the report, drop an open batch, and record how the run ended."""
+    r = report
+    r.records = r.added + r.updated + r.unchanged + r.quarantined + r.skipped
+    r.seconds = time.perf_counter() - started
+    if store.conn.in_transaction:
+        store.conn.rollback()
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE ingest_runs SET finished_at = ?, status = ?, records = ?, added = ?, updated = ?,"
+            " unchanged = ?, quarantined = ?, skipped = ?, error = ? WHERE id = ?",
+            (utcnow(), status, r.records, r.added, r.updated, r.unchanged, r.quarantined, r.skipped, r.error,
+             r.run_id),
+        )  # fmt: skip
+
+
 def mark_interrupted_runs(store: Store) -> int:
     """Runs left ``running`` by a process of this host that no longer exists become ``failed``
     ("interrupted"); returns how many. Runs of other hosts are left alone (we cannot tell)."""
@@ -178,23 +215,7 @@ class Loader:
         cursor)`` (an API source's cursor) in one transaction."""
         started = time.perf_counter()
         report = self.report
-        mark_interrupted_runs(self.store)
-        with self.store.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO ingest_runs (kind, platform, source, source_sha256, options, started_at, pid, host)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    report.kind,
-                    report.platform,
-                    report.source,
-                    self.source_sha256,
-                    json.dumps(self.options, ensure_ascii=False, default=str),
-                    self._now,
-                    os.getpid(),
-                    socket.gethostname(),
-                ),
-            )
-            report.run_id = cur.lastrowid
+        begin_run(self.store, report, self.source_sha256, self.options, self._now)
         self._known_quarantine = {
             (row[0], row[1], row[2])
             for row in self.conn.execute(
@@ -247,28 +268,7 @@ class Loader:
         return report
 
     def _finish(self, status: str, started: float) -> None:
-        r = self.report
-        r.records = r.added + r.updated + r.unchanged + r.quarantined + r.skipped
-        r.seconds = time.perf_counter() - started
-        if self.conn.in_transaction:
-            self.conn.rollback()
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE ingest_runs SET finished_at = ?, status = ?, records = ?, added = ?, updated = ?,"
-                " unchanged = ?, quarantined = ?, skipped = ?, error = ? WHERE id = ?",
-                (
-                    utcnow(),
-                    status,
-                    r.records,
-                    r.added,
-                    r.updated,
-                    r.unchanged,
-                    r.quarantined,
-                    r.skipped,
-                    r.error,
-                    r.run_id,
-                ),
-            )
+        finish_run(self.store, self.report, status, started)
 
     # -- one batch --------------------------------------------------------------------------
     def _flush(
