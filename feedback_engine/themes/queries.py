@@ -34,11 +34,11 @@ from __future__ import annotations
 import gc
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
-from typing import Any
+from functools import cached_property, wraps
+from typing import Any, ParamSpec, TypeVar
 
 __all__ = [
     "Member",
@@ -86,6 +86,10 @@ def parse_time(value: str | datetime | None) -> datetime | None:
         except ValueError:
             return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -162,6 +166,24 @@ def _add_row(out: dict[int, dict[int, Member]], theme: int, row: tuple[Any, ...]
         member.sentences[int(sidx)] = (s_lab, s_score if s_score is not None else 0.0)
 
 
+def _collector_paused(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with the cyclic garbage collector paused: members hold no cycles, and with a large
+    heap its passes over a million new objects took a quarter of :func:`theme_members`' time."""
+
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return run
+
+
+@_collector_paused
 def theme_members(
     conn: sqlite3.Connection,
     theme_ids: Iterable[int] | None = None,
@@ -173,28 +195,7 @@ def theme_members(
     """Surviving theme id -> feedback id -> :class:`Member`: for the survivors of ``theme_ids``
     (every theme when None). A requested theme without members maps to ``{}``.
     ``created_since`` / ``created_before`` (ISO text, compared with ``feedback.created_at``) keep
-    only the members written in that span (the same membership, read for a time window only).
-
-    The cyclic garbage collector is paused while the members are built: they hold no cycles, and
-    with a large heap its passes over a million new objects took a quarter of the time."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _theme_members(conn, theme_ids, survivors, created_since=created_since, created_before=created_before)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _theme_members(
-    conn: sqlite3.Connection,
-    theme_ids: Iterable[int] | None = None,
-    survivors: dict[int, int] | None = None,
-    *,
-    created_since: str | None = None,
-    created_before: str | None = None,
-) -> dict[int, dict[int, Member]]:
-    """:func:`theme_members`, with the collector running as the caller left it."""
+    only the members written in that span (the same membership, read for a time window only)."""
     survivors = resolve_survivors(conn) if survivors is None else survivors
     out: dict[int, dict[int, Member]] = defaultdict(dict)
     span, span_args = [], []
