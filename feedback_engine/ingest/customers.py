@@ -60,6 +60,7 @@ from feedback_engine.ingest.records import (
     safe_dump,
     value_problem,
 )
+from feedback_engine.ingest.surveys import flatten
 
 __all__ = ["FIELDS", "HEADERS", "CustomerRecord", "CustomerSource", "open_customers", "parse_amount"]
 
@@ -475,17 +476,6 @@ def _jsonl(path: Path, encoding: str) -> Iterator[tuple[str, Any, str | None]]:
         yield f"line {n}", raw if error else value, error
 
 
-def _flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in item.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value and len(prefix) < 200:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def _objects(
     path: Path,
     items: Iterator[tuple[str, Any, str | None]],
@@ -498,7 +488,7 @@ def _objects(
     keys: list[str] = []
     for _loc, item, problem in peek:
         if problem is None and isinstance(item, dict) and value_problem(item) is None:
-            for k in _flatten(item):
+            for k in flatten(item):
                 if k not in keys:
                     keys.append(k)
     if not keys:
@@ -513,7 +503,7 @@ def _objects(
             elif (why := value_problem(item)) is not None:
                 yield loc, [safe_dump(item)], why
             else:
-                flat = _flatten(item)
+                flat = flatten(item)
                 yield loc, [flat.get(k) for k in keys], None
 
     return CustomerSource(path, keys, rows(), overrides, platform, currency, fmt)

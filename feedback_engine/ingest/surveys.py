@@ -54,7 +54,7 @@ from feedback_engine.ingest.records import (
 )
 from feedback_engine.ingest.survey_columns import Column, Row, SurveyOptions, cell, detect, norm_header, zone
 
-__all__ = ["SurveyOptions", "SurveySource", "open_survey"]
+__all__ = ["SurveyOptions", "SurveySource", "flatten", "open_survey"]
 
 SAMPLE_ROWS = 200
 
@@ -219,7 +219,7 @@ def _open_json(path: Path, sample: bytes, opts: SurveyOptions) -> SurveySource:
     keys: list[str] = []
     for item in peek:
         if isinstance(item, dict):
-            for k in _flatten(item):
+            for k in flatten(item):
                 if k not in keys:
                     keys.append(k)
     if not keys:
@@ -243,7 +243,7 @@ def _open_json(path: Path, sample: bytes, opts: SurveyOptions) -> SurveySource:
             if problem is not None:
                 yield f"record {n}", [safe_dump(item)], problem
                 continue
-            flat = _flatten(item)  # fields first seen after the sample are not mapped (kept nowhere else)
+            flat = flatten(item)  # fields first seen after the sample are not mapped (kept nowhere else)
             yield f"record {n}", [_flat(flat.get(k)) for k in keys], None
 
     return SurveySource(path, platform, columns, rows(), opts)
@@ -267,13 +267,13 @@ def _guard_stream(items: Iterator[Any], path: Path) -> Iterator[Any]:
         yield _StreamBroken(f"{exc}; the rest of the file could not be read")
 
 
-def _flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(item: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested objects become dotted keys: ``{"answers": {"reason": ...}}`` -> ``answers.reason``."""
     flat: dict[str, Any] = {}
     for key, value in item.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value and len(prefix) < 200:
-            flat.update(_flatten(value, name + "."))
+            flat.update(flatten(value, name + "."))
         else:
             flat[name] = value
     return flat
