@@ -26,20 +26,24 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "nlp"))
 
 from pii_cases import BRAND_HANDLES, Case, build_cases, carrier_cases, real_carriers, score  # noqa: E402
+from pii_heldout import BRAND_HANDLES as HELDOUT_BRANDS  # noqa: E402
+from pii_heldout import heldout_cases  # noqa: E402
 
 from feedback_engine.nlp.redact import apply_spans, find_pii  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "sentiment"
 
 
-def predict(cases: list[Case], redactor: Any = None) -> list[list[tuple[str, int, int]]]:
+def predict(
+    cases: list[Case], redactor: Any = None, brands: tuple[str, ...] = BRAND_HANDLES
+) -> list[list[tuple[str, int, int]]]:
     from feedback_engine.nlp.text import TextPreparer, load_spacy
 
     prepared = TextPreparer(load_spacy()).prepare([c.text for c in cases])
     finder = redactor.find_pii if redactor is not None else find_pii
     out = []
     for case, prep in zip(cases, prepared, strict=True):
-        kwargs = {"brand_handles": BRAND_HANDLES} if redactor is None else {}
+        kwargs = {"brand_handles": brands} if redactor is None else {}
         out.append([(s.kind, s.start, s.end) for s in finder(case.text, prep.names, **kwargs)])
     return out
 
@@ -103,6 +107,13 @@ def main() -> None:
     if args.real and SHARED.exists():
         real = carrier_cases(real_carriers(SHARED))
         print_report("real carriers (drug reviews, tweets) + inserted PII", real, predict(real), args.misses)
+        held = heldout_cases(SHARED)
+        print_report(
+            "HELD-OUT set (tests/nlp/pii_heldout.py: other carriers, Faker values, other templates)",
+            held,
+            predict(held, brands=HELDOUT_BRANDS),
+            args.misses,
+        )
         texts = real_carriers(SHARED, limit=2000)  # speed on real texts: most hold no PII and no cue word
     texts = (texts * (2000 // len(texts) + 1))[:2000]
     now = speed(texts, lambda t: find_pii(t, brand_handles=BRAND_HANDLES), apply_spans)

@@ -408,9 +408,16 @@ def build_cases(seed: int = 13, per_kind: int = 50, keep_cases: int = 200) -> li
     return cases
 
 
+# People the real carriers name themselves (labelled by hand: the text's start -> names). "Endo and
+# Watson" are drug makers, Voltaren, Frova and Reclipsen medicines: not names.
+CARRIER_NAMES: dict[str, tuple[str, ...]] = {
+    "luggage was severely dented/missing wheel": ("Miranda",),
+}
+
+
 def carrier_cases(carriers: Iterable[str], seed: int = 7) -> list[Case]:
     """Real texts as carriers: each gets one sentence with inserted PII appended; the carrier's
-    own words are expected to stay (they are counted as keep words of category ``REAL``)."""
+    own words are expected to stay (keep category ``REAL``) except the people of :data:`CARRIER_NAMES`."""
     rng = random.Random(seed)
     kinds = list(TEMPLATES)
     cases = []
@@ -418,10 +425,12 @@ def carrier_cases(carriers: Iterable[str], seed: int = 7) -> list[Case]:
         kind = kinds[i % len(kinds)]
         extra = fill(rng.choice(TEMPLATES[kind]), rng)
         offset = len(text) + 1
+        names = [n for prefix, ns in CARRIER_NAMES.items() if text.startswith(prefix) for n in ns]
+        own = [("NAME", m.start(), m.end()) for name in names for m in re.finditer(name, text)]
         cases.append(
             Case(
                 f"{text} {extra.text}",
-                tuple((k, s + offset, e + offset) for k, s, e in extra.pii),
+                tuple(own + [(k, s + offset, e + offset) for k, s, e in extra.pii]),
                 (("REAL", 0, len(text)),),
             )
         )
@@ -484,7 +493,8 @@ class Report:
 
 def score(cases: Sequence[Case], predicted: Sequence[Sequence[tuple[str, int, int]]]) -> Report:
     """Per-kind recall and precision, and per-category keep rates (a keep word is kept when no
-    predicted span overlaps it; a REAL carrier counts as kept when no span falls inside it)."""
+    wrong predicted span, one that matches no gold span of its kind, overlaps it; a REAL carrier
+    counts as kept when no wrong span falls inside it)."""
     kinds: dict[str, Tally] = {}
     kept: dict[str, list[int]] = {}
     misses: list[tuple[str, str]] = []
@@ -506,8 +516,9 @@ def score(cases: Sequence[Case], predicted: Sequence[Sequence[tuple[str, int, in
                 tally.right += 1
             else:
                 false.append((kind, case.text[ps:pe]))
+        wrong = [(ps, pe) for k, ps, pe in spans if not any(k == g and ps < e and s < pe for g, s, e in case.pii)]
         for category, s, e in case.keep:
             pair = kept.setdefault(category, [0, 0])
             pair[1] += 1
-            pair[0] += not any(ps < e and s < pe for _, ps, pe in spans)
+            pair[0] += not any(ps < e and s < pe for ps, pe in wrong)
     return Report(kinds, {c: (k, n) for c, (k, n) in kept.items()}, misses, false)

@@ -1,0 +1,270 @@
+"""Writes the HELD-OUT PII set (``tests/nlp/pii_heldout.json``), once; the rules are never tuned on it.
+
+    PYTHONPATH=/path/to/faker .venv/bin/python bench/pii_heldout_make.py   # needs `pip install faker`
+
+Why it is held out from the rules written against ``tests/nlp/pii_cases.py``:
+
+- other carriers: patient reviews the labelled set does not use (rows whose drug is not named in
+  the first sentence, read up to ~360 characters instead of the first sentence) and tweets from
+  row 1,000 on (the labelled set reads rows 0-194), with their own @handles and links left in;
+- other values: Faker (its own name, street, phone, e-mail and IBAN pools, ten locales), not the
+  hand-written pools of ``pii_cases.py``;
+- other surroundings: the sentence templates below (none shared with ``pii_cases.py``), put at the
+  start, after the first sentence or at the end of the carrier;
+- other keep words: medicine and product brands that are not in ``pii_cases.py``'s pools.
+
+Only the inserted sentences and their offsets are stored (the carriers stay in ``../shared``);
+``tests/nlp/pii_heldout.py`` assembles the cases. Names that the carriers already hold (agents
+thanked in tweets, doctors in reviews) are labelled by hand in ``CARRIER_NAMES`` of that module.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import lzma
+import random
+import re
+import sys
+from pathlib import Path
+
+from faker import Faker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "nlp"))
+from pii_heldout import cut, review_text  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "sentiment"
+OUT = ROOT / "tests" / "nlp" / "pii_heldout.json"
+SEED = 2026
+LOCALES = ["en_US", "en_GB", "en_IE", "en_IN", "en_AU", "de_DE", "fr_FR", "es_ES", "it_IT", "pl_PL"]
+ENGLISH_ADDRESS = ["en_US", "en_GB", "en_AU", "en_CA"]
+
+
+def _words(block: str) -> list[str]:
+    return block.split()
+
+
+# Keep words: capitalised, often tagged PERSON, none in pii_cases.py's pools.
+DRUGS = _words(
+    "Celebrex Mobic Flexeril Zanaflex Brilinta Farxiga Invokana Rybelsus Nurtec Ubrelvy Aimovig Emgality Qulipta "
+    "Linzess Amitiza Dexilant Protonix Carafate Reglan Zofran Phenergan Xyzal Dymista Breo Trelegy Spiriva Dupixent "
+    "Otezla Skyrizi Taltz Cosentyx Stelara Entyvio Xeljanz Rinvoq Olumiant Belviq Nuvigil Provigil Horizant Requip "
+    "Mirapex Namenda Aricept Restasis Xiidra Valtrex Aczone Solodyn Epiduo"
+)
+BRANDS = _words(
+    "Peloton Roomba Sonos Nespresso Dyson Canva Figma Duolingo Revolut Monzo Klarna Hinge Bumble Tinder Strava "
+    "Zwift Oura Whoop Nest Wyze Arlo Vizio Fiverr Etsy Wayfair Asos Zalando Shein Temu Deliveroo Grubhub Ocado "
+    "Tesco Sainsbury Argos Currys Boots Halfords Openreach Sky Comcast Xfinity Hulu Peacock Crunchyroll"
+)
+
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "EMAIL": (
+        "pls email me: {EMAIL}",
+        "My login is {EMAIL} if that helps.",
+        "Contact me via {EMAIL} regarding the claim.",
+        "Reply to {EMAIL} (not the old address).",
+        "DM or mail {EMAIL} thanks",
+    ),
+    "PHONE": (
+        "Text me at {PHONE} when it ships.",
+        "You have my cell, it's {PHONE}.",
+        "Reach me on {PHONE} any time after 5.",
+        "Pharmacy keeps calling {PHONE} instead of my mobile.",
+        "phone: {PHONE}",
+    ),
+    "SSN": (
+        "They made me give my SSN ({SSN}) just to get a quote.",
+        "Insurance form rejected social security # {SSN} twice.",
+        "My ss number is {SSN}, please remove it from the ticket.",
+    ),
+    "CARD": (
+        "Card ending? No, the whole number {CARD} was printed on the receipt.",
+        "Double charge on {CARD} this morning.",
+        "Visa {CARD} got declined at the counter.",
+    ),
+    "IBAN": (
+        "Bank details for the refund: {IBAN}.",
+        "Wire it back to {IBAN} please.",
+        "My IBAN is {IBAN}.",
+    ),
+    "IP": (
+        "The portal says my IP address {IP} is suspicious.",
+        "Router shows {IP} and the app still won't connect.",
+        "Banned from the forum, IP {IP}.",
+    ),
+    "POSTCODE": (
+        "Lives near {POSTCODE} and nothing gets delivered.",
+        "Sent to the wrong post code, mine is {POSTCODE}.",
+        "The depot at {POSTCODE} lost it.",
+    ),
+    "ZIP": (
+        "I'm in {CITY}, {STATE} {ZIP} and nobody delivers here.",
+        "Shipping to {CITY}, {STATE} {ZIP} took 9 days.",
+        "zip code {ZIP}, still says out of area.",
+    ),
+    "ADDRESS": (
+        "Deliver to {ADDRESS} next time.",
+        "Our clinic is at {ADDRESS}, the courier never finds it.",
+        "Package sat outside {ADDRESS} in the rain.",
+        "New address: {ADDRESS}, {CITY}.",
+    ),
+    "HANDLE": (
+        "tagging {HANDLE} who had the same issue",
+        "{HANDLE} told me to post here.",
+        "same thing happened to {HANDLE} last week",
+    ),
+    "NAME": (
+        "Shoutout to {NAME} at the gate for sorting my seat.",
+        "{NAME} at the counter was so kind.",
+        "Props to {NAME}, the pharmacist who explained everything.",
+        "Dr. {NAME} prescribed it after my surgery.",
+        "My husband {NAME} had the same reaction.",
+        "I asked {NAME} on the phone and she had no idea.",
+        "The nurse, {NAME}, was amazing.",
+        "Big thanks to {NAME} who rebooked us.",
+    ),
+    "NAME_LOWER": (
+        "talked to {NAME} on the phone and got nowhere",
+        "my name is {NAME} and im still waiting",
+        "thanks to {NAME} at the desk",
+        "spoke with {NAME} from support, useless",
+        "ask for {NAME} she knows the case",
+    ),
+    "DOB": (
+        "Date of birth {DOB} is on file, why ask again?",
+        "They need my DOB ({DOB}) for every refill.",
+        "born {DOB}, still the app says I'm under 18",
+    ),
+    "KEEP": (
+        "Switched to {DRUG} 20mg last month.",
+        "{DRUG} gave me headaches for a week.",
+        "Been on {DRUG} for a year now.",
+        "Honestly {BRAND} has been great since the update.",
+        "Cancelled {BRAND} after the price went up.",
+        "My {DRUG} refill came late again.",
+        "{BRAND} app crashed twice today.",
+    ),
+}
+
+
+def _carriers(rng: random.Random) -> list[tuple[str, int, str]]:
+    """(source, row, text) of 200 patient reviews and 360 tweets the labelled set does not use."""
+    with open(SHARED / "drug_reviews_train.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    drugs = []
+    for i, row in enumerate(rows):
+        text = review_text(row["review"])
+        first = re.split(r"(?<=[.!?])\s", text)[0][:220]
+        if row["drugName"].split()[0].lower() not in first.lower():  # pii_cases.py takes the others
+            drugs.append(("drug", i, cut(text)))
+    with lzma.open(SHARED / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
+        tweets = [("tweet", i, row["text"]) for i, row in enumerate(csv.DictReader(f)) if i >= 1000]
+    tweets = [t for t in tweets if 25 <= len(t[2]) <= 200]
+    return rng.sample(drugs, 200) + rng.sample(tweets, 360)
+
+
+def _value(slot: str, fake: Faker, rng: random.Random, us: Faker) -> str:
+    if slot == "EMAIL":
+        style = rng.randrange(6)
+        if style == 0:
+            user, host = fake.email().split("@")
+            return f"{user}+{rng.choice(['orders', 'rx', 'spam', 'shop', '2024'])}@{host}"
+        if style == 1:
+            return f"{fake.user_name()}@{rng.choice(['mail', 'post', 'student', 'eu'])}.{fake.domain_name()}"
+        if style == 2:
+            return fake.company_email()
+        return fake.free_email() if style == 3 else fake.email()
+    if slot == "PHONE":
+        return re.sub(r"\s*(?:x|ext\.?)\s*\d+$", "", fake.phone_number())  # extensions are rare in feedback
+    if slot == "SSN":
+        return us.ssn()
+    if slot == "CARD":
+        digits = us.credit_card_number(card_type=rng.choice(["visa16", "mastercard", "amex", "discover"]))
+        return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4)) if rng.random() < 0.5 else digits
+    if slot == "IBAN":
+        iban = fake.iban()
+        return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if rng.random() < 0.5 else iban
+    if slot == "IP":
+        return fake.ipv4_public() if rng.random() < 0.65 else fake.ipv6()
+    if slot == "POSTCODE":
+        return Faker("en_GB").postcode() if rng.random() < 0.5 else _gb.postcode()
+    if slot == "ZIP":
+        return us.zipcode_plus4() if rng.random() < 0.35 else us.zipcode()
+    if slot == "ADDRESS":
+        f = _english[rng.choice(ENGLISH_ADDRESS)]
+        address = f"{f.building_number()} {f.street_name()}" if rng.random() < 0.4 else f.street_address()
+        return address.replace("\n", ", ")  # en_GB/en_AU put "Flat 3" on a line of its own
+    if slot == "HANDLE":
+        return "@" + fake.user_name()
+    if slot in ("NAME", "NAME_LOWER"):
+        name = f"{fake.first_name()} {fake.last_name()}" if rng.random() < 0.6 else fake.first_name()
+        return name.lower() if slot == "NAME_LOWER" else name
+    if slot == "DOB":
+        d = us.date_of_birth(minimum_age=18, maximum_age=90)
+        return rng.choice([d.strftime("%m/%d/%Y"), d.strftime("%d/%m/%Y"), d.isoformat(), d.strftime("%B %-d, %Y")])
+    raise ValueError(slot)
+
+
+_gb = Faker("en_GB")
+_english = {loc: Faker(loc) for loc in ENGLISH_ADDRESS}
+_SLOT = re.compile(r"\{([A-Z_]+)\}")
+PII_SLOTS = {"EMAIL", "PHONE", "SSN", "CARD", "IBAN", "IP", "POSTCODE", "ZIP", "ADDRESS", "HANDLE", "NAME", "DOB"}
+
+
+def _fill(template: str, rng: random.Random, lower: bool) -> dict:
+    locale = rng.choice(LOCALES)
+    fake, us = Faker(locale), Faker("en_US")
+    for f in (fake, us, _gb, *_english.values()):
+        f.seed_instance(rng.getrandbits(32))
+    out, pii, keep, pos, length = [], [], [], 0, 0
+    for m in _SLOT.finditer(template):
+        out.append(template[pos : m.start()])
+        length += m.start() - pos
+        slot = m.group(1)
+        if slot == "NAME" and lower:
+            value = _value("NAME_LOWER", fake, rng, us)
+        elif slot == "CITY":
+            value = us.city()
+        elif slot == "STATE":
+            value = us.state_abbr()
+        elif slot in ("DRUG", "BRAND"):
+            value = rng.choice(DRUGS if slot == "DRUG" else BRANDS)
+        else:
+            value = _value(slot, fake, rng, us)
+        kind = "POSTCODE" if slot == "ZIP" else slot
+        if slot in PII_SLOTS:
+            pii.append([kind, length, length + len(value)])
+        elif slot in ("DRUG", "BRAND"):
+            keep.append([slot, length, length + len(value)])
+        out.append(value)
+        length += len(value)
+        pos = m.end()
+    out.append(template[pos:])
+    return {"sentence": "".join(out), "pii": pii, "keep": keep, "locale": locale}
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    carriers = _carriers(rng)
+    kinds = list(TEMPLATES)
+    items = []
+    for i, (source, row, text) in enumerate(carriers):
+        kind = kinds[i % len(kinds)]
+        item = _fill(rng.choice(TEMPLATES[kind]), rng, lower=kind == "NAME_LOWER")
+        if i % 4 == 3:  # a second sentence of another kind
+            other = _fill(rng.choice(TEMPLATES[rng.choice(kinds)]), rng, lower=False)
+            shift = len(item["sentence"]) + 1
+            item["sentence"] += " " + other["sentence"]
+            item["pii"] += [[k, s + shift, e + shift] for k, s, e in other["pii"]]
+            item["keep"] += [[k, s + shift, e + shift] for k, s, e in other["keep"]]
+        ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text)]
+        where = rng.random()
+        at = 0 if where < 0.25 else (ends[0] if where < 0.5 and ends else len(text))
+        items.append({"source": source, "row": row, "at": at, "carrier_len": len(text), **item})
+    OUT.write_text(json.dumps({"seed": SEED, "items": items}, indent=0, ensure_ascii=False) + "\n")
+    print(f"wrote {len(items)} items to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
