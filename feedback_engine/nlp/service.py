@@ -82,14 +82,27 @@ class AnalysisService:
         limit: int | None = None,
         progress: Progress | None = None,
         themes: bool = True,
+        backend: str | None = None,
+        workers: int = 2,
+        address: str | None = None,
     ) -> AnalyzeReport:
         """Analyse every pending item (batches committed one by one), then update themes.
 
         ``refit`` rediscovers themes (ids kept by the themes stage); ``limit`` caps the items of
-        this run; ``themes=False`` skips the themes stage.
+        this run; ``themes=False`` skips the themes stage. ``backend="ray"`` computes the batches
+        on a Ray actor pool of ``workers`` actors (``address``: the cluster to join; default a
+        local Ray with ``num_cpus=workers``; :mod:`feedback_engine.nlp.ray_backend`), over the
+        same models; ``"local"`` or ``None``: the engine's backend (default: this process).
         """
         from feedback_engine.nlp.pipeline import Analyzer
 
+        if backend not in (None, "local", "ray"):
+            from feedback_engine.errors import ConfigError
+
+            raise ConfigError(f"Unknown backend {backend!r}. Make sure to use local or ray.")
+        if backend == "ray":
+            analyzer, counts = self._run_on_ray(batch_size, limit, progress, workers=workers, address=address)
+            return self._finish(analyzer, counts, refit, progress, themes)
         if self.backend is not None:
             analyzer = Analyzer(self.store, backend=self.backend, batch_size=batch_size)
         else:
@@ -101,7 +114,28 @@ class AnalysisService:
                 nlp=models.spacy,
                 batch_size=batch_size,
             )
-        counts = analyzer.run(limit=limit, progress=progress)
+        return self._finish(analyzer, analyzer.run(limit=limit, progress=progress), refit, progress, themes)
+
+    def _run_on_ray(
+        self, batch_size: int, limit: int | None, progress: Progress | None, *, workers: int, address: str | None
+    ) -> tuple[Any, Any]:
+        """The analyze loop with a :class:`~feedback_engine.nlp.ray_backend.RayBackend` over this engine's models."""
+        from feedback_engine.nlp.pipeline import Analyzer, BatchComputer
+        from feedback_engine.nlp.ray_backend import RayBackend, import_ray
+
+        import_ray()  # the install line before any model loads
+        models = self.models
+        computer = BatchComputer(
+            sentiment_model=models.sentiment, embedder=models.embedder, nlp=models.spacy, batch_size=batch_size
+        )
+        with RayBackend(computer, workers=workers, address=address, gpus_per_worker=None) as backend:
+            analyzer = Analyzer(self.store, backend=backend, batch_size=batch_size)
+            counts = analyzer.run(limit=limit, progress=progress)
+        return analyzer, counts
+
+    def _finish(
+        self, analyzer: Any, counts: Any, refit: bool, progress: Progress | None, themes: bool
+    ) -> AnalyzeReport:
         theme_report = self._update_themes(refit=refit, progress=progress) if themes else None
         totals = queries.analysed_totals(self.store)
         return AnalyzeReport(

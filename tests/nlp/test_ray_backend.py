@@ -1,0 +1,211 @@
+"""analyze on Ray (``feedback_engine.nlp.ray_backend``) against a local Ray started by this module.
+
+Real models, real SQLite files, a real Ray (``num_cpus=2``): the rows written are identical to the
+local path's on the shipped fixtures; a worker killed mid-batch is retried and nothing is written
+twice; a driver killed mid-run resumes from the store; without the extra the CLI says what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from nlp_helpers import insert_feedback
+
+from feedback_engine.cli import main
+from feedback_engine.engine import Engine
+from feedback_engine.nlp.pipeline import Analyzer, BatchComputer, Computed
+from feedback_engine.store import Store
+
+ray = pytest.importorskip("ray")
+
+from feedback_engine.nlp.ray_backend import RAY_INSTALL, RayBackend  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_FILES = ("reviews/generic_reviews.csv", "social/twitter_mentions.jsonl", "surveys/plain_id_text.csv")
+PIECES = [
+    "I was charged twice this month.",
+    "Support never replied to my ticket, which is awful.",
+    "The new dashboard is clean and easy to use.",
+    "The app crashes when I upload a photo.",
+]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Any:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def computer(spacy_nlp, embedder, sentiment_model) -> BatchComputer:
+    return BatchComputer(sentiment_model=sentiment_model, embedder=embedder, nlp=spacy_nlp, batch_size=16)
+
+
+def _ingest_fixtures(path: Path, fixtures: Path) -> Store:
+    with Engine(path) as engine:
+        for name in FIXTURE_FILES:
+            engine.ingest.files(str(fixtures / name))
+    return Store(path)
+
+
+def _written(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every analysis, sentence and clause row, without the time of writing."""
+    cols = [r[1] for r in store.conn.execute("PRAGMA table_info(analysis)") if r[1] != "analyzed_at"]
+    return {
+        "analysis": store.conn.execute(f"SELECT {', '.join(cols)} FROM analysis ORDER BY feedback_id").fetchall(),
+        "sentences": store.conn.execute("SELECT * FROM sentences ORDER BY feedback_id, idx").fetchall(),
+        "clauses": store.conn.execute("SELECT * FROM clauses ORDER BY feedback_id, sentence_idx, idx").fetchall(),
+    }
+
+
+class CountingAnalyzer(Analyzer):
+    """An Analyzer that records every item id it writes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.written: list[int] = []
+
+    def write(self, batch: Computed) -> None:
+        self.written.extend(it.feedback_id for it in batch.items)
+        super().write(batch)
+
+
+class KillOnce:
+    """Kills its own worker process (SIGKILL) while computing the batch holding ``victim``, the first time."""
+
+    def __init__(self, inner: BatchComputer, victim: int, marker: str) -> None:
+        self.inner = inner
+        self.victim = victim
+        self.marker = marker
+        self.model_version = inner.model_version
+
+    def __call__(self, rows: Any) -> Computed:
+        if any(int(r[0]) == self.victim for r in rows) and not os.path.exists(self.marker):
+            with open(self.marker, "w", encoding="utf-8") as fh:
+                fh.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.inner(rows)
+
+
+def test_same_rows_as_the_local_path_on_the_fixtures(tmp_path, fixtures_dir, ray_cluster, computer) -> None:
+    local = _ingest_fixtures(tmp_path / "local.db", fixtures_dir)
+    on_ray = _ingest_fixtures(tmp_path / "ray.db", fixtures_dir)
+    n = local.scalar("SELECT count(*) FROM feedback")
+    assert n == on_ray.scalar("SELECT count(*) FROM feedback") > 100
+    counts_local = Analyzer(local, backend=_local(computer), batch_size=32).run()
+    backend = RayBackend(computer, workers=2, window=3)  # two windows: the order holds across them
+    counts_ray = Analyzer(on_ray, backend=backend, batch_size=32).run()
+    assert backend.datasets == -(-counts_ray.batches // 3) == 2
+    assert (
+        (counts_ray.analysed, counts_ray.batches) == (counts_local.analysed, counts_local.batches) == (n, -(-n // 32))
+    )
+    assert counts_ray.other_language == counts_local.other_language > 0
+    a, b = _written(local), _written(on_ray)
+    assert len(a["sentences"]) > n and len(a["clauses"]) > 0
+    for table in a:
+        assert b[table] == a[table], table
+    local.close()
+    on_ray.close()
+
+
+def _local(computer: BatchComputer) -> Any:
+    from feedback_engine.nlp.pipeline import LocalBackend
+
+    return LocalBackend(computer)
+
+
+def test_a_worker_killed_mid_batch_is_retried_and_nothing_is_written_twice(
+    tmp_path, ray_cluster, computer, monkeypatch
+) -> None:
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    store = Store(tmp_path / "kill.db")
+    ids = insert_feedback(store, [f"{PIECES[i % 4]} {PIECES[(i + 1) % 4]} #{i}" for i in range(24)])
+    marker = tmp_path / "killed.pid"
+    backend = RayBackend(KillOnce(computer, victim=ids[9], marker=str(marker)), workers=2, retries=2)
+    analyzer = CountingAnalyzer(store, backend=backend, batch_size=4)
+    counts = analyzer.run()
+    assert marker.exists() and int(marker.read_text()) != os.getpid()  # a worker died, in its batch
+    assert sorted(analyzer.written) == ids  # every item written exactly once
+    assert counts.analysed == 24 and analyzer.pending() == 0
+    assert store.scalar("SELECT count(DISTINCT feedback_id) FROM sentences") == 24
+    store.close()
+
+
+DRIVER = textwrap.dedent(
+    """
+    import sys
+    from feedback_engine.engine import Engine
+
+    with Engine(sys.argv[1]) as engine:
+        engine.analysis.run(backend="ray", address=sys.argv[2], workers=2, batch_size=8, themes=False)
+    """
+)
+
+
+def test_a_driver_killed_mid_run_resumes_from_the_store(tmp_path, ray_cluster, computer) -> None:
+    db = tmp_path / "driver.db"
+    store = Store(db)
+    n = 240
+    insert_feedback(store, [f"{PIECES[i % 4]} {PIECES[(i * 3) % 4]} #{i}" for i in range(n)])
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER, encoding="utf-8")
+    env = {**os.environ, "FEEDBACK_ENGINE_TORCH_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db), ray_cluster], env=env, cwd=ROOT, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not store.scalar("SELECT count(*) FROM analysis"):
+            if proc.poll() is not None:
+                pytest.fail(f"driver exited early with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    first = store.scalar("SELECT count(*) FROM analysis")
+    assert 0 < first < n and first % 8 == 0  # whole batches only
+    orphans = "SELECT count(*) FROM sentences s LEFT JOIN analysis a USING (feedback_id) WHERE a.feedback_id IS NULL"
+    assert store.scalar(orphans) == 0
+    analyzer = CountingAnalyzer(store, backend=RayBackend(computer, workers=2), batch_size=8)
+    counts = analyzer.run()
+    assert counts.analysed == n - first and len(set(analyzer.written)) == len(analyzer.written)
+    assert store.scalar("SELECT count(DISTINCT feedback_id) FROM analysis") == n
+    assert store.scalar("SELECT count(DISTINCT feedback_id) FROM sentences") == n
+    store.close()
+
+
+def test_without_the_extra_the_cli_names_the_install_line(db_path, monkeypatch) -> None:
+    with Store(db_path) as store:
+        insert_feedback(store, ["The refund took three weeks."])
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as without the extra
+    result = CliRunner().invoke(main, ["--db", str(db_path), "analyze", "--backend", "ray", "--workers", "2"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: --backend ray needs Ray, which is not installed (ray). Make sure to run: {RAY_INSTALL}"
+    ]
+    with Store(db_path) as store:
+        assert store.scalar("SELECT count(*) FROM analysis") == 0
+    usage = CliRunner().invoke(main, ["--db", str(db_path), "analyze", "--address", "auto"])
+    assert usage.exit_code == 2 and "--address needs --backend ray" in usage.output
+
+
+def test_help_names_the_backend_options() -> None:
+    result = CliRunner().invoke(main, ["analyze", "--help"])
+    assert result.exit_code == 0
+    for option in ("--backend [local|ray]", "--address", "--workers"):
+        assert option in result.output
+    assert "feedback_engine[ray]" in result.output
