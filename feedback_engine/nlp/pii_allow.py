@@ -24,7 +24,15 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-__all__ = ["ALLOWED_WORDS", "learn_allow_list", "medicine_context", "not_a_name", "remember"]
+__all__ = [
+    "ALLOWED_WORDS",
+    "COMMON_WORDS",
+    "is_medicine",
+    "learn_allow_list",
+    "medicine_context",
+    "not_a_name",
+    "remember",
+]
 
 
 def _words(block: str) -> list[str]:
@@ -75,7 +83,43 @@ essex yorkshire america usa canada mexico england britain scotland wales ireland
 china japan australia europe asia africa
 """)
 
+# Everyday English words: never a name when written in lower case after a cue ("talked to someone",
+# "my name is misspelled", "ask for a refund"), and never a one-word name at all ("My", "Router").
+# Words that are also given names (will, grace, mark, bill, rose, may, june) are left out.
+COMMON_WORDS: frozenset[str] = frozenset(
+    _words("""
+a an the this that these those my your his her its our their me you him them us it i we they he she someone
+somebody anyone anybody everyone everybody no nobody nothing something anything everything one two three four
+five six ten some any all both each every few many more most other another such own same so than too very just
+only also even still again ever never always often sometimes already yet now then today tonight yesterday
+tomorrow earlier later soon twice once here there where when why how what which who whom whose whether if and or
+but nor because as at by for from in into of off on onto out over to up upon with within without about above
+after against along among around before behind below beneath beside between beyond down during except inside
+near outside past since through throughout till toward towards under until via
+is am are was were be been being have has had having do does did doing done can could shall should would may
+might must need get got gets getting go going gone went come came make made take took give gave say said tell
+told know knew think thought see saw look looked want wanted find found call called ask asked try tried keep
+kept let put seem help helped show showed leave left feel felt become became work worked use used pay paid
+not yes ok okay please thanks thank sorry hello hi hey well really actually basically literally
+customer customers service services support team staff agent agents rep reps representative manager managers
+supervisor person people guy guys lady man woman someone somebody employee employees member members
+technician engineer driver nurse doctor pharmacist attendant pilot captain cashier clerk waiter waitress
+advisor adviser receptionist colleague owner boss security
+refund money help phone email account order bill billing payment card bank sales desk front gate counter
+line chat call phone number address name names account app website site store shop pharmacy clinic hospital
+office branch airport flight flights plane seat seats bag bags luggage baggage ticket tickets booking
+hold minutes hours hour minute days day week weeks month months year years time times
+spelled misspelled wrong right correct incorrect listed printed missing changed different same new old
+not never wrong good bad great terrible awful nice rude kind lovely helpful useless
+router modem laptop computer tablet screen update version error problem issue issues case ticket receipt
+date birth birthday acne pain headache headaches weight sleep anxiety depression
+banned blocked locked shoutout shout
+""")
+)
+
 ALLOWED_WORDS: frozenset[str] = frozenset(_BRANDS + _DRUGS + _INTERJECTIONS + _PLACES)
+
+_DRUG_SET = frozenset(_DRUGS)
 
 # Stems of generic (INN) drug names; a capitalised word ending in one is a medicine, not a name.
 _DRUG_STEM = re.compile(
@@ -99,6 +143,21 @@ _MED_BEFORE = re.compile(
     r"effects of|generic|brand)\W+(?:(?:the|my|a|some|generic|brand)\W+)?$",
     re.IGNORECASE,
 )
+# A medicine word anywhere near: a single unknown capitalised word there is a medicine ("Mobic has
+# helped ... other medicines", "the 10mg Brintellix"), unless a person's title or role stands right
+# before it ("Dr Kim", "nurse Anna").
+_MED_NEAR = re.compile(
+    r"\d\s?(?:mg|mcg|ml|iu)\b|\b(?:dose|doses|dosage|pills?|tablets?|capsules?|prescri\w*|medications?|medicines?|"
+    r"meds|refills?|generic|side effects?|injections?|inhaler|cream|ointment|patch|drugs?|rx|pharmacy)\b",
+    re.IGNORECASE,
+)
+_PERSON_BEFORE = re.compile(
+    r"\b(?:dr|doctor|nurse|pharmacist|mr|mrs|ms|miss|prof|my (?:husband|wife|son|daughter|friend|mom|mum|dad|"
+    r"brother|sister|partner))\.?,?\s+$",
+    re.IGNORECASE,
+)
+# A brand's release suffix: "Effexor XR", "Opana ER", "Claritin-D".
+_RELEASE_SUFFIX = re.compile(r"(?:\s(?:XR|ER|SR|CR|XL|LA|ODT|DR|HCT)\b|-D\b)")
 _MED_AFTER = re.compile(
     r"\W*(?:\d+(?:\.\d+)?\s?(?:mg|mcg|ml|iu)\b|(?:\w+\W+)?(?:side effects?|pills?|tablets?|capsules?|injections?|"
     r"dose|dosage|patch|implant|withdrawal)\b)",
@@ -115,7 +174,7 @@ def not_a_name(word: str, extra: Iterable[str] | frozenset[str] = frozenset()) -
     low = word.lower().strip("'’.").replace("’", "'")
     if low.endswith("'s"):
         low = low[:-2]
-    if low in ALLOWED_WORDS or low in _learned or low in extra:
+    if low in ALLOWED_WORDS or low in COMMON_WORDS or low in _learned or low in extra:
         return True
     if any(_CAMEL.match(part) for part in word.split("-")):
         return True
@@ -125,6 +184,29 @@ def not_a_name(word: str, extra: Iterable[str] | frozenset[str] = frozenset()) -
 def medicine_context(text: str, start: int, end: int) -> bool:
     """Whether the word at ``text[start:end]`` stands where a medicine's name stands."""
     return bool(_MED_BEFORE.search(text[max(0, start - 30) : start]) or _MED_AFTER.match(text[end : end + 30]))
+
+
+def is_medicine(word: str) -> bool:
+    """A word the lists know as a medicine (brand list or a generic drug stem)."""
+    low = word.lower()
+    return low in _DRUG_SET or (len(low) >= 6 and low not in _NAME_EXCEPTIONS and bool(_DRUG_STEM.search(low)))
+
+
+def medicine_nearby(text: str, start: int, end: int, window: int = 60) -> bool:
+    """A single word in a sentence about medicine: a dose, pill, prescription or side-effect word
+    within ``window`` characters (same sentence), a release suffix ("Effexor XR"), and no person's
+    title or role right before it."""
+    if _PERSON_BEFORE.search(text[max(0, start - 25) : start]):
+        return False
+    if _RELEASE_SUFFIX.match(text, end):
+        return True
+    lo = max(0, start - window)
+    cut = max(text.rfind(". ", lo, start), text.rfind("\n", lo, start))
+    lo = cut + 1 if cut >= 0 else lo
+    hi = min(len(text), end + window)
+    stop = [i for i in (text.find(". ", end, hi), text.find("\n", end, hi)) if i >= 0]
+    hi = min(stop) if stop else hi
+    return bool(_MED_NEAR.search(text, lo, hi))
 
 
 _CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+[A-Za-z]*")

@@ -26,12 +26,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from feedback_engine.nlp.pii_allow import medicine_context, not_a_name
+from feedback_engine.nlp.pii_allow import COMMON_WORDS, is_medicine, medicine_context, medicine_nearby, not_a_name
 
 __all__ = ["BRAND_HANDLES_ENV", "PiiSpan", "apply_spans", "find_pii", "iban_ok", "luhn_ok", "merge_spans", "redact"]
 
 BRAND_HANDLES_ENV = "FEEDBACK_ENGINE_BRAND_HANDLES"
-KINDS = ("URL", "EMAIL", "IBAN", "CARD", "SSN", "IP", "PHONE", "ADDRESS", "POSTCODE", "HANDLE", "NAME")
+KINDS = ("URL", "EMAIL", "IBAN", "CARD", "SSN", "DOB", "IP", "PHONE", "ADDRESS", "POSTCODE", "HANDLE", "NAME")
 PLACEHOLDERS = {kind: f"[{kind}]" for kind in KINDS}
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
@@ -111,23 +111,79 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:
 _POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) \d[ABD-HJLNP-UW-Z]{2}\b")
 # After the word "postcode" any case and no space will do: "postcode sw1a1aa".
 _POSTCODE_CUED = re.compile(r"(?i)\bpost ?code(?: is|:)?\s+([a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b")
-_STREET = (
-    r"(?:Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Close|"
-    r"Crescent|Parkway|Pkwy|Highway|Hwy|Square|Sq|Circle|Cir|Gardens|Grove|Mews|Row|Walk|Hill|Trail)"
-)
+# Street types: the USPS list (US), and the British and Australian ones (Close, Mews, Centreway, Strand).
+_STREET_TYPES = """
+Street St Avenue Ave Av Road Rd Boulevard Blvd Lane Ln Drive Dr Court Ct Place Pl Way Terrace Close Crescent Cres
+Parkway Pkwy Parkways Highway Hwy Square Sq Circle Cir Gardens Garden Grove Groves Mews Mew Row Walk Walks Hill Hills
+Trail Alley Aly Annex Arcade Bayou Beach Bend Bluff Bluffs Bottom Branch Bridge Brook Brooks Burg Bypass Camp Canyon
+Cape Causeway Center Centre Cliff Cliffs Club Common Commons Corner Corners Course Courts Cove Coves Creek Crest
+Crossing Crossroad Curve Dale Dam Divide Drives Estate Estates Expressway Expy Extension Falls Ferry Field Fields
+Flats Ford Fords Forest Forge Forges Fork Forks Fort Freeway Fwy Gateway Glen Glens Green Greens Harbor Harbour
+Haven Heights Hollow Inlet Island Islands Isle Junction Junctions Knoll Knolls Lake Lakes Landing Loop Mall Manor
+Manors Meadow Meadows Mill Mills Mission Motorway Mount Mountain Mountains Orchard Oval Overpass Park Parks Pass
+Passage Path Pike Pine Pines Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapids Ridge
+Ridges River Roads Route Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Squares Station
+Stravenue Stream Streets Summit Throughway Trace Track Trafficway Tunnel Turnpike Underpass Unions Valley Valleys
+Viaduct View Views Village Villages Ville Vista Ways Wharf Yard Drove Parade Rise Chase Esplanade Circuit Concourse
+Quay Boardwalk Promenade Glade Grange Retreat Outlook Approach Broadway Centreway Highroad Frontage Round Strand Dip
+Access Corso Fairway Lookout Pathway Quadrant Ramble Reserve Ridgeway Walkway Waters Wynd
+"""
+_STREET = "(?:" + "|".join(sorted(set(_STREET_TYPES.split()), key=len, reverse=True)) + ")"
+_UNIT = r"(?:(?:Flat|Apt|Apartment|Unit|Suite|Ste|Studio|Room)\.?\s*#?\w{1,5}(?:,\s*|\s+|/))?"
 _ADDRESS = re.compile(
-    r"(?<![\w.,-])\d{1,5}[A-Za-z]?,?\s+"
+    rf"(?<![\w.,/-]){_UNIT}\d{{1,5}}[A-Za-z]?(?:/\d{{1,5}}[A-Za-z]?)?,?\s+"
     r"(?:(?:(?!(?:On|The|In|To|Of|And|At|For|By|A|An|My|Your)\b)[A-Z][A-Za-z'-]+|\d{1,3}(?:st|nd|rd|th))\.?\s+){1,4}"
     rf"{_STREET}\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|Ste)\.?\s*#?\w{1,5})?"
 )
+# A number after these counts something else: "Top 10 Tech Center", "gate 22 Terminal Point", "took 5 Advil".
+_NOT_BEFORE_ADDRESS = re.compile(
+    r"(?i)\b(?:top|best|gate|flight|version|row|seat|terminal|platform|level|chapter|step|page|took|had|ate|"
+    r"bought|got|paid|waited|lost|won|over|under|about|around|only|than)\s+$"
+)
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE)
+# US ZIP codes (and ZIP+4) where a ZIP stands: after a state ("Austin, TX 78701") or the word zip.
+_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|"
+    "OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
+)
+_ZIP_STATE = re.compile(rf"(?:,\s*|[A-Za-z]\s)(?:{_STATES})\.?,?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w-])")
+_ZIP_CUED = re.compile(
+    r"(?i)\b(?:zip|zipcode|zip code|postal code|post code|postcode)\s*(?:is|was|:|#|-)?\s*"
+    r"(?P<zip>\d{5}(?:-\d{4})?)(?![\w-])"
+)
+# Dates of birth (a quasi-identifier: with a name or a ZIP it picks out one person; HIPAA lists them):
+# a full date right after "date of birth", "DOB", "born (on)", "birthday". A bare date or a year stays.
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE = (
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})|\d{{4}}-\d{{1,2}}-\d{{1,2}}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+_DOB = re.compile(
+    rf"(?i)\b(?:date of birth|d\.?o\.?b\.?|birth ?date|born(?: on)?|birthday(?: is)?)\s*(?:is|was|:|-|=|\()?\s*"
+    rf"(?P<dob>{_DATE})(?!\d)"
+)
+_DOB_HINTS = ("birth", "dob", "d.o.b", "born", "birthday")
+# A number where a phone number stands: right after "call", "text me", "my (cell) number", "phone:" ...
+# Any grouping of 7-15 digits then counts (national formats: 05 33 62 26 03, 0446-629-491, (03)58087151).
+_PHONE_CUE = re.compile(
+    r"(?i)\b(?:call(?:ing|ed)?(?: me)?(?: back)?|ring(?: me)?|te?xt(?: me)?|phone|cell|mobile|mob|tel|telephone|"
+    r"whats ?app|sms|fax|reach me|contact me|my (?:phone |cell |mobile |contact |home |work )?number)"
+    r"(?: (?:is|was|on|at|number|no\.?))*\s*(?:[:#=-]|it's|it is)?\s*"
+    r"(?P<phone>\(?\+?\d[\d\s().-]{5,20}\d)(?![\w/-]|\.\d)"
+)
+_PHONE_HINTS = ("call", "ring", "text", "txt", "phone", "cell", "mobile", "mob", "tel", "whats", "sms", "fax", "reach", "contact", "number")  # fmt: skip
+# French-style national numbers, five pairs: 01 23 45 67 89.
+_PHONE_PAIRS = re.compile(r"(?<![\w+/.-])0[1-9](?:[ .-]\d{2}){4}(?![\w/-]|\.\d)")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
 # International (+country code) numbers, or national formats: (415) 555-1234, 415-555-1234,
 # 415.555.1234, 07700 900123, 020 7946 0958.
 _PHONE = re.compile(
     r"(?<![\w+/.-])(?:"
-    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){1,4}"
+    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,5}(?:[\s.-]?\d{2,5}){1,5}"
     r"|\(\d{3}\)\s?\d{3}[\s.-]\d{4}"
     r"|[2-9]\d{2} [2-9]\d{2} \d{4}"
     r"|\d{3}([.-])\d{3}\1\d{4}"
@@ -144,24 +200,39 @@ _RANDOMISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{16,}$|^[A-Fa-f0-
 _NAME_TAIL = re.compile(r"[ -](?:O'|O’|D'|Mc|Mac)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
 # Names the model misses in the phrases where feedback names an agent or the writer: "I spoke
-# with Nina", "my name is Rachel Okafor", "John from the billing team".
-_NAME_WORD = r"(?:O'|O’|D'|D’|Mc|Mac)?[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?"
-_NAME_CUE = re.compile(
-    r"\b(?:(?:[Ss]poke|[Ss]peaking|[Tt]alked|[Tt]alking|[Cc]hatted) (?:with|to)|[Aa]sk(?:ed)? for|[Tt]hanks to|"
-    r"[Tt]hank you|[Mm]y name is|(?:[Aa]gent|rep|representative|advisor|adviser|[Mm]anager|technician|engineer|"
-    r"driver|nurse|colleague|named|M[Rr]s?\.?|M[Ss]\.?),?) "
-    rf"(?P<name>{_NAME_WORD}(?: {_NAME_WORD})?)\b"
-    rf"|(?P<name2>{_NAME_WORD}(?: {_NAME_WORD})?) (?:from|at|in|on) (?:the |your |customer )?"
-    r"(?:support|billing|sales|service|help ?desk|front desk|returns|complaints|accounts)\b",
+# with Nina", "my name is rachel okafor" (lower case too after these), "thanks to Maria at the gate",
+# "Dr Ortiz", "my wife Ana", "John from the billing team".
+_LOWER_OK_CUE = (
+    r"(?:spoke|speaking|talked|talking|chatted|chatting) (?:with|to)|ask(?:ed)? for|thanks? to|thank you|"
+    r"my name is|my name's|named"
 )
-# Cheap first pass: most texts hold no cue word, and then the cue pattern does not run.
+_CAPITAL_CUE = (
+    r"shout ?out to|kudos to|props to|big thanks to|(?:agent|rep|representative|advisor|adviser|manager|technician|"
+    r"engineer|driver|nurse|pharmacist|doctor|attendant|pilot|captain|supervisor|cashier|clerk|waiter|waitress|"
+    r"receptionist|colleague|dr|mr|mrs|ms|miss|prof)\.?,?|my (?:husband|wife|son|daughter|friend|mom|mum|dad|"
+    r"brother|sister|partner|boss|girlfriend|boyfriend|fianc[eé]e?|neighbou?r)"
+)
+_NAME_CUE = re.compile(rf"(?i)\b(?:(?P<lower>{_LOWER_OK_CUE})|{_CAPITAL_CUE}) ")
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
+_NAME_WORD = rf"(?:O'|O’|D'|D’|Mc|Mac)?[{_UPPER}][^\W\d_A-Z]+(?:[-'’][{_UPPER}][^\W\d_A-Z]+)?"
+_NAME_BEFORE = re.compile(
+    rf"(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}) (?:from|at|in|on) (?:the |your |customer )?"
+    r"(?:support|billing|sales|service|help ?desk|front desk|returns|complaints|accounts|"
+    r"(?<=the )(?:gate|counter|desk|check-?in|ticket counter|reception|lounge|baggage))\b"
+)
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# Cheap first pass: most texts hold no cue word, and then the cue patterns do not run.
 _CUE_HINTS = (
-    "spoke", "speaking", "talk", "chatted", "ask", "thank", "name is", "agent", "rep", "advis", "manager",
-    "technician", "engineer", "driver", "nurse", "colleague", "named", "mr", "ms", "support", "billing", "sales",
-    "service", "desk", "returns", "complaints", "accounts",
+    "spoke", "speaking", "talk", "chatted", "chatting", "ask", "thank", "name", "shout", "kudos", "props", "agent",
+    "rep", "advis", "manager", "technician", "engineer", "driver", "nurse", "pharmacist", "doctor", "attendant",
+    "pilot", "captain", "supervisor", "cashier", "clerk", "waite", "receptionist", "colleague", "dr", "mr", "ms",
+    "miss", "prof", "husband", "wife", "son", "daughter", "friend", "mom", "mum", "dad", "brother", "sister",
+    "partner", "boss", "girlfriend", "boyfriend", "fianc", "neighb", "support", "billing", "sales", "service",
+    "desk", "returns", "complaints", "accounts", "gate", "counter", "check", "reception", "lounge", "baggage",
 )  # fmt: skip
 _NOT_NAMES = frozenset(
     ["support", "customer", "service", "team", "everyone", "all", "god", "again", "the", "your", "corp", "car", "who"]
+    + ["covid", "corona", "weather", "snow", "traffic", "delays", "delay", "technology", "science", "tech", "ai"]
 )
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)\W*$")
 
@@ -253,6 +324,7 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
     the model left out, "O'Brien", is added back), plus names after cue phrases ("I spoke with
     Nina", "my name is ...", "John from billing")."""
     out: list[PiiSpan] = []
+    medicines: set[str] = set()
     for s, e in names:
         words = list(_WORD.finditer(text, s, e))
         if s > 0 and text[s - 1] == "#":
@@ -264,23 +336,89 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
             words.pop()
         if not words or (len(words) == 1 < before and _SENTENCE_START.search(text, 0, words[0].start())):
             continue  # nothing left, or one sentence-initial word left over ("Took" of "Took Prozac")
-        if len(words) == 1 and medicine_context(text, words[0].start(), words[0].end()):
-            continue  # "started Savella", "Lasix 40 mg": a medicine the lists do not know
         start, end = words[0].start(), words[-1].end()
+        if len(words) == 1 and (
+            medicine_context(text, start, end)
+            or medicine_nearby(text, start, end)
+            or _listed_with_medicine(text, start, end)
+        ):
+            medicines.add(words[0].group(0).lower())
+            continue  # "started Savella", "Lasix 40 mg", "Ritalin, Emsam": a medicine the lists do not know
         tail = _NAME_TAIL.match(text, end)
         if tail and not not_a_name(tail.group(0)[1:], allow):
             end = tail.end()
         out.append(PiiSpan(start, end, "NAME"))
+    if medicines:  # the same word elsewhere in the text is the same medicine ("Mobic has helped ...")
+        out = [sp for sp in out if text[sp.start : sp.end].lower() not in medicines]
     low = text.lower()
-    for m in _NAME_CUE.finditer(text) if any(k in low for k in _CUE_HINTS) else ():
-        group = "name" if m.group("name") else "name2"
-        parts = m.group(group).split(" ")
-        while parts and (parts[-1].lower() in _NOT_NAMES or not_a_name(parts[-1], allow)):
-            parts.pop()
-        if parts and parts[0].lower() not in _NOT_NAMES and not not_a_name(parts[0], allow):
-            start = m.start(group)
-            out.append(PiiSpan(start, start + len(" ".join(parts)), "NAME"))
+    if any(k in low for k in _CUE_HINTS):
+        for m in _NAME_CUE.finditer(text):
+            if any(w[:1].isupper() for w in m.group(0).split()[1:]):
+                continue  # headline case ("Game Gets Twist Thanks To Deflated Footballs") is no cue
+            span = _cue_name(text, m.end(), m.group("lower") is not None, allow)
+            if span:
+                out.append(PiiSpan(*span, "NAME"))
+        for m in _NAME_BEFORE.finditer(text):
+            parts = m.group("name").split(" ")
+            while parts and not_a_name(parts[0], allow):
+                parts.pop(0)
+            if parts and not any(p.lower() in _NOT_NAMES for p in parts):
+                end = m.start("name") + len(m.group("name"))
+                out.append(PiiSpan(end - len(" ".join(parts)), end, "NAME"))
     return out
+
+
+_LIST_BEFORE = re.compile(r"([^\W\d_][\w-]*)\s*(?:,|/|\band\b|\bor\b|\bthen\b)\s*$")
+_LIST_AFTER = re.compile(r"\s*(?:,|/|\band\b|\bor\b|\bthen\b)\s*([^\W\d_][\w-]*)")
+
+
+def _listed_with_medicine(text: str, start: int, end: int) -> bool:
+    """A word in a list that holds a known medicine: "I've tried Ritalin, Adderall, Dextrastat, Emsam"."""
+    pos = start
+    for _ in range(6):
+        before = _LIST_BEFORE.search(text, max(0, pos - 30), pos)
+        if not before or not before.group(1)[:1].isupper():
+            break
+        if is_medicine(before.group(1)):
+            return True
+        pos = before.start(1)
+    pos = end
+    for _ in range(6):
+        after = _LIST_AFTER.match(text, pos)
+        if not after or not after.group(1)[:1].isupper():
+            break
+        if is_medicine(after.group(1)):
+            return True
+        pos = after.end(1)
+    return False
+
+
+def _cue_name(text: str, pos: int, lower_ok: bool, allow: frozenset[str]) -> tuple[int, int] | None:
+    """The name right after a cue at ``pos``: up to three capitalised words, or (after a cue that
+    people write in lower case, "talked to kevin o'brien") up to two lower-case words that are
+    not everyday English."""
+    words: list[re.Match[str]] = []
+    p = pos
+    while len(words) < 3:
+        m = _TOKEN.match(text, p)
+        if not m:
+            break
+        w = m.group(0)
+        low = w.lower()
+        capital = w[0].isupper() and not (len(w) > 1 and w.isupper())
+        if words and capital != words[0].group(0)[0].isupper():
+            break  # "Maria said", "kevin Smith": a name is written one way
+        if not capital and (not lower_ok or len(words) >= 2 or len(w) < 2 or not w.islower()):
+            break
+        if low in _NOT_NAMES or low in COMMON_WORDS or not_a_name(w, allow):
+            break
+        words.append(m)
+        if text[m.end() : m.end() + 1] != " ":
+            break
+        p = m.end() + 1
+    if not words:
+        return None
+    return words[0].start(), words[-1].end()
 
 
 def find_pii(
@@ -329,17 +467,50 @@ def find_pii(
             for m in _IPV6.finditer(text):
                 if _ipv6_ok(m.group(0)):
                     spans.append(PiiSpan(m.start(), m.end(), "IP"))
+        if any(k in low for k in _DOB_HINTS):
+            spans.extend(PiiSpan(m.start("dob"), m.end("dob"), "DOB") for m in _DOB.finditer(text))
         for m in _PHONE.finditer(text):
             digits = re.sub(r"\D", "", m.group(0))
             if 7 <= len(digits) <= 15:
                 spans.append(PiiSpan(m.start(), m.end(), "PHONE"))
-        spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _ADDRESS.finditer(text))
+        if any(k in low for k in _PHONE_HINTS):
+            for m in _PHONE_CUE.finditer(text):
+                number = m.group("phone").rstrip(" .-(")
+                digits = sum(c.isdigit() for c in number)
+                if 7 <= digits <= 15:
+                    spans.append(PiiSpan(m.start("phone"), m.start("phone") + len(number), "PHONE"))
+        spans.extend(PiiSpan(m.start(), m.end(), "PHONE") for m in _PHONE_PAIRS.finditer(text))
+        spans.extend(
+            PiiSpan(m.start(), m.end(), "ADDRESS")
+            for m in _ADDRESS.finditer(text)
+            if not _NOT_BEFORE_ADDRESS.search(text, max(0, m.start() - 12), m.start())
+        )
         spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _PO_BOX.finditer(text))
         spans.extend(PiiSpan(m.start(), m.end(), "POSTCODE") for m in _POSTCODE.finditer(text))
         if "ost" in low:
             spans.extend(PiiSpan(m.start(1), m.end(1), "POSTCODE") for m in _POSTCODE_CUED.finditer(text))
-    spans.extend(_names(text, [(s, e) for s, e in names if e > s], frozenset(w.lower() for w in allow)))
-    return merge_spans(spans)
+        spans.extend(PiiSpan(m.start("zip"), m.end("zip"), "POSTCODE") for m in _ZIP_STATE.finditer(text))
+        if "zip" in low or "post" in low:
+            spans.extend(PiiSpan(m.start("zip"), m.end("zip"), "POSTCODE") for m in _ZIP_CUED.finditer(text))
+    people = _names(text, [(s, e) for s, e in names if e > s], frozenset(w.lower() for w in allow))
+    if people and spans:
+        people = [p for p in people if not _a_town(text, p, spans)]
+    return merge_spans(spans + people)
+
+
+_TOWN_BEFORE = re.compile(r",\s*$")
+_TOWN_AFTER = re.compile(rf",?\s+(?:{_STATES})\b")
+
+
+def _a_town(text: str, name: PiiSpan, spans: Sequence[PiiSpan]) -> bool:
+    """A "name" that is the town of an address: right after the street ("12 Elm Road, Springfield") or
+    right before the state and ZIP ("Springfield, IL 62701")."""
+    for sp in spans:
+        if sp.kind == "ADDRESS" and 0 <= name.start - sp.end <= 3 and _TOWN_BEFORE.search(text, sp.end, name.start):
+            return True
+        if sp.kind == "POSTCODE" and 0 < sp.start - name.end <= 6 and _TOWN_AFTER.match(text, name.end):
+            return True
+    return False
 
 
 def _ipv6_ok(candidate: str) -> bool:

@@ -161,6 +161,11 @@ STREETS = [
     "Queen",
 ]
 SUFFIXES = ["Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Drive", "Boulevard", "Close", "Way", "Court"]
+SUFFIXES += ["Crescent", "Terrace", "Parkway", "Ridge", "Crossing", "Heights", "Point", "Square", "Gardens", "Row"]
+CITIES = ["Austin", "Springfield", "Portland", "Madison", "Jackson", "Franklin", "Columbus", "Salem", "Dayton"]
+STATES = ["TX", "IL", "OR", "WI", "MS", "TN", "OH", "MA", "NY", "CA"]
+# Medicines no list knows (the redactor must tell them from context: a dose, "put me on", a list of drugs).
+UNKNOWN_DRUGS = ["Voltaren", "Frova", "Reclipsen", "Savella", "Uloric", "Arthrotec", "Daypro", "Motegrity", "Amerge"]
 
 
 @dataclass(frozen=True)
@@ -213,7 +218,7 @@ def _value(kind: str, rng: random.Random) -> str:
     user = f"{first.lower()}.{last.lower().replace(chr(39), '')}"
     if kind == "EMAIL":
         host = rng.choice(["gmail", "yahoo", "outlook", "hotmail", "example", "acme-mail"])
-        style = rng.randrange(5)
+        style = rng.randrange(7)
         if style == 0:
             return f"{user}@{host}.com"
         if style == 1:
@@ -222,6 +227,10 @@ def _value(kind: str, rng: random.Random) -> str:
             return f"{first.lower()} dot {last.lower().replace(chr(39), '')} at {host} dot com"
         if style == 3:
             return f"{first.lower()}[at]{host}[dot]com"
+        if style == 5:
+            return f"{user}+{rng.choice(['billing', 'amazon', 'news'])}@{host}.com"
+        if style == 6:
+            return f"{first.lower()}@{rng.choice(['mail', 'cs', 'uk'])}.{host}.ac.uk"
         return f"{first.lower()}_{rng.randrange(10, 99)} (at) {host} (dot) net"
     if kind == "PHONE":
         a, b, c = rng.randrange(200, 999), rng.randrange(200, 999), rng.randrange(1000, 9999)
@@ -235,6 +244,13 @@ def _value(kind: str, rng: random.Random) -> str:
                 f"020 {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}",
                 f"{a}.{b}.{c}",
                 f"{a} {b} {c}",
+                f"+49 30 {rng.randrange(1000000, 9999999)}",
+                f"+33 {rng.randrange(1, 9)} {a % 100:02d} {b % 100:02d} {c % 100:02d} {c // 100:02d}",
+                f"+91 {rng.randrange(70000, 99999)} {rng.randrange(10000, 99999)}",
+                f"+353 1 {a} {c}",
+                f"+61 2 {c} {rng.randrange(1000, 9999)}",
+                f"0{rng.randrange(1, 9)} {a % 100:02d} {b % 100:02d} {c % 100:02d} {c // 100:02d}",
+                f"030 {rng.randrange(10000000, 99999999)}",
             ]
         )
     if kind == "SSN":
@@ -275,11 +291,22 @@ def _value(kind: str, rng: random.Random) -> str:
         if rng.random() < 0.3:
             street = f"{rng.choice(STREETS)} {street}"
         tail = rng.choice(["", "", "", " NW", " SE"])
-        return f"{number} {street} {rng.choice(SUFFIXES)}{tail}"
+        unit = rng.choice(["", "", "", "", "Flat 4, ", "Apt 12 ", "Unit 3/"])
+        return f"{unit}{number} {street} {rng.choice(SUFFIXES)}{tail}"
     if kind == "HANDLE":
         return "@" + rng.choice(
             [f"{first.lower()}_{last.lower()[:4]}", f"{first}{rng.randrange(1, 999)}", f"{first.lower()}xo"]
         ).replace("'", "")
+    if kind == "ZIP":
+        return f"{rng.randrange(10000, 99999)}" + (f"-{rng.randrange(1000, 9999)}" if rng.random() < 0.4 else "")
+    if kind == "DOB":
+        y, m, d = rng.randrange(1940, 2006), rng.randrange(1, 13), rng.randrange(1, 29)
+        month = ["January", "March", "May", "July", "October", "December"][m % 6]
+        return rng.choice(
+            [f"{m:02d}/{d:02d}/{y}", f"{d}.{m}.{y}", f"{y}-{m:02d}-{d:02d}", f"{d} {month} {y}", f"{month} {d}, {y}"]
+        )
+    if kind == "NAME_LOWER":
+        return _value("NAME", rng).lower()
     if kind == "NAME":
         return f"{first} {last}" if rng.random() < 0.75 else first
     raise ValueError(kind)
@@ -319,6 +346,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Delivery to {POSTCODE} was three days late.",
         "Your courier says my postcode {POSTCODE} is not covered, which is nonsense.",
         "Tried to change it, my postcode is {POSTCODE_LOWER} and the form froze.",
+        "We live in {CITY}, {STATE} {ZIP} and shipping takes forever.",
+        "my zip is {ZIP} and it says no delivery",
     ),
     "ADDRESS": (
         "The parcel was left at {ADDRESS} instead of my door.",
@@ -337,6 +366,22 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "The agent, {NAME}, hung up on me.",
         "Ask for {NAME} at the front desk, he was brilliant.",
         "{NAME} from the billing team promised a callback that never came.",
+        "thanks to {NAME} at the gate, she sorted the seats",
+        "{NAME} at check-in was lovely.",
+        "Kudos to {NAME} at the counter!",
+        "My wife {NAME} got the same email.",
+        "Dr {NAME} told me to stop taking it.",
+    ),
+    "NAME_LOWER": (
+        "talked to {NAME_LOWER} for an hour and nothing",
+        "my name is {NAME_LOWER}, i am the account holder",
+        "i spoke with {NAME_LOWER} yesterday about the bill",
+        "thanks to {NAME_LOWER} for nothing",
+    ),
+    "DOB": (
+        "my date of birth is {DOB} and the form says I'm too young",
+        "DOB {DOB} is wrong on the prescription label.",
+        "I was born on {DOB}, please fix the account.",
     ),
 }
 # Texts whose capitalised words are not people: they must come back unchanged (or with only the
@@ -355,6 +400,11 @@ KEEP_TEMPLATES: tuple[str, ...] = (
     "Complained on {BRAND} and {BRAND} and still no answer.",
     "Hey {BRAND_HANDLE} my bag never arrived in {PLACE}.",
     "{BRAND_HANDLE} thanks for the quick rebooking!",
+    "{NEWDRUG} 50 mg twice a day did nothing for the pain.",
+    "The doctor put me on {NEWDRUG} after the surgery.",
+    "Tried {DRUG}, {NEWDRUG} and {NEWDRUG}, none of them helped.",
+    "It was much cheaper than {NEWDRUG} at the pharmacy.",
+    "Flew from {CITY} to {PLACE} and the bag stayed behind.",
 )
 _KEEP_POOLS = {
     "BRAND": BRANDS,
@@ -363,6 +413,9 @@ _KEEP_POOLS = {
     "PLACE": PLACES,
     "INTERJ": INTERJECTIONS,
     "BRAND_HANDLE": tuple("@" + h for h in BRAND_HANDLES),
+    "NEWDRUG": UNKNOWN_DRUGS,
+    "CITY": CITIES,
+    "STATE": STATES,
 }
 _MENTION = re.compile(r"@\w+|https?://\S+")
 _SLOT = re.compile(r"\{([A-Z_]+)\}")
@@ -380,7 +433,8 @@ def fill(template: str, rng: random.Random, values: Callable[[str, random.Random
         length += m.start() - pos
         slot = m.group(1)
         value = rng.choice(_KEEP_POOLS[slot]) if slot in _KEEP_POOLS else values(slot, rng)
-        (keep if slot in _KEEP_POOLS else pii).append((slot.removesuffix("_LOWER"), length, length + len(value)))
+        kind = "POSTCODE" if slot == "ZIP" else slot.removesuffix("_LOWER")
+        (keep if slot in _KEEP_POOLS else pii).append((kind, length, length + len(value)))
         out.append(value)
         length += len(value)
         pos = m.end()
