@@ -64,6 +64,11 @@ def import_ray() -> Any:
         raise ConfigError(
             f"--backend ray needs Ray, which is not installed ({exc.name or exc}). Make sure to run: {RAY_INSTALL}"
         ) from exc
+    # Ray Data's console handler prints INFO lines ("Dataset ... execution finished") among our output;
+    # warnings still show, and the full log stays in Ray's session folder
+    for handler in logging.getLogger("ray.data").handlers:
+        if type(handler).__name__ == "PlainRayHandler":
+            handler.setLevel(logging.WARNING)
     return ray
 
 
@@ -79,8 +84,6 @@ def start_ray(address: str | None = None, workers: int = 2) -> bool:
         "log_to_driver": False,
         "configure_logging": True,
     }
-    for name in ("ray", "ray.data"):  # Ray's INFO lines (executions finished...) would mix with our output
-        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         if address:
             ray.init(address=address, **kwargs)
