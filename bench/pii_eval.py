@@ -63,22 +63,33 @@ def print_report(title: str, cases: list[Case], predicted: list[list[tuple[str, 
             print(f"    WRONG {kind}: {text!r}")
 
 
-def load_before(revision: str) -> Any:
-    source = subprocess.run(
-        ["git", "show", f"{revision}:feedback_engine/nlp/redact.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "redact_before.py"
+def _show(revision: str, path: str) -> str | None:
+    done = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def _load(name: str, source: str) -> Any:
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("redact_before", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules["redact_before"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_before(revision: str) -> Any:
+    """The redactor at ``revision``, with that revision's allow-list module."""
+    source = _show(revision, "feedback_engine/nlp/redact.py")
+    if source is None:
+        raise SystemExit(f"no feedback_engine/nlp/redact.py at {revision}")
+    tag = revision.replace("~", "_").replace("^", "_")
+    allow = _show(revision, "feedback_engine/nlp/pii_allow.py")
+    if allow is not None:
+        _load(f"pii_allow_{tag}", allow)
+        source = source.replace("feedback_engine.nlp.pii_allow", f"pii_allow_{tag}")
+    return _load(f"redact_{tag}", source)
 
 
 def speed(texts: list[str], finder: Any, apply: Any, repeat: int = 3) -> float:
@@ -95,13 +106,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", action="store_true", help="also score real carriers from ../shared/data/sentiment")
     parser.add_argument("--misses", action="store_true", help="list missed and wrong spans")
-    parser.add_argument("--before", default="d226dca", help="git revision of the redactor to compare (default d226dca)")
+    parser.add_argument(
+        "--before",
+        default="e26ebfb",
+        help="git revision of the redactor to compare speed with (default e26ebfb: before the held-out work)",
+    )
+    parser.add_argument("--first", default="d226dca", help="git revision of the first redactor (default d226dca)")
     args = parser.parse_args()
 
     cases = build_cases()
     predicted = predict(cases)
     print_report("generated set (tests/nlp/pii_cases.py)", cases, predicted, args.misses)
-    before = load_before(args.before)
+    before, first = load_before(args.before), load_before(args.first)
     print_report(f"same set, redactor at {args.before}", cases, predict(cases, before), False)
     texts = [c.text for c in cases]
     if args.real and SHARED.exists():
@@ -118,9 +134,11 @@ def main() -> None:
     texts = (texts * (2000 // len(texts) + 1))[:2000]
     now = speed(texts, lambda t: find_pii(t, brand_handles=BRAND_HANDLES), apply_spans)
     then = speed(texts, before.find_pii, before.apply_spans)
+    earliest = speed(texts, first.find_pii, first.apply_spans)
     kind = "real" if args.real and SHARED.exists() else "generated"
     print(
-        f"\nspeed (find_pii + apply_spans, no spaCy, {len(texts)} {kind} texts): {now:,.0f} items/s now, {then:,.0f} before"
+        f"\nspeed (find_pii + apply_spans, no spaCy, {len(texts)} {kind} texts, best of 3, same run): "
+        f"{now:,.0f} items/s now, {then:,.0f} at {args.before}, {earliest:,.0f} at {args.first}"
     )
 
 
