@@ -1,6 +1,6 @@
 """Writes the HELD-OUT PII set (``tests/nlp/pii_heldout.json``), once; the rules are never tuned on it.
 
-    PYTHONPATH=/path/to/faker .venv/bin/python bench/pii_heldout_make.py   # needs `pip install faker`
+    PYTHONPATH=/path/to/faker .venv/bin/python bench/pii_heldout_make.py [a|b]   # needs `pip install faker`
 
 Why it is held out from the rules written against ``tests/nlp/pii_cases.py``:
 
@@ -35,8 +35,6 @@ sys.path.insert(0, str(ROOT / "tests" / "nlp"))
 from pii_heldout import cut, review_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "sentiment"
-OUT = ROOT / "tests" / "nlp" / "pii_heldout.json"
-SEED = 2026
 LOCALES = ["en_US", "en_GB", "en_IE", "en_IN", "en_AU", "de_DE", "fr_FR", "es_ES", "it_IT", "pl_PL"]
 ENGLISH_ADDRESS = ["en_US", "en_GB", "en_AU", "en_CA"]
 
@@ -148,20 +146,134 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _carriers(rng: random.Random) -> list[tuple[str, int, str]]:
-    """(source, row, text) of 200 patient reviews and 360 tweets the labelled set does not use."""
+# Set B: written after set A was measured once (and the rules changed from what A showed), so B is the
+# set no rule has seen: its own seed, carriers, locales, keep words and templates.
+B_LOCALES = ["en_CA", "en_NZ", "nl_NL", "sv_SE", "pt_PT", "pt_BR", "de_AT", "es_MX", "da_DK", "cs_CZ"]
+B_ENGLISH_ADDRESS = ["en_US", "en_CA", "en_NZ", "en_IE"]
+B_DRUGS = _words(
+    "Harvoni Epclusa Tradjenta Glyxambi Steglatro Soliqua Tresiba Toujeo Basaglar Humulin Novolog Jentadueto "
+    "Onglyza Welchol Zetia Vytorin Livalo Praluent Repatha Nexletol Multaq Tikosyn Pradaxa Savaysa Bystolic Tekturna "
+    "Edarbi Benicar Diovan Micardis Avapro Cozaar Norvasc Toprol Coreg Lopressor"
+)
+B_BRANDS = _words(
+    "Lidl Aldi Primark Uniqlo Zara Sephora Ulta Chewy Postmates Gopuff Hellofresh Noom Headspace Audible Kobo Nook "
+    "Plex Tidal Deezer Pandora Vonage Ooma Chime Sofi Robinhood Coinbase Kraken Binance Lenovo Philips Bosch Miele"
+)
+B_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "EMAIL": (
+        "my email address on file is {EMAIL}",
+        "send the receipt to {EMAIL} pls",
+        "Account: {EMAIL}",
+        "I registered with {EMAIL} but never got the code.",
+    ),
+    "PHONE": (
+        "Please ring {PHONE} before delivering.",
+        "my mobile {PHONE} never gets the SMS",
+        "best number to reach me: {PHONE}",
+        "Nobody answered when I called from {PHONE}.",
+        "contact no. {PHONE}",
+    ),
+    "SSN": (
+        "The clerk wrote my SSN {SSN} on a sticky note!",
+        "why is my social ({SSN}) visible in the portal",
+        "Social Security Number: {SSN}",
+    ),
+    "CARD": (
+        "They stored my card number {CARD} in plain text.",
+        "the charge on card {CARD} is not mine",
+        "my debit card {CARD} was charged 3 times",
+    ),
+    "IBAN": (
+        "IBAN: {IBAN}",
+        "please pay back into {IBAN}",
+        "my account number (IBAN) {IBAN} is correct",
+    ),
+    "IP": (
+        "Logged in from {IP} which isn't me.",
+        "my ip is {IP} if that helps support",
+        "Connection from {IP} got blocked",
+    ),
+    "POSTCODE": (
+        "My postcode ({POSTCODE}) isn't recognised at checkout.",
+        "I'm at {POSTCODE} and still no engineer",
+        "Courier said {POSTCODE} is outside the zone.",
+    ),
+    "ZIP": (
+        "ship to {CITY}, {STATE} {ZIP}",
+        "my zip is {ZIP}",
+        "{CITY} {STATE} {ZIP} is not a remote area!",
+        "Billing ZIP {ZIP} keeps failing.",
+    ),
+    "ADDRESS": (
+        "I live at {ADDRESS}.",
+        "Return label says {ADDRESS}, wrong house.",
+        "they delivered to {ADDRESS} instead of next door",
+        "Pick up from {ADDRESS} please.",
+    ),
+    "HANDLE": (
+        "ask {HANDLE}, she had it too",
+        "{HANDLE} you should see this",
+        "h/t {HANDLE}",
+    ),
+    "NAME": (
+        "{NAME} on the night shift was wonderful.",
+        "Many thanks to {NAME} in customer care.",
+        "our driver {NAME} was rude",
+        "Your employee {NAME} refused the return.",
+        "I want to complain about {NAME}, the store manager.",
+        "{NAME} helped me set up the account.",
+        "Dr. {NAME} switched my prescription.",
+        "Shout out to {NAME}!",
+    ),
+    "NAME_LOWER": (
+        "ask for {NAME}, she's great",
+        "the guy i talked to was {NAME}",
+        "thanks to {NAME} we got home",
+        "my name is {NAME}",
+    ),
+    "DOB": (
+        "DOB: {DOB}",
+        "my birthday is {DOB} but the app shows a different date",
+        "Born {DOB}, and the pharmacy says I'm too young?",
+    ),
+    "KEEP": (
+        "{DRUG} 10mg made me so tired.",
+        "After two weeks on {DRUG} I feel better.",
+        "Does {DRUG} interact with alcohol?",
+        "{BRAND} is the worst company.",
+        "The {BRAND} update broke everything.",
+        "Ordered from {BRAND} again, late again.",
+    ),
+}
+SETS = {
+    "a": (2026, "pii_heldout.json", 200, 360),
+    "b": (777, "pii_heldout_b.json", 150, 350),
+}
+
+
+def use_set_b() -> None:
+    """Rebinds the pools of this module to set B's."""
+    global LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES, _english
+    LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = B_LOCALES, B_ENGLISH_ADDRESS, B_DRUGS, B_BRANDS, B_TEMPLATES
+    _english = {loc: Faker(loc) for loc in ENGLISH_ADDRESS}
+
+
+def _carriers(
+    rng: random.Random, n_drug: int = 200, n_tweet: int = 360, taken: frozenset[str] = frozenset()
+) -> list[tuple[str, int, str]]:
+    """(source, row, text) of patient reviews and tweets that neither the labelled set nor ``taken`` use."""
     with open(SHARED / "drug_reviews_train.tsv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     drugs = []
     for i, row in enumerate(rows):
         text = review_text(row["review"])
         first = re.split(r"(?<=[.!?])\s", text)[0][:220]
-        if row["drugName"].split()[0].lower() not in first.lower():  # pii_cases.py takes the others
+        if row["drugName"].split()[0].lower() not in first.lower() and f"drug:{i}" not in taken:  # pii_cases.py
             drugs.append(("drug", i, cut(text)))
     with lzma.open(SHARED / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
         tweets = [("tweet", i, row["text"]) for i, row in enumerate(csv.DictReader(f)) if i >= 1000]
-    tweets = [t for t in tweets if 25 <= len(t[2]) <= 200]
-    return rng.sample(drugs, 200) + rng.sample(tweets, 360)
+    tweets = [t for t in tweets if 25 <= len(t[2]) <= 200 and f"tweet:{t[1]}" not in taken]
+    return rng.sample(drugs, n_drug) + rng.sample(tweets, n_tweet)
 
 
 def _value(slot: str, fake: Faker, rng: random.Random, us: Faker) -> str:
@@ -188,7 +300,11 @@ def _value(slot: str, fake: Faker, rng: random.Random, us: Faker) -> str:
     if slot == "IP":
         return fake.ipv4_public() if rng.random() < 0.65 else fake.ipv6()
     if slot == "POSTCODE":
-        return Faker("en_GB").postcode() if rng.random() < 0.5 else _gb.postcode()
+        # Set A as committed drew half of its UK postcodes from an unseeded Faker (so regenerating A gives
+        # other postcodes there; the committed file is the set that was measured). The draw stays so
+        # that every other value comes out the same.
+        rng.random()
+        return _gb.postcode()
     if slot == "ZIP":
         return us.zipcode_plus4() if rng.random() < 0.35 else us.zipcode()
     if slot == "ADDRESS":
@@ -245,8 +361,16 @@ def _fill(template: str, rng: random.Random, lower: bool) -> dict:
 
 
 def main() -> None:
-    rng = random.Random(SEED)
-    carriers = _carriers(rng)
+    which = sys.argv[1] if len(sys.argv) > 1 else "a"
+    seed, name, n_drug, n_tweet = SETS[which]
+    out = ROOT / "tests" / "nlp" / name
+    taken: frozenset[str] = frozenset()
+    if which == "b":
+        use_set_b()
+        items_a = json.loads((ROOT / "tests" / "nlp" / SETS["a"][1]).read_text(encoding="utf-8"))["items"]
+        taken = frozenset(f"{it['source']}:{it['row']}" for it in items_a)
+    rng = random.Random(seed)
+    carriers = _carriers(rng, n_drug, n_tweet, taken)
     kinds = list(TEMPLATES)
     items = []
     for i, (source, row, text) in enumerate(carriers):
@@ -262,8 +386,8 @@ def main() -> None:
         where = rng.random()
         at = 0 if where < 0.25 else (ends[0] if where < 0.5 and ends else len(text))
         items.append({"source": source, "row": row, "at": at, "carrier_len": len(text), **item})
-    OUT.write_text(json.dumps({"seed": SEED, "items": items}, indent=0, ensure_ascii=False) + "\n")
-    print(f"wrote {len(items)} items to {OUT}")
+    out.write_text(json.dumps({"seed": seed, "items": items}, indent=0, ensure_ascii=False) + "\n")
+    print(f"wrote {len(items)} items to {out}")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
-"""The HELD-OUT PII set: real carriers from ``../shared/data/sentiment`` that ``pii_cases.py`` does
-not read, with sentences of Faker-made PII inserted (``pii_heldout.json``, written once by
-``bench/pii_heldout_make.py``). The redaction rules were written against ``pii_cases.py`` only;
-this set measures them. Scored with :func:`pii_cases.score`.
+"""The HELD-OUT PII sets: real carriers from ``../shared/data/sentiment`` that ``pii_cases.py`` does
+not read, with sentences of Faker-made PII inserted, written by ``bench/pii_heldout_make.py``.
+Scored with :func:`pii_cases.score`.
+
+- Set A (``pii_heldout.json``, 560 items): written before the rules of issue 13 and scored once
+  after them (commit 99c2dac); what it showed then changed a few rules (US territories, "my cell,
+  it's", a flat with no house number, "the Nuvaring"), so since then it is a second development set.
+- Set B (``pii_heldout_b.json``, 500 items): written and labelled after that, with its own seed,
+  carriers, locales, keep words and templates; no rule has been changed after seeing it.
 
 Gold spans: the inserted PII; every @handle of a carrier that is not one of :data:`BRAND_HANDLES`;
-and what :data:`CARRIER_GOLD` lists, labelled by hand: people the carriers name themselves (agents
-thanked in tweets, a doctor in a review, a famous person: a redactor cannot tell them apart and
-should not try) and other personal data they carry. Keep words: the inserted medicine and
-product brands (``DRUG``, ``BRAND``), the review's own drug name (``DRUG_REAL``) and each carrier
-as a whole (``REAL``: no wrong span inside it).
+and what :data:`CARRIER_GOLD` / :data:`CARRIER_GOLD_B` list, labelled by hand: people the carriers
+name themselves (agents thanked in tweets, a famous person: a redactor cannot tell them apart and
+should not try). Keep words: the inserted medicine and product brands (``DRUG``, ``BRAND``), the
+review's own drug name (``DRUG_REAL``) and each case as a whole (``REAL``: no wrong span in it).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pii_cases import Case
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "pii_heldout.json"
+FIXTURE_B = HERE / "pii_heldout_b.json"
 # The airlines the tweets are written to: their handles are the brand's own and stay.
 BRAND_HANDLES = ("united", "southwestair", "americanair", "jetblue", "usairways", "virginamerica", "delta")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
@@ -91,6 +96,84 @@ CARRIER_GOLD: dict[str, tuple[tuple[str, str], ...]] = {
     "tweet:12727": (("NAME", "Belichik"),),
 }
 
+# Set B's carriers, labelled the same way before set B was first scored (stage names such as Flying
+# Lotus, cartoon and mascot names are not people; fictional characters' full names are).
+CARRIER_GOLD_B: dict[str, tuple[tuple[str, str], ...]] = {
+    "tweet:25930": (("NAME", "Obama"),),
+    "tweet:13017": (("NAME", "Mike Francesa"),),
+    "tweet:33972": (("NAME", "Bill"),),
+    "tweet:14824": (("NAME", "Bill Belichick"),),
+    "tweet:22464": (("NAME", "bobby shmurda"),),
+    "tweet:22518": (("NAME", "bobby shmurda"),),
+    "tweet:23121": (
+        ("NAME", "Olivia"),
+        ("NAME", "Tom Brady"),
+        ("NAME", "Fitz"),
+        ("NAME", "Richard Sherman"),
+        ("NAME", "Cytron"),
+    ),
+    "tweet:19842": (("NAME", "Oscar"),),
+    "tweet:31246": (
+        ("NAME", "Hozier"),
+        ("NAME", "Drake"),
+    ),
+    "tweet:23342": (("NAME", "Brady"),),
+    "tweet:10374": (("NAME", "Brady"),),
+    "tweet:23391": (("NAME", "Brady"),),
+    "tweet:23369": (("NAME", "Brady"),),
+    "tweet:13891": (("NAME", "Belichick"),),
+    "tweet:22455": (("NAME", "Tyler"),),
+    "tweet:33824": (("NAME", "Belichick"),),
+    "tweet:14454": (("NAME", "Goodell"),),
+    "tweet:12674": (("NAME", "Tom Brady"),),
+    "tweet:26928": (("NAME", "Tori"),),
+    "tweet:33799": (("NAME", "Belichick"),),
+    "tweet:24655": (("NAME", "Carl Spackler"),),
+    "tweet:23453": (("NAME", "Bill"),),
+    "tweet:12924": (("NAME", "Tom Brady"),),
+    "tweet:13448": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Tom Brady"),
+    ),
+    "tweet:12666": (("NAME", "Tom Brady"),),
+    "tweet:25281": (("NAME", "Tom Brady"),),
+    "tweet:13482": (("NAME", "Tom Brady"),),
+    "tweet:33374": (("NAME", "Tom Brady"),),
+    "tweet:14989": (("NAME", "Chris Urmson"),),
+    "tweet:11333": (("NAME", "Belichick"),),
+    "tweet:33573": (("NAME", "Tom"),),
+    "tweet:14284": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Donovan McNabb"),
+    ),
+    "tweet:17462": (("NAME", "Nikola Tesla"),),
+    "tweet:30081": (("NAME", "Ethan"),),
+    "tweet:24026": (("NAME", "Tom Brady"),),
+    "tweet:13913": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Mona Lisa Vito"),
+    ),
+    "tweet:12285": (
+        ("NAME", "Neil deGrasse Tyson"),
+        ("NAME", "Bill Nye"),
+    ),
+    "tweet:23803": (("NAME", "Tom Brady"),),
+    "tweet:31778": (
+        ("NAME", "Ghostface Killah"),
+        ("NAME", "Kele"),
+    ),
+    "tweet:13241": (
+        ("NAME", "tom brady"),
+        ("NAME", "kobe"),
+    ),
+    "tweet:24183": (("NAME", "Clint Eastwood"),),
+    "tweet:33889": (("NAME", "Belicheck"),),
+    "tweet:12889": (("NAME", "Brady"),),
+    "tweet:25497": (("NAME", "Obama"),),
+    "tweet:27043": (("NAME", "bri"),),
+    "tweet:27434": (("NAME", "Totty"),),
+}
+
 
 def review_text(raw: str) -> str:
     return raw.strip().strip('"').replace("&#039;", "'").replace("&quot;", '"').replace("&amp;", "&")
@@ -120,8 +203,10 @@ def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(rf"(?<!\w){re.escape(needle)}(?!\w)", text)]
 
 
-def heldout_cases(shared: Path) -> list[Case]:
-    items = json.loads(FIXTURE.read_text(encoding="utf-8"))["items"]
+def heldout_cases(shared: Path, which: str = "a") -> list[Case]:
+    """Set ``"a"`` (``pii_heldout.json``) or ``"b"`` (``pii_heldout_b.json``) as scored cases."""
+    fixture, carrier_gold = (FIXTURE, CARRIER_GOLD) if which == "a" else (FIXTURE_B, CARRIER_GOLD_B)
+    items = json.loads(fixture.read_text(encoding="utf-8"))["items"]
     carriers = read_carriers(shared)
     cases = []
     for item in items:
@@ -145,7 +230,7 @@ def heldout_cases(shared: Path) -> list[Case]:
         for m in _HANDLE.finditer(carrier):
             if m.group(1).lower() not in BRAND_HANDLES:
                 pii.append(("HANDLE", *shift(m.start(), m.end())))
-        for kind, needle in CARRIER_GOLD.get(key, ()):
+        for kind, needle in carrier_gold.get(key, ()):
             pii.extend((kind, *shift(s, e)) for s, e in _occurrences(carrier, needle))
         if drug:
             keep.extend(("DRUG_REAL", *shift(s, e)) for s, e in _occurrences_ci(carrier, drug.split()[0]))
