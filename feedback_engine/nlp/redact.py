@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from feedback_engine.nlp.given_names import GIVEN_NAMES
 from feedback_engine.nlp.pii_allow import COMMON_WORDS, is_medicine, medicine_context, medicine_nearby, not_a_name
 
 __all__ = ["BRAND_HANDLES_ENV", "PiiSpan", "apply_spans", "find_pii", "iban_ok", "luhn_ok", "merge_spans", "redact"]
@@ -131,7 +132,8 @@ Access Corso Fairway Lookout Pathway Quadrant Ramble Reserve Ridgeway Walkway Wa
 _STREET = "(?:" + "|".join(sorted(set(_STREET_TYPES.split()), key=len, reverse=True)) + ")"
 _UNIT = r"(?:(?:Flat|Apt|Apartment|Unit|Suite|Ste|Studio|Room)\.?\s*#?\w{1,5}(?:,\s*|\s+|/))?"
 _ADDRESS = re.compile(
-    rf"(?=[\dFASUR])(?<![\w.,/-]){_UNIT}\d{{1,5}}[A-Za-z]?(?:/\d{{1,5}}[A-Za-z]?)?,?\s+"
+    rf"(?=[\dFASUR])(?<![\w.,/-]){_UNIT}\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,5}}[A-Za-z]?)?,?\s+"
+    r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
     r"(?:(?:(?!(?:On|The|In|To|Of|And|At|For|By|A|An|My|Your)\b)[A-Z][A-Za-z'-]+|\d{1,3}(?:st|nd|rd|th))\.?\s+){1,4}"
     rf"{_STREET}\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|Ste)\.?\s*#?\w{1,5})?"
@@ -175,8 +177,8 @@ _DOB_HINTS = ("birth", "dob", "d.o.b", "born", "birthday")
 # Any grouping of 7-15 digits then counts (national formats: 05 33 62 26 03, 0446-629-491, (03)58087151).
 _PHONE_CUE = re.compile(
     r"(?i)\b(?:call(?:ing|ed)?(?: me)?(?: back)?|ring(?: me)?|te?xt(?: me)?|phone|cell|mobile|mob|tel|telephone|"
-    r"whats ?app|sms|fax|reach me|contact me|my (?:phone |cell |mobile |contact |home |work )?number)"
-    r"(?: (?:is|was|on|at|number|no\.?))*,?\s*(?:[:#=-]|it's|it is)?\s*"
+    r"whats ?app|sms|fax|reach me|contact(?: me)?|my (?:phone |cell |mobile |contact |home |work )?number)"
+    r"(?: (?:is|was|on|at|from|to|number|no\.?|#|reach me|call me|me))*,?\s*(?:[:#=-]|it's|it is)?\s*"
     r"(?P<phone>\(?\+?\d[\d\s().-]{5,20}\d)(?![\w/-]|\.\d)"
 )
 _PHONE_HINTS = ("call", "ring", "text", "txt", "phone", "cell", "mobile", "mob", "tel", "whats", "sms", "fax", "reach", "contact", "number")  # fmt: skip
@@ -187,7 +189,7 @@ _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
 # 415.555.1234, 07700 900123, 020 7946 0958.
 _PHONE = re.compile(
     r"(?<![\w+/.-])(?:"
-    r"\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,5}(?:[\s.-]?\d{2,5}){1,5}"
+    r"(?:\+\d{1,3}[\s.-]?|\b00\d{1,3}[\s.-])(?:\(\d{1,4}\)[\s.-]?)?\d{1,5}(?:[\s.-]?\d{2,5}){1,5}"
     r"|\(\d{3}\)\s?\d{3}[\s.-]\d{4}"
     r"|[2-9]\d{2} [2-9]\d{2} \d{4}"
     r"|\d{3}([.-])\d{3}\1\d{4}"
@@ -213,7 +215,9 @@ _LOWER_OK_CUE = (
 _CAPITAL_CUE = (
     r"shout ?out to|kudos to|props to|big thanks to|(?:agent|rep|representative|advisor|adviser|manager|technician|"
     r"engineer|driver|nurse|pharmacist|doctor|attendant|pilot|captain|supervisor|cashier|clerk|waiter|waitress|"
-    r"receptionist|colleague|dr|mr|mrs|ms|miss|prof)\.?,?|my (?:husband|wife|son|daughter|friend|mom|mum|dad|"
+    r"receptionist|colleague|employee|worker|host|hostess|bartender|server|courier|tech|therapist|dentist|surgeon|"
+    r"physician|midwife|teacher|instructor|coach|officer|guard|porter|concierge|steward|stewardess|"
+    r"dr|mr|mrs|ms|miss|prof)\.?,?|my (?:husband|wife|son|daughter|friend|mom|mum|dad|"
     r"brother|sister|partner|boss|girlfriend|boyfriend|fianc[eé]e?|neighbou?r)"
 )
 # Matched on the lower-cased text (a third of the time of an IGNORECASE pattern); the original case is
@@ -223,14 +227,22 @@ _NAME_CUE = re.compile(rf"\b(?=[abcdekmnprstw])(?:(?P<lower>{_LOWER_OK_CUE})|{_C
 _NAME_CUE_ANYCASE = re.compile(_NAME_CUE.pattern, re.IGNORECASE)
 _BEFORE_HINTS = (
     "support", "billing", "sales", "service", "desk", "returns", "complaints", "accounts", "gate", "counter", "check",
-    "reception", "lounge", "baggage",
+    "reception", "lounge", "baggage", "care",
 )  # fmt: skip
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _NAME_WORD = rf"(?:O'|O’|D'|D’|Mc|Mac)?[{_UPPER}][^\W\d_A-Z]+(?:[-'’][{_UPPER}][^\W\d_A-Z]+)?"
 _NAME_BEFORE = re.compile(
     rf"(?=[{_UPPER}])(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}) (?:from|at|in|on) (?:the |your |customer )?"
-    r"(?:support|billing|sales|service|help ?desk|front desk|returns|complaints|accounts|"
+    r"(?:support|billing|sales|service|services|care|help ?desk|front desk|returns|complaints|accounts|"
     r"(?<=the )(?:gate|counter|desk|check-?in|ticket counter|reception|lounge|baggage))\b"
+)
+# "Anna Berg, the store manager", "Tom, our driver": a name set off before a role.
+# Found from the role back to the name: the role phrase is rare, a capitalised word is not.
+_APPOSITIVE_NAME = re.compile(rf"(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}})$")
+_APPOSITIVE_ROLE = re.compile(
+    r", (?:the|our|your|my|a|an) (?:\w+ )?"
+    r"(?:manager|supervisor|agent|rep|representative|driver|nurse|pharmacist|doctor|technician|engineer|"
+    r"advisor|adviser|attendant|pilot|captain|cashier|clerk|waiter|waitress|receptionist|employee|courier|host)\b"
 )
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _NOT_NAMES = frozenset(
@@ -342,10 +354,14 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
         if not words or (len(words) == 1 < before and _SENTENCE_START.search(text, 0, words[0].start())):
             continue  # nothing left, or one sentence-initial word left over ("Took" of "Took Prozac")
         start, end = words[0].start(), words[-1].end()
-        if len(words) == 1 and (
-            medicine_context(text, start, end)
-            or medicine_nearby(text, start, end)
-            or _listed_with_medicine(text, start, end)
+        if (
+            len(words) == 1
+            and words[0].group(0).lower() not in GIVEN_NAMES
+            and (
+                medicine_context(text, start, end)
+                or medicine_nearby(text, start, end)
+                or _listed_with_medicine(text, start, end)
+            )
         ):
             medicines.add(words[0].group(0).lower())
             continue  # "started Savella", "Lasix 40 mg", "Ritalin, Emsam": a medicine the lists do not know
@@ -355,6 +371,14 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
         out.append(PiiSpan(start, end, "NAME"))
     if medicines:  # the same word elsewhere in the text is the same medicine ("Mobic has helped ...")
         out = [sp for sp in out if text[sp.start : sp.end].lower() not in medicines]
+    for m in _GIVEN_PAIR.finditer(text):
+        first, last = m.group(1), m.group(2)
+        if first.lower() in GIVEN_NAMES and _surname_like(last, allow):
+            end = m.end()
+            third = _NAME_TAIL.match(text, end)
+            if third and _surname_like(third.group(0).strip(" -"), allow):
+                end = third.end()
+            out.append(PiiSpan(m.start(), end, "NAME"))
     low = text.lower()
     cue = _NAME_CUE.finditer(low) if len(low) == len(text) else _NAME_CUE_ANYCASE.finditer(text)
     for m in cue:
@@ -363,7 +387,12 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
         span = _cue_name(text, m.end(), m.group("lower") is not None, allow)
         if span:
             out.append(PiiSpan(*span, "NAME"))
-    for m in _NAME_BEFORE.finditer(text) if any(k in low for k in _BEFORE_HINTS) else ():
+    before = [*_NAME_BEFORE.finditer(text)] if any(k in low for k in _BEFORE_HINTS) else []
+    for role in _APPOSITIVE_ROLE.finditer(text) if ", " in text else ():
+        name = _APPOSITIVE_NAME.search(text, max(0, role.start() - 60), role.start())
+        if name:
+            before.append(name)
+    for m in before:
         parts = m.group("name").split(" ")
         while parts and not_a_name(parts[0], allow):
             parts.pop(0)
@@ -378,6 +407,22 @@ _DETERMINER_BEFORE = re.compile(
     r"\b(?:[Tt]he|[Aa]n?|[Mm]y|[Yy]our|[Oo]ur|[Tt]heir|[Tt]his|[Tt]hat|[Tt]hese|[Tt]hose) $"
 )
 _PRODUCT_AFTER = re.compile(r" (?:app|apps|account|subscription|website|site|store|card|plan|membership|update)\b")
+# A common given name and a capitalised word after it: "Tom Brady", "Chris Urmson", "Bill Belichick".
+_GIVEN_PAIR = re.compile(rf"(?<![#@\w])(?=[{_UPPER}])({_NAME_WORD}) ({_NAME_WORD})(?![\w@])")
+_CALENDAR = frozenset(
+    re.findall(
+        r"\w+",
+        "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+        "august september october november december",
+    )
+)
+
+
+def _surname_like(word: str, allow: frozenset[str]) -> bool:
+    low = word.lower()
+    return low not in _CALENDAR and low not in _NOT_NAMES and not not_a_name(word, allow)
+
+
 _LIST_BEFORE = re.compile(r"([^\W\d_][\w-]*)\s*(?:,|/|\band\b|\bor\b|\bthen\b)\s*$")
 _LIST_AFTER = re.compile(r"\s*(?:,|/|\band\b|\bor\b|\bthen\b)\s*([^\W\d_][\w-]*)")
 
@@ -446,7 +491,7 @@ def find_pii(
     """
     spans: list[PiiSpan] = []
     n_digits = sum(map(text.count, "0123456789"))  # ten C-level scans beat one Python loop
-    has_digit = n_digits > 0 or (not text.isascii() and any(c.isdigit() for c in text))
+    has_digit = n_digits > 0 or (not text.isascii() and _ANY_DIGIT.search(text) is not None)
     if "www." in text or "://" in text:
         for m in _URL.finditer(text):
             url = m.group(0).rstrip(".,;:!?)]}")
@@ -537,6 +582,7 @@ def _ipv6_ok(candidate: str) -> bool:
     return True
 
 
+_ANY_DIGIT = re.compile(r"\d")
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 
 
