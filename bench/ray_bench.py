@@ -94,6 +94,7 @@ class Timed:
         self.model_version = backend.model_version
         self.first_s: float | None = None
         self.kept: list[Computed] = []
+        self.first_items: list[Any] = []
         self.keep = keep
 
     def run(self, batches: Any) -> Any:
@@ -101,6 +102,7 @@ class Timed:
         for batch in self.backend.run(batches):
             if self.first_s is None:
                 self.first_s = time.perf_counter() - started
+                self.first_items = batch.items
             if self.keep:
                 self.kept.append(batch)
             yield batch
@@ -112,6 +114,7 @@ def one_run(items: list[Item], backend: Any, batch_size: int, keep: bool = False
         insert(store, items, "bench")
         timed = Timed(backend, keep=keep)
         counts = Analyzer(store, backend=timed, batch_size=batch_size).run()
+        first_n = len(timed.first_items)
         store.close()
     out = {
         "items": counts.analysed,
@@ -120,6 +123,13 @@ def one_run(items: list[Item], backend: Any, batch_size: int, keep: bool = False
         "items_per_s": round(counts.analysed / counts.elapsed_s, 1),
         "first_batch_s": round(timed.first_s or 0.0, 2),
     }
+    # local path only: the rate after the first batch (on Ray the workers have computed further
+    # batches before the first comes back, so the same formula overstates it; see per_worker_items_per_s)
+    after = counts.elapsed_s - (timed.first_s or 0.0)
+    if isinstance(backend, LocalBackend):
+        out["steady_items_per_s"] = (
+            round((counts.analysed - first_n) / after, 1) if counts.batches > 1 and after > 0 else None
+        )
     if keep:
         out["_kept"] = timed.kept
     return out
@@ -185,7 +195,12 @@ def main() -> None:
         batch_size=args.batch_size,
     )
     one_run(generate(64, seed=args.seed + 1), LocalBackend(computer), args.batch_size)  # warm up the local path
-    results: dict[str, Any] = {"items": args.items, "batch_size": args.batch_size, "cpus": os.cpu_count()}
+    results: dict[str, Any] = {
+        "items": args.items,
+        "batch_size": args.batch_size,
+        "cpus": os.cpu_count(),
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+    }
 
     threads = torch.get_num_threads()
     local = one_run(items, LocalBackend(computer), args.batch_size, keep=True)
@@ -206,6 +221,7 @@ def main() -> None:
             with RayBackend(computer, workers=workers) as backend, PeakSampler() as sampler:
                 run = one_run(items, backend, args.batch_size)
             run["ray_peak_rss_mb"] = round(sampler.peak)
+            run["per_worker_items_per_s"] = round(run["items"] / backend.compute_s, 1)  # inside the actors
             run["driver_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             results[f"ray_{workers}"] = run
         overhead = []
@@ -229,7 +245,10 @@ def main() -> None:
 
 def print_tables(r: dict[str, Any]) -> None:
     print(f"{r['items']} items, batch size {r['batch_size']}, {r['cpus']} CPUs; ray.init {r['ray_init_s']} s")
-    print(f"{'path':<20}{'items/s':>10}{'elapsed s':>11}{'1st batch s':>13}{'driver MB':>11}{'ray MB':>9}")
+    print(
+        f"{'path':<20}{'items/s':>10}{'steady/s*':>10}{'elapsed s':>11}{'1st batch s':>13}{'driver MB':>11}"
+        f"{'ray MB':>9}"
+    )
     rows = (
         ("local", f"local, {r['local']['torch_threads']} threads"),
         ("local_1_thread", "local, 1 thread"),
@@ -238,10 +257,12 @@ def print_tables(r: dict[str, Any]) -> None:
     )
     for key, name in rows:
         run = r[key]
+        steady = run.get("steady_items_per_s") or run.get("per_worker_items_per_s") or "-"
         print(
-            f"{name:<20}{run['items_per_s']:>10}{run['elapsed_s']:>11}{run['first_batch_s']:>13}"
-            f"{run['driver_peak_rss_mb']:>11}{run.get('ray_peak_rss_mb', '-'):>9}"
+            f"{name:<20}{run['items_per_s']:>10}{steady:>10}{run['elapsed_s']:>11}{run['first_batch_s']:>13}"
+            f"{run.get('driver_peak_rss_mb', '-'):>11}{run.get('ray_peak_rss_mb', '-'):>9}"
         )
+    print("* local: after the first batch; Ray: one worker's rate inside its actor (items / compute seconds)")
     print("\noverhead at small sizes (s, whole analyze loop)")
     print(f"{'items':>7}{'local s':>10}{'Ray 2 s':>10}{'Ray 1st batch s':>17}")
     for row in r["overhead"]:
@@ -252,7 +273,10 @@ def print_tables(r: dict[str, Any]) -> None:
         f"\nSQLite writer alone: {w['items']} items, {w['rows']} rows in {w['batches']} transactions: "
         f"{w['items_per_s']} items/s, {w['rows_per_s']} rows/s"
     )
-    print(f"load average (1 min) at the end: {r['load_average_1m_at_end']} on {r['cpus']} CPUs")
+    print(
+        f"load average (1 min): {r['load_average_1m_at_start']} at the start, {r['load_average_1m_at_end']} at the end,"
+        f" on {r['cpus']} CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
@@ -67,9 +68,15 @@ def import_ray() -> Any:
     # Ray Data's console handler prints INFO lines ("Dataset ... execution finished") among our output;
     # warnings still show, and the full log stays in Ray's session folder
     for handler in logging.getLogger("ray.data").handlers:
-        if type(handler).__name__ == "PlainRayHandler":
+        if type(handler).__name__ == "PlainRayHandler" and handler.level < logging.WARNING:
             handler.setLevel(logging.WARNING)
+            handler.addFilter(_not_progress_bar_note)
     return ray
+
+
+def _not_progress_bar_note(record: logging.LogRecord) -> bool:
+    """Drops Ray Data's warning that progress bars are off (we turn them off: our own bar shows)."""
+    return not record.getMessage().startswith("Progress bars disabled")
 
 
 def start_ray(address: str | None = None, workers: int = 2) -> bool:
@@ -109,11 +116,19 @@ class _ComputeActor:
         self.computer = _to_cuda_fp16(computer) if gpu else computer
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        results = [pickle.dumps(self.computer(pickle.loads(payload))) for payload in batch["rows"]]
         from feedback_engine.nlp.pipeline import release_heap
 
+        results, seconds = [], []
+        for payload in batch["rows"]:
+            started = time.perf_counter()
+            results.append(pickle.dumps(self.computer(pickle.loads(payload))))
+            seconds.append(time.perf_counter() - started)
         release_heap()
-        return {"seq": np.asarray(batch["seq"]), "result": np.array(results, dtype=object)}
+        return {
+            "seq": np.asarray(batch["seq"]),
+            "result": np.array(results, dtype=object),
+            "compute_s": np.asarray(seconds, dtype=np.float64),
+        }
 
 
 class RayBackend:
@@ -155,6 +170,7 @@ class RayBackend:
         self._started = False
         self._computer_ref: Any = None
         self.datasets = 0  # windows run (datasets built), for the bench and the tests
+        self.compute_s = 0.0  # seconds the actors spent computing batches (items / compute_s: one worker's rate)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -233,6 +249,7 @@ class RayBackend:
                 if seq < expected or seq in pending or seq >= end:
                     continue  # a batch already delivered (a retried task's second answer): never written twice
                 pending[seq] = row["result"]
+                self.compute_s += float(row["compute_s"])
                 while expected in pending:
                     yield pickle.loads(pending.pop(expected))
                     expected += 1

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from nlp_helpers import insert_feedback
 
 from feedback_engine.cli import main
+from feedback_engine.contracts import AnalysisBackend
 from feedback_engine.engine import Engine
 from feedback_engine.nlp.pipeline import Analyzer, BatchComputer, Computed
 from feedback_engine.store import Store
@@ -104,6 +105,7 @@ def test_same_rows_as_the_local_path_on_the_fixtures(tmp_path, fixtures_dir, ray
     assert n == on_ray.scalar("SELECT count(*) FROM feedback") > 100
     counts_local = Analyzer(local, backend=_local(computer), batch_size=32).run()
     backend = RayBackend(computer, workers=2, window=3)  # two windows: the order holds across them
+    assert isinstance(backend, AnalysisBackend)
     counts_ray = Analyzer(on_ray, backend=backend, batch_size=32).run()
     assert backend.datasets == -(-counts_ray.batches // 3) == 2
     assert (
