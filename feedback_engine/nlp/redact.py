@@ -387,12 +387,12 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
         span = _cue_name(text, m.end(), m.group("lower") is not None, allow)
         if span:
             out.append(PiiSpan(*span, "NAME"))
-    before = [*_NAME_BEFORE.finditer(text)] if any(k in low for k in _BEFORE_HINTS) else []
+    placed = [*_NAME_BEFORE.finditer(text)] if any(k in low for k in _BEFORE_HINTS) else []
     for role in _APPOSITIVE_ROLE.finditer(text) if ", " in text else ():
         name = _APPOSITIVE_NAME.search(text, max(0, role.start() - 60), role.start())
         if name:
-            before.append(name)
-    for m in before:
+            placed.append(name)
+    for m in placed:
         parts = m.group("name").split(" ")
         while parts and not_a_name(parts[0], allow):
             parts.pop(0)
