@@ -31,7 +31,9 @@ KNOWN_FILES = {
     "movie_snippets": "movie_snippets_rated.tsv",
     "nyt_editorials": "nyt_editorial_snippets_rated.tsv",
     "drug_reviews": "drug_reviews_train.tsv",
+    "crowdflower": "crowdflower_tweets.csv.xz",  # two corpora: tweets_brand, tweets_general
 }
+TWEET_CORPORA = ("tweets_brand", "tweets_general")
 METRICS_FILE = "metrics.json"
 
 
@@ -60,8 +62,14 @@ class TrainConfig:
     adapt_epochs: int = 4
     adapt_learning_rate: float = 5e-5
     adapt_replay: int = 300
+    adapt_rows: dict[str, int] = field(default_factory=dict)  # per corpus, instead of all / adapt_replay
     adapt_max_length: int = 256  # patient reviews run long: a median of 121 tokens
     eval_max_length: int = 256  # = TransformerSentiment's default at inference
+    # CrowdFlower tweets: training rows whose rater agreement is below this are dropped (held-out
+    # rows are all kept); corpora named here are not read at all (how a model trained before the
+    # tweets existed names its split).
+    min_confidence: float = 0.6
+    exclude_corpora: tuple[str, ...] = ()
 
     def split_settings(self) -> dict[str, Any]:
         """The settings that define the held-out split (what :func:`evaluate` needs)."""
@@ -71,6 +79,7 @@ class TrainConfig:
             "imdb_reviews": self.imdb_reviews,
             "val_fraction": self.val_fraction,
             "val_fractions": dict(self.val_fractions),
+            "exclude_corpora": list(self.exclude_corpora),
         }
 
 
@@ -97,9 +106,16 @@ def rating_label(rating: float, band: float) -> int:
     return LABEL_IDS["neutral"]
 
 
-def _frame(texts: Sequence[str], labels: Sequence[int], groups: Sequence[str] | None = None) -> pd.DataFrame:
+def _frame(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    groups: Sequence[str] | None = None,
+    extra: dict[str, Sequence[Any]] | None = None,
+) -> pd.DataFrame:
     df = pd.DataFrame({"text": [clean_text(t) for t in texts], "label": np.asarray(labels, dtype=np.int64)})
     df["group"] = list(groups) if groups is not None else ""
+    for column, values in (extra or {}).items():
+        df[column] = list(values)
     df = df[df["text"].str.len() > 0]
     return df[~df["text"].map(text_key).duplicated()].reset_index(drop=True)
 
@@ -146,42 +162,58 @@ def read_imdb(path: Path, n_reviews: int) -> pd.DataFrame:
     return _frame(df["review"].astype(str).tolist(), labels)
 
 
-CROWDFLOWER_FILE = "crowdflower_tweets.csv.xz"
+CROWDFLOWER_FILE = KNOWN_FILES["crowdflower"]
 #: Customer-service handles of the airline tweets: a tweet naming one is "about a brand".
 BRAND_HANDLES = ("@united", "@usairways", "@americanair", "@southwestair", "@jetblue", "@virginamerica")
+# Emoji and curly quotes of the tweets were read as Latin-1 once and stored so ("_ôÖ\x89_ôÖ_",
+# "Õ¢_ÎÐ"): runs of such characters (with the underscores between them) carry nothing readable.
+_ODD = "\\x80-\\xff\\u0152\\u0153\\u0160\\u0161\\u0178\\u017d\\u017e\\u0192\\u02c6\\u02dc\\u2013-\\u203a\\u20ac\\u2122"
+_MOJIBAKE = re.compile(f"_?(?:[{_ODD}]{{2,}}|_[{_ODD}]|[{_ODD}]_)(?:[{_ODD}_]*)")
+
+
+def unmangle_tweet(text: str) -> str:
+    """Drop the Latin-1 mojibake of the CrowdFlower tweets (a corpus artefact, not done at inference)."""
+    if text.isascii():
+        return text
+    return re.sub(r"\s{2,}", " ", _MOJIBAKE.sub(" ", text)).strip()
 
 
 def read_crowdflower(path: Path, min_confidence: float = 0.0) -> pd.DataFrame:
     """CrowdFlower tweets (``sentiment``, ``confidence``, ``text``); ``group`` is ``brand`` for
     tweets to an airline's customer service and ``general`` for the rest (festival, cars, sports).
-    Rows below ``min_confidence`` rater agreement are left out (an empty confidence is kept)."""
+    Rows below ``min_confidence`` rater agreement are left out (an empty confidence is kept); the
+    frame keeps a ``confidence`` column (1.0 where empty)."""
     df = _read(path, lambda p: pd.read_csv(p))
     df = df.dropna(subset=["text", "sentiment"])
     df = df[df["sentiment"].astype(str).str.strip().str.lower().isin(LABEL_IDS)]
+    conf = pd.to_numeric(df["confidence"], errors="coerce")
     if min_confidence > 0:
-        conf = pd.to_numeric(df["confidence"], errors="coerce")
-        df = df[conf.isna() | (conf >= min_confidence)]
-    texts = df["text"].astype(str).tolist()
+        df, conf = df[conf.isna() | (conf >= min_confidence)], conf[conf.isna() | (conf >= min_confidence)]
+    texts = [unmangle_tweet(t) for t in df["text"].astype(str)]
     groups = ["brand" if any(h in t.lower() for h in BRAND_HANDLES) else "general" for t in texts]
     labels = [LABEL_IDS[str(v).strip().lower()] for v in df["sentiment"]]
-    return _frame(texts, labels, groups=groups)
+    return _frame(texts, labels, groups=groups, extra={"confidence": conf.fillna(1.0).tolist()})
+
+
+def tweet_corpora(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The two tweet corpora (``tweets_brand``, ``tweets_general``), ungrouped so that each is split
+    stratified by label (a group is one tweet)."""
+    return {
+        f"tweets_{group}": df[df["group"] == group].assign(group="").reset_index(drop=True)
+        for group in ("brand", "general")
+    }
 
 
 def crowdflower_splits(
     data_dir: str | Path, seed: int = 13, val_fraction: float = 0.2
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """The CrowdFlower tweets as ``(train, val)`` frames per group (``tweets_brand``,
-    ``tweets_general``), stratified by label within each group, with the fixed seed. The shipped
-    model never saw these tweets; only the lexicon head (:mod:`.lexicon`) trains on the train side."""
-    from sklearn.model_selection import train_test_split
-
-    df = read_crowdflower(Path(data_dir) / CROWDFLOWER_FILE)
+    """The CrowdFlower tweets as ``(train, val)`` frames per corpus (``tweets_brand``,
+    ``tweets_general``): the very split :func:`load_splits` makes (stratified by label, fixed seed),
+    before its leakage check and confidence filter of the training side."""
     train: dict[str, pd.DataFrame] = {}
     val: dict[str, pd.DataFrame] = {}
-    for group in ("brand", "general"):
-        part = df[df["group"] == group].reset_index(drop=True)
-        tr, va = train_test_split(part, test_size=val_fraction, random_state=seed, stratify=part["label"])
-        train[f"tweets_{group}"], val[f"tweets_{group}"] = tr.reset_index(drop=True), va.reset_index(drop=True)
+    for name, part in tweet_corpora(read_crowdflower(Path(data_dir) / CROWDFLOWER_FILE)).items():
+        train[name], val[name] = split_corpus(part, val_fraction, seed)
     return train, val
 
 
@@ -213,6 +245,9 @@ def read_corpora(data_dir: Path, config: TrainConfig) -> dict[str, pd.DataFrame]
         path = data_dir / KNOWN_FILES[name]
         if path.is_file():
             corpora[name] = reader(path)
+    cf_path = data_dir / KNOWN_FILES["crowdflower"]
+    if cf_path.is_file() and not set(TWEET_CORPORA) <= set(config.exclude_corpora):
+        corpora.update(tweet_corpora(read_crowdflower(cf_path)))
     rt_path = data_dir / KNOWN_FILES["rotten_tomatoes"]
     if rt_path.is_file():
         seen = {text_key(t) for df in corpora.values() for t in df["text"]}
@@ -221,7 +256,7 @@ def read_corpora(data_dir: Path, config: TrainConfig) -> dict[str, pd.DataFrame]
     for path in sorted([*data_dir.glob("*.csv"), *data_dir.glob("*.tsv")]):
         if path.name not in known:
             corpora[path.stem] = read_generic(path)
-    corpora = {k: v for k, v in corpora.items() if len(v) > 0}
+    corpora = {k: v for k, v in corpora.items() if len(v) > 0 and k not in config.exclude_corpora}
     if not corpora:
         raise ConfigError(
             f"No labelled data found in {data_dir}. Make sure it holds the files of shared/data/sentiment "
@@ -266,6 +301,8 @@ def make_splits(
     for name in sorted(train):
         keys = train[name]["text"].map(text_key)
         keep = ~keys.isin(held_out) & ~keys.duplicated() & ~keys.isin(seen)
+        if "confidence" in train[name]:  # noisy crowd labels: only confident rows are learnt from
+            keep &= train[name]["confidence"] >= config.min_confidence
         seen |= set(keys[keep])
         train[name] = train[name][keep.to_numpy()].reset_index(drop=True)
     return train, val
@@ -279,10 +316,11 @@ def load_splits(
     return make_splits(read_corpora(Path(data_dir), config), config)
 
 
-def data_digest(frames: dict[str, pd.DataFrame]) -> str:
-    """A short hash of texts and labels, to check that two machines saw the same split."""
+def data_digest(frames: dict[str, pd.DataFrame], names: Sequence[str] | None = None) -> str:
+    """A short hash of texts and labels, to check that two machines saw the same split (``names``:
+    only those corpora)."""
     h = hashlib.sha256()
-    for name in sorted(frames):
+    for name in sorted(frames if names is None else names):
         for text, label in zip(frames[name]["text"], frames[name]["label"], strict=True):
             h.update(f"{name}\t{label}\t{text}\n".encode())
     return h.hexdigest()[:16]

@@ -150,6 +150,23 @@ def clean_text(text: object) -> str:
     return emoji_to_words(s).strip()
 
 
+# Handles and links say nothing about sentiment, and which handle it is (@united, or the redacted
+# "[HANDLE]") must not become a cue: the encoder reads one placeholder for each, in training too.
+_HANDLE_RE = re.compile(r"(?<![\w.@])@\w{1,30}|\[HANDLE\]")
+_URL_RE = re.compile(r"https?://\S+|\bwww\.\S+|\[URL\]", re.IGNORECASE)
+
+
+def model_input(text: object) -> str:
+    """What the encoder reads: :func:`clean_text`, then every @handle as ``@user`` and every link as
+    ``http`` (``"@united thanks! http://t.co/x"`` -> ``"@user thanks! http"``)."""
+    s = clean_text(text)
+    if "@" in s or "[" in s:
+        s = _HANDLE_RE.sub("@user", s)
+    if "http" in s or "www." in s or "[URL]" in s:
+        s = _URL_RE.sub("http", s)
+    return s
+
+
 # --------------------------------------------------------------------------------------------
 # Label mapping for foreign models
 # --------------------------------------------------------------------------------------------
@@ -293,7 +310,7 @@ class TransformerSentiment:
         """Raw model logits, shape ``(len(texts), n_model_labels)``, in input order (float32 tensor)."""
         import torch
 
-        encoded = encode_texts(self.tokenizer, [clean_text(t) for t in texts], self.max_length)
+        encoded = encode_texts(self.tokenizer, [model_input(t) for t in texts], self.max_length)
         out = torch.empty((len(encoded), len(self.columns)), dtype=torch.float32)
         pad_id = self.tokenizer.pad_token_id or 0
         with torch.inference_mode():

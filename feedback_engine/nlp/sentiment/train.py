@@ -43,12 +43,13 @@ from feedback_engine.nlp.sentiment.data import (
     load_splits,
 )
 from feedback_engine.nlp.sentiment.evaluate import calibrate, evaluate_frames
-from feedback_engine.nlp.sentiment.labels import LABELS
+from feedback_engine.nlp.sentiment.labels import LABELS, SentimentResult, result_from_probs
 from feedback_engine.nlp.sentiment.model import (
     CALIBRATION_FILE,
     TransformerSentiment,
     VaderSentiment,
     encode_texts,
+    model_input,
     pad_batch,
 )
 from feedback_engine.nlp.torch_utils import choose_precision, configure_threads
@@ -92,10 +93,15 @@ def adaptation_table(train: dict[str, pd.DataFrame], config: TrainConfig) -> pd.
     other corpus, weighted like stage 1; ``None`` when no adapt corpus is in the data."""
     if config.adapt_epochs < 1 or not any(name in train for name in config.adapt_corpora):
         return None
+
+    def rows(name: str, df: pd.DataFrame) -> int:
+        return config.adapt_rows.get(name, len(df) if name in config.adapt_corpora else config.adapt_replay)
+
     frames = {
-        name: df if name in config.adapt_corpora else df.sample(n=min(config.adapt_replay, len(df)), random_state=1)
+        name: df if rows(name, df) >= len(df) else df.sample(n=rows(name, df), random_state=1)
         for name, df in train.items()
     }
+    frames = {name: df for name, df in frames.items() if len(df) > 0}
     return training_table(frames, config)
 
 
@@ -143,15 +149,19 @@ def load_base(base_model: str, device: str) -> tuple[Any, Any]:
 
 
 def check_same_split(folder: Path, val_frames: dict[str, pd.DataFrame]) -> None:
-    """Refuse a starting model whose training may have seen this held-out split."""
+    """Refuse a starting model whose training may have seen this held-out split: the corpora it held
+    out (its ``split_sizes``) must be held out here identically. Corpora new here (e.g. the tweets
+    added after it was trained) were never trained on by it, so they do not count."""
     path = folder / METRICS_FILE
     try:
-        digest = json.loads(path.read_text(encoding="utf-8"))["data_digest"]["val"]
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        digest = metrics["data_digest"]["val"]
+        names = sorted(metrics.get("split_sizes") or val_frames)
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(
             f"{path} is missing or unreadable. Make sure --init-from names a folder this command wrote."
         ) from exc
-    if digest != data_digest(val_frames):
+    if not set(names) <= set(val_frames) or digest != data_digest(val_frames, names):
         raise ConfigError(
             f"{folder} was trained with another held-out split. Make sure to use the same data and --seed, or train"
             " without --init-from."
@@ -181,7 +191,7 @@ def fine_tune(
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    encoded = encode_texts(tokenizer, table["text"].tolist(), config.max_length)
+    encoded = encode_texts(tokenizer, [model_input(t) for t in table["text"]], config.max_length)
     lengths = np.array([len(e) for e in encoded])
     labels = torch.tensor(table["label"].to_numpy(), dtype=torch.long)
     weights = torch.tensor(table["weight"].to_numpy(), dtype=torch.float32)
@@ -244,20 +254,33 @@ def pooled(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([f.assign(corpus=n) for n, f in sorted(frames.items())], ignore_index=True)
 
 
+class _Recorded:
+    """Predictions made once over the pooled held-out texts, replayed per corpus and for the slice
+    (each model reads every held-out text once)."""
+
+    def __init__(self, texts: list[str], results: list[SentimentResult]) -> None:
+        self.by_text = dict(zip(texts, results, strict=True))
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]:
+        return [self.by_text[t] for t in texts]
+
+
 def evaluate_artifact(out_dir: Path, val: dict[str, pd.DataFrame], config: TrainConfig, device: str) -> dict[str, Any]:
     """Calibrate the saved model on the held-out split, then score it (fp32, int8) and VADER."""
     everything = pooled(val)
+    texts = everything["text"].tolist()
     fp32 = TransformerSentiment(
         out_dir, device=device, precision="fp32", temperature=1.0, max_length=config.eval_max_length
     )
-    logits = fp32.logits(everything["text"].tolist()).numpy()
-    calibration = calibrate(logits, everything["label"].to_numpy(), config.seed)
+    logits = fp32.logits(texts)
+    calibration = calibrate(logits.numpy(), everything["label"].to_numpy(), config.seed)
     (out_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
     fp32.temperature = calibration["temperature"]
+    fp32_results = [result_from_probs(row) for row in fp32.probabilities(logits).tolist()]
     int8 = TransformerSentiment(out_dir, device="cpu", precision="int8", max_length=config.eval_max_length)
-    ours = {"ours_fp32": fp32, "ours_int8": int8}
+    ours = {"ours_fp32": _Recorded(texts, fp32_results), "ours_int8": _Recorded(texts, int8.predict(texts))}
     slice_frames = fixed_slice(val, config.slice_per_corpus, config.seed)
-    validation = {name: evaluate_frames(model, val) for name, model in ours.items()}
+    validation: dict[str, Any] = {name: evaluate_frames(model, val) for name, model in ours.items()}
     validation["vader"] = evaluate_frames(VaderSentiment(), val)
     return {
         "calibration": calibration,
