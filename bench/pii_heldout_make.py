@@ -1,6 +1,6 @@
 """Writes the HELD-OUT PII set (``tests/nlp/pii_heldout.json``), once; the rules are never tuned on it.
 
-    PYTHONPATH=/path/to/faker .venv/bin/python bench/pii_heldout_make.py [a|b]   # needs `pip install faker`
+    PYTHONPATH=/path/to/faker .venv/bin/python bench/pii_heldout_make.py [a|b|c]   # needs `pip install faker`
 
 Why it is held out from the rules written against ``tests/nlp/pii_cases.py``:
 
@@ -245,16 +245,129 @@ B_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Ordered from {BRAND} again, late again.",
     ),
 }
+# Set C: written after set B was scored (and rules changed from B's per-kind figures, never its
+# misses), so C is the set no rule has seen.
+C_LOCALES = ["en_US", "en_GB", "en_AU", "en_NZ", "fr_FR", "de_DE", "it_IT", "es_ES", "pt_BR", "nl_BE"]
+C_ENGLISH_ADDRESS = ["en_US", "en_GB", "en_AU", "en_CA"]
+C_DRUGS = _words(
+    "Imbruvica Ibrance Xtandi Zytiga Revlimid Tagrisso Keytruda Opdivo Lynparza Jakafi Gilenya Tecfidera Aubagio "
+    "Ocrevus Mavenclad Vumerity Nucala Fasenra Xolair Tezspire Orencia Actemra Kevzara Simponi Cimzia Evenity Forteo "
+    "Tymlos Reclast"
+)
+C_BRANDS = _words(
+    "Asda Morrisons Waitrose Selfridges Harrods Decathlon Lululemon Patagonia Asics Puma Reebok Fila Vans Converse "
+    "Crocs Birkenstock Garnier Nivea Dove Colgate Gillette Braun Tefal Breville Ninja Kenwood Vitamix Keurig Lavazza"
+)
+C_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "EMAIL": (
+        "Contact email: {EMAIL}",
+        "Please update my email to {EMAIL}.",
+        "emailed you from {EMAIL} twice, no reply",
+        "you can mail me on {EMAIL}",
+    ),
+    "PHONE": (
+        "Tel: {PHONE}",
+        "I gave my phone {PHONE} to the shop.",
+        "Please call {PHONE} after 6pm.",
+        "WhatsApp me on {PHONE}",
+        "the callback went to {PHONE}, which is my old number",
+    ),
+    "SSN": (
+        "SSN: {SSN}",
+        "my social security number {SSN} was printed on the letter",
+        "Why do you need SSN {SSN} for a refund?",
+    ),
+    "CARD": (
+        "Card: {CARD}",
+        "I paid with {CARD} and got charged twice.",
+        "the card number {CARD} expired",
+    ),
+    "IBAN": (
+        "Please refund to IBAN {IBAN}",
+        "Account {IBAN} (my bank).",
+        "I transferred from {IBAN}.",
+    ),
+    "IP": (
+        "IP: {IP}",
+        "The error page showed {IP}.",
+        "Your firewall banned {IP} again",
+    ),
+    "POSTCODE": (
+        "Postcode {POSTCODE}",
+        "Deliveries to {POSTCODE} are always late.",
+        "We're in {POSTCODE}, rural area",
+    ),
+    "ZIP": (
+        "{CITY}, {STATE} {ZIP}",
+        "Zip code: {ZIP}",
+        "Moved to {CITY}, {STATE} {ZIP} last year.",
+    ),
+    "ADDRESS": (
+        "Address: {ADDRESS}",
+        "Our office moved to {ADDRESS}.",
+        "The driver left it at {ADDRESS} again",
+        "{ADDRESS} is my billing address.",
+    ),
+    "HANDLE": (
+        "@ing {HANDLE} bc same",
+        "thanks {HANDLE} for the tip",
+        "{HANDLE} can confirm",
+    ),
+    "NAME": (
+        "Ask {NAME} at the store, he knows.",
+        "{NAME} was super helpful on the phone.",
+        "The technician {NAME} never showed up.",
+        "My mother {NAME} uses the app too.",
+        "I was served by {NAME}.",
+        "Best service from {NAME} today!",
+        "{NAME} from the Leeds branch sorted it.",
+        "Customer name: {NAME}",
+    ),
+    "NAME_LOWER": (
+        "hi this is {NAME} again",
+        "name: {NAME}",
+        "{NAME} here, still no refund",
+        "spoke to {NAME} this morning",
+    ),
+    "DOB": (
+        "Date of birth: {DOB}",
+        "d.o.b {DOB}",
+        "I was born {DOB} not in 2001",
+    ),
+    "KEEP": (
+        "{DRUG} 25mg works for me.",
+        "started {DRUG} in May",
+        "{BRAND} customer service is a joke.",
+        "Switched to {BRAND} and never looked back.",
+        "{DRUG} and {DRUG} together made me dizzy.",
+    ),
+}
 SETS = {
     "a": (2026, "pii_heldout.json", 200, 360),
     "b": (777, "pii_heldout_b.json", 150, 350),
+    "c": (4242, "pii_heldout_c.json", 120, 380),
 }
 
 
-def use_set_b() -> None:
-    """Rebinds the pools of this module to set B's."""
+def use_set(which: str) -> None:
+    """Rebinds the pools of this module to set B's or C's."""
     global LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES, _english
-    LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = B_LOCALES, B_ENGLISH_ADDRESS, B_DRUGS, B_BRANDS, B_TEMPLATES
+    if which == "b":
+        LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = (
+            B_LOCALES,
+            B_ENGLISH_ADDRESS,
+            B_DRUGS,
+            B_BRANDS,
+            B_TEMPLATES,
+        )
+    else:
+        LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = (
+            C_LOCALES,
+            C_ENGLISH_ADDRESS,
+            C_DRUGS,
+            C_BRANDS,
+            C_TEMPLATES,
+        )
     _english = {loc: Faker(loc) for loc in ENGLISH_ADDRESS}
 
 
@@ -365,10 +478,14 @@ def main() -> None:
     seed, name, n_drug, n_tweet = SETS[which]
     out = ROOT / "tests" / "nlp" / name
     taken: frozenset[str] = frozenset()
-    if which == "b":
-        use_set_b()
-        items_a = json.loads((ROOT / "tests" / "nlp" / SETS["a"][1]).read_text(encoding="utf-8"))["items"]
-        taken = frozenset(f"{it['source']}:{it['row']}" for it in items_a)
+    if which != "a":
+        use_set(which)
+        earlier = ["a"] if which == "b" else ["a", "b"]
+        taken = frozenset(
+            f"{it['source']}:{it['row']}"
+            for w in earlier
+            for it in json.loads((ROOT / "tests" / "nlp" / SETS[w][1]).read_text(encoding="utf-8"))["items"]
+        )
     rng = random.Random(seed)
     carriers = _carriers(rng, n_drug, n_tweet, taken)
     kinds = list(TEMPLATES)

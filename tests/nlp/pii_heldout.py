@@ -6,7 +6,11 @@ Scored with :func:`pii_cases.score`.
   after them (commit 99c2dac); what it showed then changed a few rules (US territories, "my cell,
   it's", a flat with no house number, "the Nuvaring"), so since then it is a second development set.
 - Set B (``pii_heldout_b.json``, 500 items): written and labelled after that, with its own seed,
-  carriers, locales, keep words and templates; no rule has been changed after seeing it.
+  carriers, locales, keep words and templates, and scored once (commit 60ae2dc + the bench); its
+  per-kind figures (never its misses) then led to more rules (given names, role cues, phone cue
+  fillers), so it is no longer quite held out either.
+- Set C (``pii_heldout_c.json``, 500 items): written and labelled after those rules, with its own
+  seed, carriers, locales, keep words and templates; no rule has been changed after seeing it.
 
 Gold spans: the inserted PII; every @handle of a carrier that is not one of :data:`BRAND_HANDLES`;
 and what :data:`CARRIER_GOLD` / :data:`CARRIER_GOLD_B` list, labelled by hand: people the carriers
@@ -28,6 +32,7 @@ from pii_cases import Case
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "pii_heldout.json"
 FIXTURE_B = HERE / "pii_heldout_b.json"
+FIXTURE_C = HERE / "pii_heldout_c.json"
 # The airlines the tweets are written to: their handles are the brand's own and stay.
 BRAND_HANDLES = ("united", "southwestair", "americanair", "jetblue", "usairways", "virginamerica", "delta")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
@@ -174,6 +179,89 @@ CARRIER_GOLD_B: dict[str, tuple[tuple[str, str], ...]] = {
     "tweet:27434": (("NAME", "Totty"),),
 }
 
+# Set C's carriers, labelled before set C was first scored ("Phil" for Philadelphia, the Humphrey
+# terminal, Jevons' paradox and stage names such as Young Thug or Kygo are not people here).
+CARRIER_GOLD_C: dict[str, tuple[tuple[str, str], ...]] = {
+    "tweet:33501": (
+        ("NAME", "Brady"),
+        ("NAME", "Bellichick"),
+    ),
+    "tweet:13573": (("NAME", "Jerry"),),
+    "tweet:23298": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Aaron Hernandez"),
+    ),
+    "tweet:24470": (("NAME", "Luckovich"),),
+    "tweet:11851": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Nick Diaz"),
+    ),
+    "tweet:13433": (("NAME", "Tom Brady"),),
+    "tweet:10657": (("NAME", "Blake"),),
+    "tweet:33882": (("NAME", "Belichick"),),
+    "tweet:4235": (("NAME", "Irina"),),
+    "tweet:24224": (("NAME", "Brady"),),
+    "tweet:24163": (("NAME", "Ollie North"),),
+    "tweet:30332": (
+        ("NAME", "Delaney"),
+        ("NAME", "Shawn"),
+    ),
+    "tweet:10195": (("NAME", "Bob Kravitz"),),
+    "tweet:14549": (("NAME", "Bill Belichick"),),
+    "tweet:24825": (("NAME", "Brady"),),
+    "tweet:12167": (
+        ("NAME", "Browner"),
+        ("NAME", "Goodell"),
+    ),
+    "tweet:14466": (("NAME", "Belichick"),),
+    "tweet:11885": (("NAME", "Belichick"),),
+    "tweet:23360": (("NAME", "Brady"),),
+    "tweet:12965": (("NAME", "Tom Brady"),),
+    "tweet:33660": (("NAME", "Brady"),),
+    "tweet:25911": (("NAME", "Bill Belichick"),),
+    "tweet:25212": (("NAME", "Giselle"),),
+    "tweet:11942": (("NAME", "Mike Naughton"),),
+    "tweet:14723": (("NAME", "Belichick"),),
+    "tweet:31344": (("NAME", "Aaliyah"),),
+    "tweet:23896": (("NAME", "Brady"),),
+    "tweet:18138": (("NAME", "Stephenson"),),
+    "tweet:11349": (("NAME", "Marshawn Lynch"),),
+    "tweet:23817": (("NAME", "Charlie Brown"),),
+    "tweet:12425": (
+        ("NAME", "Belichick"),
+        ("NAME", "Brady"),
+    ),
+    "tweet:10073": (("NAME", "Jeff Blake"),),
+    "tweet:13405": (("NAME", "Mike Gruttadauria"),),
+    "tweet:23825": (("NAME", "Robert Kraft"),),
+    "tweet:32485": (
+        ("NAME", "Randy Johnson"),
+        ("NAME", "John Smoltz"),
+        ("NAME", "Pedro Martinez"),
+        ("NAME", "Craig Biggio"),
+    ),
+    "tweet:1788": (("NAME", "Vicky Thomas"),),
+    "tweet:24198": (("NAME", "Belichick"),),
+    "tweet:10701": (("NAME", "Bill Belichick"),),
+    "tweet:33436": (("NAME", "Brady"),),
+    "tweet:25181": (("NAME", "Belichick"),),
+    "tweet:13044": (
+        ("NAME", "Ray Rice"),
+        ("NAME", "Goodell"),
+    ),
+    "tweet:25922": (
+        ("NAME", "Belicheck"),
+        ("NAME", "Mona Lisa Vito"),
+    ),
+    "tweet:29988": (
+        ("NAME", "Lisa"),
+        ("NAME", "Liza"),
+    ),
+    "tweet:12791": (("NAME", "Mike Florio"),),
+    "tweet:30885": (("NAME", "Miley"),),
+    "tweet:23224": (("NAME", "Tom Brady"),),
+}
+
 
 def review_text(raw: str) -> str:
     return raw.strip().strip('"').replace("&#039;", "'").replace("&quot;", '"').replace("&amp;", "&")
@@ -204,8 +292,12 @@ def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 def heldout_cases(shared: Path, which: str = "a") -> list[Case]:
-    """Set ``"a"`` (``pii_heldout.json``) or ``"b"`` (``pii_heldout_b.json``) as scored cases."""
-    fixture, carrier_gold = (FIXTURE, CARRIER_GOLD) if which == "a" else (FIXTURE_B, CARRIER_GOLD_B)
+    """Set ``"a"``, ``"b"`` or ``"c"`` (``pii_heldout[_b|_c].json``) as scored cases."""
+    fixture, carrier_gold = {
+        "a": (FIXTURE, CARRIER_GOLD),
+        "b": (FIXTURE_B, CARRIER_GOLD_B),
+        "c": (FIXTURE_C, CARRIER_GOLD_C),
+    }[which]
     items = json.loads(fixture.read_text(encoding="utf-8"))["items"]
     carriers = read_carriers(shared)
     cases = []
