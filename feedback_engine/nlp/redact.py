@@ -244,6 +244,8 @@ _APPOSITIVE_ROLE = re.compile(
     r"(?:manager|supervisor|agent|rep|representative|driver|nurse|pharmacist|doctor|technician|engineer|"
     r"advisor|adviser|attendant|pilot|captain|cashier|clerk|waiter|waitress|receptionist|employee|courier|host)\b"
 )
+# A role word written capitalised inside a sentence is a headline or a product ("Top 10 Tech Center").
+_ROLE = re.compile(r"(?!(?:Dr|Mr|Mrs|Ms|Miss|Prof|My|Shout|Kudos|Props|Big)\b)[A-Z]")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _NOT_NAMES = frozenset(
     ["support", "customer", "service", "team", "everyone", "all", "god", "again", "the", "your", "corp", "car", "who"]
@@ -382,8 +384,11 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
     low = text.lower()
     cue = _NAME_CUE.finditer(low) if len(low) == len(text) else _NAME_CUE_ANYCASE.finditer(text)
     for m in cue:
-        if any(w[:1].isupper() for w in text[m.start() : m.end()].split()[1:]):
-            continue  # headline case ("Game Gets Twist Thanks To Deflated Footballs") is no cue
+        said = text[m.start() : m.end()]
+        if any(w[:1].isupper() for w in said.split()[1:]) or (
+            said[:1].isupper() and _ROLE.match(said) and not _SENTENCE_START.search(text, 0, m.start())
+        ):
+            continue  # headline case ("Game Gets Twist Thanks To ...", "Top 10 Tech Center") is no cue
         span = _cue_name(text, m.end(), m.group("lower") is not None, allow)
         if span:
             out.append(PiiSpan(*span, "NAME"))

@@ -1,5 +1,12 @@
-"""The labelled PII set (tests/nlp/pii_cases.py) through spaCy names and ``find_pii``: the figures
-``bench/pii_eval.py`` prints, less a small margin, so a regression fails."""
+"""The labelled PII sets through spaCy names and ``find_pii``: the figures ``bench/pii_eval.py``
+prints, less a small margin, so a regression fails.
+
+- ``pii_cases.py``: the set the rules were written against (a regression floor, not a measure);
+- its real carriers (300 patient reviews and tweets with PII appended);
+- ``pii_heldout.py`` sets A, B and C (real carriers the others do not read, Faker values, their own
+  templates): C is the one no rule has seen; A and B are recorded as they stand (their first
+  scores changed rules, see the module docstring).
+"""
 
 from __future__ import annotations
 
@@ -7,56 +14,82 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pii_cases import BRAND_HANDLES, build_cases, carrier_cases, real_carriers, score
+from pii_cases import BRAND_HANDLES, Case, Report, build_cases, carrier_cases, real_carriers, score
+from pii_heldout import BRAND_HANDLES as HELDOUT_BRANDS
+from pii_heldout import heldout_cases
 
 from feedback_engine.nlp.redact import find_pii
 from feedback_engine.nlp.text import TextPreparer
 
-# Measured 2026-12-02 (bench/pii_eval.py): every structured kind 1.000 recall and precision,
-# NAME 1.000 / 1.000, every keep category 100%. Floors leave room for a case or two.
-STRUCTURED = ("EMAIL", "PHONE", "SSN", "CARD", "IBAN", "IP", "POSTCODE", "ADDRESS", "HANDLE")
+STRUCTURED = ("EMAIL", "PHONE", "SSN", "CARD", "IBAN", "IP", "POSTCODE", "ADDRESS", "HANDLE", "DOB")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentiment"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data/sentiment (real carriers)")
+
+
+def _report(spacy_nlp: Any, cases: list[Case], brands: tuple[str, ...]) -> Report:
+    prepared = TextPreparer(spacy_nlp).prepare([c.text for c in cases])
+    predicted = [
+        [(s.kind, s.start, s.end) for s in find_pii(c.text, p.names, brand_handles=brands)]
+        for c, p in zip(cases, prepared, strict=True)
+    ]
+    return score(cases, predicted)
 
 
 def test_labelled_set_recall_precision_and_keep_rates(spacy_nlp: Any) -> None:
+    """Measured 2026-12-02: every kind 1.000 recall and precision, every keep category 100%."""
     cases = build_cases()
-    assert len(cases) >= 600
-    prepared = TextPreparer(spacy_nlp).prepare([c.text for c in cases])
-    predicted = [
-        [(s.kind, s.start, s.end) for s in find_pii(c.text, p.names, brand_handles=BRAND_HANDLES)]
-        for c, p in zip(cases, prepared, strict=True)
-    ]
-    report = score(cases, predicted)
+    assert len(cases) >= 800
+    report = _report(spacy_nlp, cases, BRAND_HANDLES)
     for kind in STRUCTURED:
         tally = report.kinds[kind]
         assert tally.gold >= 50, kind
         assert tally.recall >= 0.98, (kind, tally, report.misses)
         assert tally.precision >= 0.97, (kind, tally, report.false)
-    assert report.kinds["NAME"].recall >= 0.95, report.misses
-    assert report.kinds["NAME"].precision >= 0.95, report.false
+    assert report.kinds["NAME"].recall >= 0.97, report.misses
+    assert report.kinds["NAME"].precision >= 0.97, report.false
     assert report.overall_precision() >= 0.98
     for category, (kept, total) in report.kept.items():
         assert kept >= 0.97 * total, (category, kept, total)
 
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "sentiment"
-
-
-@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data/sentiment (real patient reviews and tweets)")
+@needs_shared
 def test_real_carriers_with_inserted_pii(spacy_nlp: Any) -> None:
-    """Measured: structured kinds 1.000 recall and precision, NAME recall 1.000 and precision
-    0.857 (unknown medicine brands, real agents' names in the tweets), overall precision 0.984,
-    295/300 carriers untouched."""
-    cases = carrier_cases(real_carriers(SHARED))
-    prepared = TextPreparer(spacy_nlp).prepare([c.text for c in cases])
-    predicted = [
-        [(s.kind, s.start, s.end) for s in find_pii(c.text, p.names, brand_handles=BRAND_HANDLES)]
-        for c, p in zip(cases, prepared, strict=True)
-    ]
-    report = score(cases, predicted)
+    """Measured: structured kinds 1.000, NAME recall 1.000 (Miranda, an agent, is gold) and
+    precision 0.962 (Watson the drug maker, Reclipsen), overall precision 0.993, 298/300 kept."""
+    report = _report(spacy_nlp, carrier_cases(real_carriers(SHARED)), BRAND_HANDLES)
     for kind in STRUCTURED:
         assert report.kinds[kind].recall >= 0.98, (kind, report.misses)
-    assert report.kinds["NAME"].recall >= 0.93, report.misses
-    assert report.kinds["NAME"].precision >= 0.8, report.false
-    assert report.overall_precision() >= 0.97
+    assert report.kinds["NAME"].recall >= 0.96, report.misses
+    assert report.kinds["NAME"].precision >= 0.92, report.false
+    assert report.overall_precision() >= 0.98
     kept, total = report.kept["REAL"]
-    assert kept >= 0.96 * total
+    assert kept >= 0.98 * total
+
+
+# (set, kind) -> (recall, precision) measured 2026-12-02 (bench/pii_eval.py --real); the test allows
+# 0.03 less (one or two cases of 40-150). Kinds not listed measured 1.000 / 1.000 in that set.
+MEASURED: dict[str, dict[str, tuple[float, float]]] = {
+    "a": {"ADDRESS": (0.980, 1.0), "NAME": (0.902, 0.884)},
+    "b": {"ADDRESS": (0.860, 1.0), "HANDLE": (0.979, 1.0), "NAME": (0.711, 0.757), "PHONE": (0.979, 0.939)},
+    "c": {
+        "ADDRESS": (0.776, 1.0),
+        "HANDLE": (0.990, 0.923),  # the 16 wrong handles are all "@ing" (slang) in one of C's templates
+        "NAME": (0.527, 0.669),
+        "PHONE": (0.979, 1.0),
+        "POSTCODE": (0.988, 1.0),
+    },
+}
+OVERALL_PRECISION = {"a": 0.980, "b": 0.952, "c": 0.927}
+
+
+@needs_shared
+@pytest.mark.parametrize("which", ["a", "b", "c"])
+def test_heldout_sets_per_kind(spacy_nlp: Any, which: str) -> None:
+    report = _report(spacy_nlp, heldout_cases(SHARED, which), HELDOUT_BRANDS)
+    for kind in (*STRUCTURED, "NAME"):
+        tally = report.kinds[kind]
+        assert tally.gold >= 40, (kind, tally)
+        recall, precision = MEASURED[which].get(kind, (1.0, 1.0))
+        assert tally.recall >= recall - 0.03, (kind, tally)
+        assert tally.precision >= precision - 0.03, (kind, tally)
+    assert report.overall_precision() >= OVERALL_PRECISION[which] - 0.02
