@@ -26,6 +26,7 @@ and ``bench/analyze_bench.py``).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from feedback_engine.errors import ModelError
 from feedback_engine.nlp.torch_utils import configure_threads, cpu_bf16_is_fast, cpu_int8_is_fast, quantize_linears
 
 DIM = 384
+TOKENIZER_LOCK = threading.Lock()  # analyze encodes chunks on several threads (nlp.pipeline.BatchComputer)
 __all__ = ["DIM", "MiniLMEmbedder", "default_model_path", "from_blob", "to_blob"]
 
 
@@ -151,12 +153,13 @@ class MiniLMEmbedder:
         out = np.zeros((n, self.dim), dtype=np.float32)
         if n == 0:
             return out
-        ids = self.tokenizer(
-            [str(t) if t is not None else "" for t in texts],
-            truncation=True,
-            max_length=self.max_length,
-            add_special_tokens=True,
-        )["input_ids"]
+        with TOKENIZER_LOCK:  # one caller at a time: the fast tokenizer sets its truncation per call
+            ids = self.tokenizer(
+                [str(t) if t is not None else "" for t in texts],
+                truncation=True,
+                max_length=self.max_length,
+                add_special_tokens=True,
+            )["input_ids"]
         order = sorted(range(n), key=lambda i: len(ids[i]))
         pad_id = self.tokenizer.pad_token_id or 0
         with torch.inference_mode():

@@ -188,6 +188,8 @@ class BatchComputer:
         self.preparer = TextPreparer(nlp, batch_size=min(batch_size, 256))
         self.detector = detector or LanguageDetector()
         self.model_version = "; ".join(describe_model(m) for m in (sentiment_model, embedder, nlp))
+        self.workers: tuple[int, int] | None = None  # (model threads, torch threads each); see _infer
+        self._pool: Any = None
 
     def __call__(self, rows: Sequence[tuple[Any, ...]]) -> Computed:
         """Analyse one batch of ``(id, text, source language, content_hash, title)`` rows."""
@@ -204,7 +206,13 @@ class BatchComputer:
         for it in items:
             if not it.is_english:
                 it.redacted = apply_spans(it.text, find_pii(it.text))
-        return Computed(items, self._sentiments(english), self._embeddings(items))
+        sentiments, vectors = self._infer(self._sentiment_texts(english), self._embedding_texts(items))
+        return Computed(items, sentiments, vectors)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_pool"] = None  # threads do not travel (a backend may pickle the computer)
+        return state
 
     # -- steps ------------------------------------------------------------------------------
     def _detect(self, rows: Sequence[tuple[Any, ...]]) -> list[_Item]:
@@ -218,7 +226,7 @@ class BatchComputer:
             items.append(item)
         return items
 
-    def _sentiments(self, english: list[_Item]) -> dict[str, Any]:
+    def _sentiment_texts(self, english: list[_Item]) -> list[str]:
         wanted: dict[str, None] = {}
         for it in english:
             for text in it.sentence_redacted:
@@ -228,20 +236,74 @@ class BatchComputer:
                     wanted[text] = None
             if it.sentiment_input.strip() and not _single_sentiment(it):
                 wanted[it.sentiment_input] = None
-        texts = list(wanted)
-        results = self.sentiment_model.predict(texts) if texts else []
-        return dict(zip(texts, results, strict=True))
+        return list(wanted)
 
-    def _embeddings(self, items: list[_Item]) -> dict[str, np.ndarray]:
+    def _embedding_texts(self, items: list[_Item]) -> list[str]:
         wanted: dict[str, None] = {}
         for it in items:
             wanted[it.redacted] = None
             if it.is_english and not _single(it):
                 for text in it.sentence_redacted:
                     wanted[text] = None
-        texts = list(wanted)
-        matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32) if texts else np.zeros((0, 0))
-        return {text: matrix[i] for i, text in enumerate(texts)}
+        return list(wanted)
+
+    def _sentiments(self, english: list[_Item]) -> dict[str, Any]:
+        return self._infer(self._sentiment_texts(english), [])[0]
+
+    def _embeddings(self, items: list[_Item]) -> dict[str, np.ndarray]:
+        return self._infer([], self._embedding_texts(items))[1]
+
+    def _infer(self, sentiment_texts: list[str], embed_texts: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Sentiment and vectors of de-duplicated texts, the two models' chunks run side by side.
+
+        Texts are sorted by length and cut into chunks of one model batch each (the same chunks
+        for the same texts, so results repeat run to run); the chunks run longest first on
+        ``workers`` threads with one torch thread each (:func:`~feedback_engine.nlp.torch_utils.model_workers`:
+        on a shared 2-core machine a two-threaded matrix product stalls whenever the other core is
+        busy, two one-threaded batches do not).
+        """
+        jobs: list[tuple[int, list[str]]] = []
+        for model, texts in ((0, sentiment_texts), (1, embed_texts)):
+            size = int(getattr(self.sentiment_model if model == 0 else self.embedder, "batch_size", 0) or 64)
+            ordered = sorted(texts, key=len)
+            jobs += [(model, ordered[i : i + size]) for i in range(0, len(ordered), size)]
+        jobs.sort(key=lambda job: -sum(len(t) for t in job[1]))
+        pool, threads = self._workers(len(jobs))
+        if pool is None:
+            outputs = [self._run_job(job) for job in jobs]
+        else:
+            from feedback_engine.nlp.torch_utils import torch_threads
+
+            with torch_threads(threads):
+                outputs = list(pool.map(self._run_job, jobs))
+        sentiments: dict[str, Any] = {}
+        vectors: dict[str, np.ndarray] = {}
+        for (model, texts), out in zip(jobs, outputs, strict=True):
+            if model == 0:
+                sentiments.update(zip(texts, out, strict=True))
+            else:
+                matrix = np.asarray(out, dtype=np.float32)
+                vectors.update((text, matrix[i]) for i, text in enumerate(texts))
+        return {t: sentiments[t] for t in sentiment_texts}, {t: vectors[t] for t in embed_texts}
+
+    def _run_job(self, job: tuple[int, list[str]]) -> Any:
+        model, texts = job
+        return self.sentiment_model.predict(texts) if model == 0 else self.embedder.encode(texts)
+
+    def _workers(self, jobs: int) -> tuple[Any, int]:
+        """The thread pool for model chunks and the torch threads each (``None``: run inline)."""
+        if self.workers is None:
+            from feedback_engine.nlp.torch_utils import model_workers
+
+            self.workers = model_workers()
+        workers, threads = self.workers
+        if workers < 2 or jobs < 2:
+            return None, threads
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyze-model")
+        return self._pool, threads
 
 
 class LocalBackend:

@@ -211,16 +211,23 @@ def test_vader_baseline_follows_the_contract() -> None:
         assert math.isclose(sum(result.probs.values()), 1.0, abs_tol=1e-9)
 
 
-def test_cpu_default_precision_is_int8_only_where_int8_is_fast(monkeypatch) -> None:
+def test_cpu_default_precision_is_bf16_then_int8_only_where_fast(monkeypatch) -> None:
     from feedback_engine.nlp import torch_utils as sentiment
 
-    for forced, expected in (("1", "int8"), ("0", "fp32")):
-        monkeypatch.setenv(sentiment.INT8_ENV_VAR, forced)
+    for bf16, int8, expected in (("1", "1", "bf16"), ("1", "0", "bf16"), ("0", "1", "int8"), ("0", "0", "fp32")):
+        monkeypatch.setenv(sentiment.BF16_ENV_VAR, bf16)
+        monkeypatch.setenv(sentiment.INT8_ENV_VAR, int8)
         sentiment.cpu_int8_is_fast.cache_clear()
+        sentiment.cpu_bf16_is_fast.cache_clear()
         assert sentiment.choose_precision(None, True, "cpu") == expected
         assert sentiment.choose_precision("int8", True, "cpu") == "int8"  # an explicit choice always wins
         assert sentiment.choose_precision(None, False, "cpu") == "fp32"
+        assert sentiment.choose_precision(None, True, "cuda") == "fp32"
     monkeypatch.delenv(sentiment.INT8_ENV_VAR)
+    monkeypatch.delenv(sentiment.BF16_ENV_VAR)
     sentiment.cpu_int8_is_fast.cache_clear()
+    sentiment.cpu_bf16_is_fast.cache_clear()
     assert isinstance(sentiment.cpu_int8_is_fast(), bool)  # measured on this CPU
+    assert isinstance(sentiment.cpu_bf16_is_fast(), bool)
     sentiment.cpu_int8_is_fast.cache_clear()
+    sentiment.cpu_bf16_is_fast.cache_clear()

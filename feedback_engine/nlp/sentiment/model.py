@@ -2,7 +2,7 @@
 
 Both classes share one contract (:class:`feedback_engine.contracts.SentimentModel`)::
 
-    model = TransformerSentiment()            # nlp/models/sentiment-minilm/ (package data), int8 on CPU
+    model = TransformerSentiment()            # nlp/models/sentiment-minilm/ (package data), bf16/int8 on CPU
     model.predict(["The app crashes every time I open it"])
     # [SentimentResult(label='negative', score=-0.97, probs={'negative': 0.98, ...})]
 
@@ -14,10 +14,12 @@ names containing neg/neu/pos); a two-class model never predicts neutral.
 
 Speed levers (the analyze stage needs hundreds of texts per second on 2 CPU cores): texts are
 sorted by token length and batched so that padding is small, long texts keep their first and last
-tokens (head + tail truncation to ``max_length``), and on CPU every ``nn.Linear`` runs in int8 at
-load time (``quantize=True``), with per-token activation scales (same label as fp32 on ~99% of
-held-out texts, macro-F1 within a few tenths of a point; see the model card). Pass
-``precision="fp32" | "bf16" | "int8"`` to choose (bf16 pays off only on CPUs with AVX512-BF16/AMX).
+tokens (head + tail truncation to ``max_length``), and on CPU the weights are reduced at load time
+(``quantize=True``): to bfloat16 where the CPU computes it fast (AVX512-BF16/AMX, measured once per
+process: :func:`~feedback_engine.nlp.torch_utils.cpu_bf16_is_fast`; fp32's label on all but a few
+texts in a thousand), else every ``nn.Linear`` runs in int8 where int8 is fast, with per-token
+activation scales (same label as fp32 on ~98-99% of texts, macro-F1 within a few tenths of a point;
+see the model card), else fp32. Pass ``precision="fp32" | "bf16" | "int8"`` to choose.
 
 When the model folder holds ``lexicon_head.json`` (:mod:`.lexicon`), the calibrated probabilities
 go through that small head together with VADER's scores of the same text (``lexicon=False``: the
@@ -31,6 +33,7 @@ import json
 import math
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,6 +44,9 @@ from feedback_engine.nlp.sentiment.labels import LABELS, MODEL_ENV_VAR, Sentimen
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "sentiment-minilm"  # package data
 CALIBRATION_FILE = "calibration.json"
+# analyze runs batches of one model on several threads (nlp.pipeline.BatchComputer); a Rust fast
+# tokenizer changes its truncation settings on each call and refuses a second caller meanwhile
+TOKENIZER_LOCK = threading.Lock()
 
 
 def head_tail(ids: list[int], budget: int) -> list[int]:
@@ -73,12 +79,13 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[
     """Token ids with special tokens, each at most ``max_length`` long (head + tail truncation)."""
     from transformers.utils import logging as hf_logging
 
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "sequence longer than the maximum": we truncate just below
-    try:
-        pieces = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    with TOKENIZER_LOCK:  # a fast tokenizer sets its truncation state per call: one caller at a time
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "sequence longer than the maximum": we truncate just below
+        try:
+            pieces = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        finally:
+            hf_logging.set_verbosity(verbosity)
     prefix, suffix = special_tokens(tokenizer)
     budget = max_length - len(prefix) - len(suffix)
     return [prefix + head_tail(list(ids), budget) + suffix for ids in pieces]
