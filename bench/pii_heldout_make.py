@@ -32,7 +32,7 @@ from faker import Faker
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "nlp"))
-from pii_heldout import cut, review_text  # noqa: E402
+from pii_heldout import cut, rest_of_review, review_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "sentiment"
 LOCALES = ["en_US", "en_GB", "en_IE", "en_IN", "en_AU", "de_DE", "fr_FR", "es_ES", "it_IT", "pl_PL"]
@@ -342,37 +342,76 @@ C_TEMPLATES: dict[str, tuple[str, ...]] = {
         "{DRUG} and {DRUG} together made me dizzy.",
     ),
 }
+# Set D: written after set C was scored and the rules changed from sets A and B's misses; C's per-kind
+# figures were seen again after that change, D's never before its first score. Its patient-review
+# carriers are the rest of the reviews whose first sentence pii_cases.py reads ("drugrest").
+D_LOCALES = ["en_US", "en_GB", "en_CA", "en_AU", "de_CH", "fr_BE", "es_AR", "it_IT", "pl_PL", "sv_SE"]
+D_ENGLISH_ADDRESS = ["en_US", "en_GB", "en_NZ", "en_CA"]
+D_DRUGS = _words(
+    "Biktarvy Descovy Truvada Genvoya Odefsey Triumeq Juluca Dovato Symtuza Prezcobix Isentress Tivicay Sustiva "
+    "Atripla Complera Stribild Evotaz Selzentry Intelence Edurant Pifeltro Delstrigo Rukobia Sunlenca Cabenuva"
+)
+D_BRANDS = _words(
+    "Ryanair Wizzair Vueling Flybe Jet2 Eurowings Norwegian Finnair Icelandair Aeroflot Qatar Etihad Cathay Avianca "
+    "Volaris Interjet Aeromexico Allegiant Frontier Spirit Hawaiian Alaska Porter Westjet Sunwing Transat Jetstar"
+)
+D_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "EMAIL": ("E-mail me: {EMAIL}", "I wrote from {EMAIL} last week", "Your reply should go to {EMAIL}, thx"),
+    "PHONE": ("Mobile: {PHONE}", "Can someone phone me? {PHONE}", "I rang from {PHONE} three times", "cell {PHONE}"),
+    "SSN": ("ssn {SSN} is on the form", "They asked for my social: {SSN}", "SSN# {SSN}"),
+    "CARD": ("CC number {CARD}", "Refund the charge on {CARD} please", "visa card {CARD} was billed twice"),
+    "IBAN": ("Bank account: {IBAN}", "my iban {IBAN}", "Please wire the refund to {IBAN}"),
+    "IP": ("My IP address is {IP}", "blocked IP {IP}", "the log shows {IP} as the source"),
+    "POSTCODE": ("Our postcode is {POSTCODE}.", "Not delivering to {POSTCODE}?!", "post code: {POSTCODE}"),
+    "ZIP": ("We're at {CITY}, {STATE} {ZIP}.", "ZIP {ZIP}", "{CITY}, {STATE} {ZIP} - no service for weeks"),
+    "ADDRESS": ("Ship it to {ADDRESS}", "Billing address {ADDRESS}", "It ended up at {ADDRESS}, not my house"),
+    "HANDLE": ("{HANDLE} same thing here", "cc {HANDLE}", "via {HANDLE}"),
+    "NAME": (
+        "Special thanks to {NAME} for the help.",
+        "{NAME} answered the phone and hung up.",
+        "Our waiter {NAME} was lovely.",
+        "Talked with {NAME} for 40 minutes.",
+        "The pilot, {NAME}, kept us updated.",
+        "Ask for {NAME}.",
+        "Agent {NAME} said she would call back.",
+        "I'm {NAME}, a customer since 2010.",
+    ),
+    "NAME_LOWER": ("my name is {NAME}, booking ref ABC123", "spoke to {NAME} on chat", "thanks to {NAME} for nothing"),
+    "DOB": ("my date of birth is {DOB}", "DOB {DOB}", "born {DOB}"),
+    "KEEP": (
+        "{DRUG} every day since 2019.",
+        "My doctor added {DRUG} last month.",
+        "Flew {BRAND} last week, never again.",
+        "{BRAND} lost my bag.",
+        "Is {DRUG} covered by insurance?",
+    ),
+}
 SETS = {
     "a": (2026, "pii_heldout.json", 200, 360),
     "b": (777, "pii_heldout_b.json", 150, 350),
     "c": (4242, "pii_heldout_c.json", 120, 380),
+    "d": (9090, "pii_heldout_d.json", 100, 400),
 }
 
 
 def use_set(which: str) -> None:
-    """Rebinds the pools of this module to set B's or C's."""
+    """Rebinds the pools of this module to set B's, C's or D's."""
     global LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES, _english
-    if which == "b":
-        LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = (
-            B_LOCALES,
-            B_ENGLISH_ADDRESS,
-            B_DRUGS,
-            B_BRANDS,
-            B_TEMPLATES,
-        )
-    else:
-        LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = (
-            C_LOCALES,
-            C_ENGLISH_ADDRESS,
-            C_DRUGS,
-            C_BRANDS,
-            C_TEMPLATES,
-        )
+    pools = {
+        "b": (B_LOCALES, B_ENGLISH_ADDRESS, B_DRUGS, B_BRANDS, B_TEMPLATES),
+        "c": (C_LOCALES, C_ENGLISH_ADDRESS, C_DRUGS, C_BRANDS, C_TEMPLATES),
+        "d": (D_LOCALES, D_ENGLISH_ADDRESS, D_DRUGS, D_BRANDS, D_TEMPLATES),
+    }
+    LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = pools[which]
     _english = {loc: Faker(loc) for loc in ENGLISH_ADDRESS}
 
 
 def _carriers(
-    rng: random.Random, n_drug: int = 200, n_tweet: int = 360, taken: frozenset[str] = frozenset()
+    rng: random.Random,
+    n_drug: int = 200,
+    n_tweet: int = 360,
+    taken: frozenset[str] = frozenset(),
+    rest: bool = False,
 ) -> list[tuple[str, int, str]]:
     """(source, row, text) of patient reviews and tweets that neither the labelled set nor ``taken`` use."""
     with open(SHARED / "drug_reviews_train.tsv", encoding="utf-8") as f:
@@ -381,7 +420,10 @@ def _carriers(
     for i, row in enumerate(rows):
         text = review_text(row["review"])
         first = re.split(r"(?<=[.!?])\s", text)[0][:220]
-        if row["drugName"].split()[0].lower() not in first.lower() and f"drug:{i}" not in taken:  # pii_cases.py
+        if rest:  # the reviews whose first sentence pii_cases.py reads: the text after that sentence
+            if row["drugName"].split()[0].lower() in first.lower() and len(text) - len(first) > 60:
+                drugs.append(("drugrest", i, cut(rest_of_review(text))))
+        elif row["drugName"].split()[0].lower() not in first.lower() and f"drug:{i}" not in taken:  # pii_cases.py
             drugs.append(("drug", i, cut(text)))
     with lzma.open(SHARED / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
         tweets = [("tweet", i, row["text"]) for i, row in enumerate(csv.DictReader(f)) if i >= 1000]
@@ -480,14 +522,14 @@ def main() -> None:
     taken: frozenset[str] = frozenset()
     if which != "a":
         use_set(which)
-        earlier = ["a"] if which == "b" else ["a", "b"]
+        earlier = {"b": ["a"], "c": ["a", "b"], "d": ["a", "b", "c"]}[which]
         taken = frozenset(
             f"{it['source']}:{it['row']}"
             for w in earlier
             for it in json.loads((ROOT / "tests" / "nlp" / SETS[w][1]).read_text(encoding="utf-8"))["items"]
         )
     rng = random.Random(seed)
-    carriers = _carriers(rng, n_drug, n_tweet, taken)
+    carriers = _carriers(rng, n_drug, n_tweet, taken, rest=which == "d")
     kinds = list(TEMPLATES)
     items = []
     for i, (source, row, text) in enumerate(carriers):

@@ -125,7 +125,7 @@ Manors Meadow Meadows Mill Mills Mission Motorway Mount Mountain Mountains Orcha
 Passage Path Pike Pine Pines Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapids Ridge
 Ridges River Roads Route Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Squares Station
 Stravenue Stream Streets Summit Throughway Trace Track Trafficway Tunnel Turnpike Underpass Unions Valley Valleys
-Viaduct View Views Village Villages Ville Vista Ways Wharf Yard Drove Parade Rise Chase Esplanade Circuit Concourse
+Viaduct View Views Neck Key Keys Wells Alleyway Village Villages Ville Vista Ways Wharf Yard Drove Parade Rise Chase Esplanade Circuit Concourse
 Quay Boardwalk Promenade Glade Grange Retreat Outlook Approach Broadway Centreway Highroad Frontage Round Strand Dip
 Access Corso Fairway Lookout Pathway Quadrant Ramble Reserve Ridgeway Walkway Waters Wynd
 """
@@ -179,7 +179,7 @@ _PHONE_CUE = re.compile(
     r"(?i)\b(?:call(?:ing|ed)?(?: me)?(?: back)?|ring(?: me)?|te?xt(?: me)?|phone|cell|mobile|mob|tel|telephone|"
     r"whats ?app|sms|fax|reach me|contact(?: me)?|my (?:phone |cell |mobile |contact |home |work )?number)"
     r"(?: (?:is|was|on|at|from|to|number|no\.?|#|reach me|call me|me))*,?\s*(?:[:#=-]|it's|it is)?\s*"
-    r"(?P<phone>\(?\+?\d[\d\s().-]{5,20}\d)(?![\w/-]|\.\d)"
+    r"(?P<phone>\(?\+?\d[\d\s().-]{2,20}(?:/[\d\s().-]{2,20})?\d)(?![\w/-]|\.\d)"
 )
 _PHONE_HINTS = ("call", "ring", "text", "txt", "phone", "cell", "mobile", "mob", "tel", "whats", "sms", "fax", "reach", "contact", "number")  # fmt: skip
 # French-style national numbers, five pairs: 01 23 45 67 89.
@@ -209,7 +209,8 @@ _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
 # with Nina", "my name is rachel okafor" (lower case too after these), "thanks to Maria at the gate",
 # "Dr Ortiz", "my wife Ana", "John from the billing team".
 _LOWER_OK_CUE = (
-    r"(?:spoke|speaking|talked|talking|chatted|chatting) (?:with|to)|ask(?:ed)? for|thanks? to|thank you|"
+    r"(?:spoke|speaking|talked|talking|chatted|chatting) (?:with|to)(?: (?:was|is))?|ask(?:ed)? for|thanks? to|"
+    r"thank you|"
     r"my name is|my name's|named"
 )
 _CAPITAL_CUE = (
@@ -227,16 +228,26 @@ _NAME_CUE = re.compile(rf"\b(?=[abcdekmnprstw])(?:(?P<lower>{_LOWER_OK_CUE})|{_C
 _NAME_CUE_ANYCASE = re.compile(_NAME_CUE.pattern, re.IGNORECASE)
 _BEFORE_HINTS = (
     "support", "billing", "sales", "service", "desk", "returns", "complaints", "accounts", "gate", "counter", "check",
-    "reception", "lounge", "baggage", "care",
+    "reception", "lounge", "baggage", "care", "shift",
 )  # fmt: skip
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _NAME_WORD = rf"(?:O'|O’|D'|D’|Mc|Mac)?[{_UPPER}][^\W\d_A-Z]+(?:[-'’][{_UPPER}][^\W\d_A-Z]+)?"
 _NAME_BEFORE = re.compile(
     rf"(?=[{_UPPER}])(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}) (?:from|at|in|on) (?:the |your |customer )?"
     r"(?:support|billing|sales|service|services|care|help ?desk|front desk|returns|complaints|accounts|"
-    r"(?<=the )(?:gate|counter|desk|check-?in|ticket counter|reception|lounge|baggage))\b"
+    r"(?<=the )(?:gate|counter|desk|check-?in|ticket counter|reception|lounge|baggage|"
+    r"(?:night|day|morning|evening|late|early) shift))\b"
 )
 # "Anna Berg, the store manager", "Tom, our driver": a name set off before a role.
+# A person's verb right after: "Caetana Macedo helped me", "Willy told us".
+_NAME_VERB = re.compile(
+    rf"(?=[{_UPPER}])(?P<name>{_NAME_WORD}(?: {_NAME_WORD})?) (?:helped|told|asked|explained|promised|refused|"
+    r"assured|apologi[sz]ed|rebooked|emailed|texted|called|served|sorted) (?:me|us|my|our|that|to|him|her|them)\b"
+)
+_VERB_HINTS = (
+    "helped", "told", "asked", "explained", "promised", "refused", "assured", "apologi", "rebooked", "emailed",
+    "texted", "called", "served", "sorted",
+)  # fmt: skip
 # Found from the role back to the name: the role phrase is rare, a capitalised word is not.
 _APPOSITIVE_NAME = re.compile(rf"(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}})$")
 _APPOSITIVE_ROLE = re.compile(
@@ -356,13 +367,11 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
         if not words or (len(words) == 1 < before and _SENTENCE_START.search(text, 0, words[0].start())):
             continue  # nothing left, or one sentence-initial word left over ("Took" of "Took Prozac")
         start, end = words[0].start(), words[-1].end()
-        if (
-            len(words) == 1
-            and words[0].group(0).lower() not in GIVEN_NAMES
-            and (
-                medicine_context(text, start, end)
-                or medicine_nearby(text, start, end)
-                or _listed_with_medicine(text, start, end)
+        if len(words) == 1 and (
+            medicine_context(text, start, end)  # "took Ella", "Ella 30 mg": strong enough for a given name
+            or (
+                words[0].group(0).lower() not in GIVEN_NAMES
+                and (medicine_nearby(text, start, end) or _listed_with_medicine(text, start, end))
             )
         ):
             medicines.add(words[0].group(0).lower())
@@ -393,6 +402,8 @@ def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -
         if span:
             out.append(PiiSpan(*span, "NAME"))
     placed = [*_NAME_BEFORE.finditer(text)] if any(k in low for k in _BEFORE_HINTS) else []
+    if any(k in low for k in _VERB_HINTS):
+        placed.extend(_NAME_VERB.finditer(text))
     for role in _APPOSITIVE_ROLE.finditer(text) if ", " in text else ():
         name = _APPOSITIVE_NAME.search(text, max(0, role.start() - 60), role.start())
         if name:
@@ -538,7 +549,7 @@ def find_pii(
             for m in _PHONE_CUE.finditer(text):
                 number = m.group("phone").rstrip(" .-(")
                 digits = sum(c.isdigit() for c in number)
-                if 7 <= digits <= 15:
+                if 7 <= digits <= 15 and not _DATE_SHAPE.fullmatch(number):
                     spans.append(PiiSpan(m.start("phone"), m.start("phone") + len(number), "PHONE"))
         if n_digits >= 10:
             spans.extend(PiiSpan(m.start(), m.end(), "PHONE") for m in _PHONE_PAIRS.finditer(text))
@@ -588,6 +599,7 @@ def _ipv6_ok(candidate: str) -> bool:
 
 
 _ANY_DIGIT = re.compile(r"\d")
+_DATE_SHAPE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 
 

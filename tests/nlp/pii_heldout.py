@@ -10,12 +10,17 @@ Scored with :func:`pii_cases.score`.
   per-kind figures (never its misses) then led to more rules (given names, role cues, phone cue
   fillers), so it is no longer quite held out either.
 - Set C (``pii_heldout_c.json``, 500 items): written and labelled after those rules, with its own
-  seed, carriers, locales, keep words and templates; no rule has been changed after seeing it.
+  seed, carriers, locales, keep words and templates, and scored once (commit 28b55a0). Rules then
+  changed from sets A and B's misses (never C's); C's per-kind figures were seen again after that.
+- Set D (``pii_heldout_d.json``, 500 items): written and labelled after that last change, with its
+  own seed, templates, locales and keep words; its carriers are tweets no other set reads and the
+  rest of the reviews whose first sentence ``pii_cases.py`` reads. No rule has seen it.
 
 Gold spans: the inserted PII; every @handle of a carrier that is not one of :data:`BRAND_HANDLES`;
 and what :data:`CARRIER_GOLD` / :data:`CARRIER_GOLD_B` list, labelled by hand: people the carriers
 name themselves (agents thanked in tweets, a famous person: a redactor cannot tell them apart and
-should not try). Keep words: the inserted medicine and product brands (``DRUG``, ``BRAND``), the
+should not try), not inside a hashtag; and the phone numbers they hold (found by a scan of every
+carrier for runs of 7+ digits, then read). Keep words: the inserted medicine and product brands (``DRUG``, ``BRAND``), the
 review's own drug name (``DRUG_REAL``) and each case as a whole (``REAL``: no wrong span in it).
 """
 
@@ -33,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "pii_heldout.json"
 FIXTURE_B = HERE / "pii_heldout_b.json"
 FIXTURE_C = HERE / "pii_heldout_c.json"
+FIXTURE_D = HERE / "pii_heldout_d.json"
 # The airlines the tweets are written to: their handles are the brand's own and stay.
 BRAND_HANDLES = ("united", "southwestair", "americanair", "jetblue", "usairways", "virginamerica", "delta")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
@@ -104,6 +110,10 @@ CARRIER_GOLD: dict[str, tuple[tuple[str, str], ...]] = {
 # Set B's carriers, labelled the same way before set B was first scored (stage names such as Flying
 # Lotus, cartoon and mascot names are not people; fictional characters' full names are).
 CARRIER_GOLD_B: dict[str, tuple[tuple[str, str], ...]] = {
+    # phone numbers the tweets hold (a help line too: a redactor cannot tell whose number it is)
+    "tweet:6513": (("PHONE", "(800) 428-4322"),),
+    "tweet:3150": (("PHONE", "617-653-3040"),),
+    "tweet:5447": (("PHONE", "610-362-7498"),),
     "tweet:25930": (("NAME", "Obama"),),
     "tweet:13017": (("NAME", "Mike Francesa"),),
     "tweet:33972": (("NAME", "Bill"),),
@@ -267,6 +277,76 @@ def review_text(raw: str) -> str:
     return raw.strip().strip('"').replace("&#039;", "'").replace("&quot;", '"').replace("&amp;", "&")
 
 
+# Set D's carriers, labelled before set D was first scored ("goodnight Irene", Boyle's and Charles'
+# laws, Father John Misty and The Weeknd's stage names are not people here; a 12-digit booking number
+# is not a phone).
+CARRIER_GOLD_D: dict[str, tuple[tuple[str, str], ...]] = {
+    "tweet:9091": (("PHONE", "7403607771"),),
+    "tweet:13164": (("NAME", "Brady"),),
+    "tweet:26198": (("NAME", "Tom Brady"),),
+    "tweet:14250": (("NAME", "Bill Belichick"),),
+    "tweet:14012": (("NAME", "Belichick"),),
+    "tweet:13262": (("NAME", "Brady"),),
+    "tweet:26238": (("NAME", "Sandusky"),),
+    "tweet:22871": (("NAME", "Jack White"),),
+    "tweet:14538": (("NAME", "Belichick"),),
+    "tweet:18937": (("NAME", "Dennis Bone"),),
+    "tweet:32987": (("NAME", "Bill Nye"),),
+    "tweet:25420": (("NAME", "Belichek"),),
+    "tweet:14402": (("NAME", "Belichick"),),
+    "tweet:10253": (("NAME", "Brady"),),
+    "tweet:33130": (
+        ("NAME", "Robert Craft"),
+        ("NAME", "Brady"),
+        ("NAME", "Belicheck"),
+    ),
+    "tweet:25581": (("NAME", "Bill Belichick"),),
+    "tweet:12365": (("NAME", "Belichick"),),
+    "tweet:33120": (("NAME", "Josh McDaniels"),),
+    "tweet:24110": (
+        ("NAME", "Louis CK"),
+        ("NAME", "Robert Kraft"),
+    ),
+    "tweet:26185": (("NAME", "Bill Belichick"),),
+    "tweet:26143": (("NAME", "Belichick"),),
+    "tweet:24141": (("NAME", "Tom"),),
+    "tweet:33285": (("NAME", "Mike Kinsel"),),
+    "tweet:24690": (
+        ("NAME", "Belichick"),
+        ("NAME", "Tom Brady"),
+    ),
+    "tweet:33449": (("NAME", "Brady"),),
+    "tweet:33303": (("NAME", "Tom"),),
+    "tweet:14028": (("NAME", "Charlie Whitehurst"),),
+    "tweet:12197": (
+        ("NAME", "Tom Brady"),
+        ("NAME", "Bill Belichick"),
+    ),
+    "tweet:11632": (
+        ("NAME", "Joe"),
+        ("NAME", "Sarah Palin"),
+    ),
+    "tweet:16123": (("NAME", "Brown"),),
+    "tweet:23726": (("NAME", "Brady"),),
+    "tweet:14627": (("NAME", "Tom Brady"),),
+    "tweet:2261": (
+        ("NAME", "Donna"),
+        ("NAME", "Juan"),
+    ),
+    "tweet:28982": (("NAME", "Adam"),),
+    "tweet:24712": (("NAME", "Belichick"),),
+    "tweet:33705": (("NAME", "Belliche"),),
+    "tweet:31640": (("NAME", "Drake"),),
+    "tweet:32487": (("NAME", "Drake"),),
+    "tweet:25698": (("NAME", "Brady"),),
+}
+
+
+def rest_of_review(text: str) -> str:
+    """A review after its first sentence (the part ``pii_cases.py`` does not read)."""
+    return text[len(re.split(r"(?<=[.!?])\s", text)[0]) :].strip()
+
+
 def cut(text: str, limit: int = 360) -> str:
     """``text`` up to the last sentence end within ``limit`` characters."""
     if len(text) <= limit:
@@ -277,10 +357,12 @@ def cut(text: str, limit: int = 360) -> str:
 
 def read_carriers(shared: Path) -> dict[str, dict[int, tuple[str, str]]]:
     """source -> row -> (carrier text, the review's drug name or "")."""
-    out: dict[str, dict[int, tuple[str, str]]] = {"drug": {}, "tweet": {}}
+    out: dict[str, dict[int, tuple[str, str]]] = {"drug": {}, "drugrest": {}, "tweet": {}}
     with open(shared / "drug_reviews_train.tsv", encoding="utf-8") as f:
         for i, row in enumerate(csv.DictReader(f, delimiter="\t")):
-            out["drug"][i] = (cut(review_text(row["review"])), row["drugName"])
+            text = review_text(row["review"])
+            out["drug"][i] = (cut(text), row["drugName"])
+            out["drugrest"][i] = (cut(rest_of_review(text)), row["drugName"])
     with lzma.open(shared / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
         for i, row in enumerate(csv.DictReader(f)):
             out["tweet"][i] = (row["text"], "")
@@ -288,15 +370,17 @@ def read_carriers(shared: Path) -> dict[str, dict[int, tuple[str, str]]]:
 
 
 def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(rf"(?<!\w){re.escape(needle)}(?!\w)", text)]
+    # not inside a hashtag or handle ("#Drake", "@BillPlaschke"): those are topics and handles
+    return [(m.start(), m.end()) for m in re.finditer(rf"(?<![\w#@]){re.escape(needle)}(?!\w)", text)]
 
 
 def heldout_cases(shared: Path, which: str = "a") -> list[Case]:
-    """Set ``"a"``, ``"b"`` or ``"c"`` (``pii_heldout[_b|_c].json``) as scored cases."""
+    """Set ``"a"``, ``"b"``, ``"c"`` or ``"d"`` (``pii_heldout[_b|_c|_d].json``) as scored cases."""
     fixture, carrier_gold = {
         "a": (FIXTURE, CARRIER_GOLD),
         "b": (FIXTURE_B, CARRIER_GOLD_B),
         "c": (FIXTURE_C, CARRIER_GOLD_C),
+        "d": (FIXTURE_D, CARRIER_GOLD_D),
     }[which]
     items = json.loads(fixture.read_text(encoding="utf-8"))["items"]
     carriers = read_carriers(shared)
