@@ -106,8 +106,8 @@ def speed(texts: list[str], finder: Any, apply: Any, repeat: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", action="store_true", help="also score real carriers from ../shared/data/sentiment")
-    parser.add_argument("--misses", action="store_true", help="list missed and wrong spans (not of set C)")
-    parser.add_argument("--misses-c", action="store_true", help="also list set C's (it stops being held out)")
+    parser.add_argument("--misses", action="store_true", help="list missed and wrong spans (not of set D)")
+    parser.add_argument("--misses-d", action="store_true", help="also list set D's (it stops being held out)")
     parser.add_argument(
         "--before",
         default="e26ebfb",
@@ -141,10 +141,17 @@ def main() -> None:
         )
         held_c = heldout_cases(SHARED, "c")
         print_report(
-            "HELD-OUT set C (tests/nlp/pii_heldout_c.json: other carriers, Faker values, other templates)",
+            "held-out set C (tests/nlp/pii_heldout_c.json; scored once before the last rule change)",
             held_c,
             predict(held_c, brands=HELDOUT_BRANDS),
-            args.misses_c,
+            args.misses,
+        )
+        held_d = heldout_cases(SHARED, "d")
+        print_report(
+            "HELD-OUT set D (tests/nlp/pii_heldout_d.json: other carriers, Faker values, other templates)",
+            held_d,
+            predict(held_d, brands=HELDOUT_BRANDS),
+            args.misses_d,
         )
         texts = real_carriers(SHARED, limit=2000)  # speed on real texts: most hold no PII and no cue word
     texts = (texts * (2000 // len(texts) + 1))[:2000]

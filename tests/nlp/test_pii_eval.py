@@ -3,9 +3,9 @@ prints, less a small margin, so a regression fails.
 
 - ``pii_cases.py``: the set the rules were written against (a regression floor, not a measure);
 - its real carriers (300 patient reviews and tweets with PII appended);
-- ``pii_heldout.py`` sets A, B and C (real carriers the others do not read, Faker values, their own
-  templates): C is the one no rule has seen; A and B are recorded as they stand (their first
-  scores changed rules, see the module docstring).
+- ``pii_heldout.py`` sets A, B, C and D (real carriers the others do not read, Faker values, their
+  own templates): D is the one no rule has seen; A, B and C are recorded as they stand (their
+  scores changed rules, see that module's docstring).
 """
 
 from __future__ import annotations
@@ -68,27 +68,29 @@ def test_real_carriers_with_inserted_pii(spacy_nlp: Any) -> None:
 
 # (set, kind) -> (recall, precision) measured 2026-12-02 (bench/pii_eval.py --real); the test allows
 # 0.03 less (one or two cases of 40-150). Kinds not listed measured 1.000 / 1.000 in that set.
+# D is the set no rule has seen; C was scored once before the last rule change (see pii_heldout.py).
 MEASURED: dict[str, dict[str, tuple[float, float]]] = {
     "a": {"ADDRESS": (0.980, 1.0), "NAME": (0.902, 0.884)},
-    "b": {"ADDRESS": (0.860, 1.0), "HANDLE": (0.979, 1.0), "NAME": (0.711, 0.757), "PHONE": (0.979, 0.939)},
+    "b": {"ADDRESS": (0.953, 1.0), "HANDLE": (0.979, 1.0), "NAME": (0.828, 0.844)},
     "c": {
         "ADDRESS": (0.776, 1.0),
         "HANDLE": (0.990, 0.923),  # the 16 wrong handles are all "@ing" (slang) in one of C's templates
-        "NAME": (0.527, 0.669),
+        "NAME": (0.542, 0.669),
         "PHONE": (0.979, 1.0),
         "POSTCODE": (0.988, 1.0),
     },
+    "d": {"ADDRESS": (0.889, 1.0), "HANDLE": (0.995, 1.0), "NAME": (0.813, 0.779), "PHONE": (0.733, 1.0)},
 }
-OVERALL_PRECISION = {"a": 0.980, "b": 0.952, "c": 0.927}
+OVERALL_PRECISION = {"a": 0.980, "b": 0.971, "c": 0.927, "d": 0.961}
 
 
 @needs_shared
-@pytest.mark.parametrize("which", ["a", "b", "c"])
+@pytest.mark.parametrize("which", ["a", "b", "c", "d"])
 def test_heldout_sets_per_kind(spacy_nlp: Any, which: str) -> None:
     report = _report(spacy_nlp, heldout_cases(SHARED, which), HELDOUT_BRANDS)
     for kind in (*STRUCTURED, "NAME"):
         tally = report.kinds[kind]
-        assert tally.gold >= 40, (kind, tally)
+        assert tally.gold >= 35, (kind, tally)
         recall, precision = MEASURED[which].get(kind, (1.0, 1.0))
         assert tally.recall >= recall - 0.03, (kind, tally)
         assert tally.precision >= precision - 0.03, (kind, tally)
