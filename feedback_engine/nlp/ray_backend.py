@@ -51,7 +51,7 @@ import numpy as np
 from feedback_engine.errors import ConfigError
 from feedback_engine.nlp.pipeline import BatchComputer, Computed
 
-__all__ = ["RAY_INSTALL", "RayBackend", "import_ray", "start_ray"]
+__all__ = ["RAY_INSTALL", "RayBackend", "import_ray", "start_ray", "stop_ray"]
 
 RAY_INSTALL = 'pip install "feedback_engine[ray]"'
 
@@ -91,6 +91,8 @@ def start_ray(address: str | None = None, workers: int = 2) -> bool:
         "log_to_driver": False,
         "configure_logging": True,
     }
+    if address and address != "auto":
+        _check_reachable(address)
     try:
         if address:
             ray.init(address=address, **kwargs)
@@ -103,6 +105,31 @@ def start_ray(address: str | None = None, workers: int = 2) -> bool:
             "Make sure `ray start --head` runs there, or leave out --address to start a local Ray."
         ) from exc
     return True
+
+
+def stop_ray() -> None:
+    """Disconnect from Ray (and stop the local Ray that :func:`start_ray` started)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A TCP connection to ``address`` (``ray://HOST:PORT`` or ``HOST:PORT``), or :class:`ConfigError`:
+    ``ray.init`` keeps retrying an unreachable cluster for minutes."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"--address {address!r} is not auto, ray://HOST:PORT or HOST:PORT. Make sure to pass one.")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot reach the Ray cluster at {address} ({exc.strerror or type(exc).__name__}). "
+            "Make sure `ray start --head` runs there, or leave out --address to start a local Ray."
+        ) from exc
 
 
 class _ComputeActor:

@@ -121,16 +121,20 @@ class AnalysisService:
     ) -> tuple[Any, Any]:
         """The analyze loop with a :class:`~feedback_engine.nlp.ray_backend.RayBackend` over this engine's models."""
         from feedback_engine.nlp.pipeline import Analyzer, BatchComputer
-        from feedback_engine.nlp.ray_backend import RayBackend, import_ray
+        from feedback_engine.nlp.ray_backend import RayBackend, start_ray, stop_ray
 
-        import_ray()  # the install line before any model loads
-        models = self.models
-        computer = BatchComputer(
-            sentiment_model=models.sentiment, embedder=models.embedder, nlp=models.spacy, batch_size=batch_size
-        )
-        with RayBackend(computer, workers=workers, address=address, gpus_per_worker=None) as backend:
-            analyzer = Analyzer(self.store, backend=backend, batch_size=batch_size)
-            counts = analyzer.run(limit=limit, progress=progress)
+        started = start_ray(address, workers)  # the install line or an unreachable cluster before any model loads
+        try:
+            models = self.models
+            computer = BatchComputer(
+                sentiment_model=models.sentiment, embedder=models.embedder, nlp=models.spacy, batch_size=batch_size
+            )
+            with RayBackend(computer, workers=workers, address=address, gpus_per_worker=None) as backend:
+                analyzer = Analyzer(self.store, backend=backend, batch_size=batch_size)
+                counts = analyzer.run(limit=limit, progress=progress)
+        finally:
+            if started:
+                stop_ray()
         return analyzer, counts
 
     def _finish(

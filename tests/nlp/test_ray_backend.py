@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -96,6 +97,27 @@ class KillOnce:
                 fh.write(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGKILL)
         return self.inner(rows)
+
+
+def test_an_unreachable_address_is_one_line_before_any_model_loads(db_path) -> None:
+    # first in the file: the module's Ray is not started yet (a connected driver would not dial the address)
+    assert not ray.is_initialized()
+    with Store(db_path) as store:
+        insert_feedback(store, ["The refund took three weeks."])
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for address, message in (
+        (
+            f"ray://127.0.0.1:{port}",
+            f"Error: Cannot reach the Ray cluster at ray://127.0.0.1:{port} (Connection refused).",
+        ),
+        ("head-without-port", "Error: --address 'head-without-port' is not auto, ray://HOST:PORT or HOST:PORT."),
+    ):
+        result = CliRunner().invoke(main, ["--db", str(db_path), "analyze", "--backend", "ray", "--address", address])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(message) and len(result.output.strip().splitlines()) == 1
+    assert not ray.is_initialized()
 
 
 def test_same_rows_as_the_local_path_on_the_fixtures(tmp_path, fixtures_dir, ray_cluster, computer) -> None:
