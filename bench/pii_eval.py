@@ -1,14 +1,17 @@
-"""PII redaction: precision and recall per kind on the labelled set, keep rates, and speed.
+"""PII redaction: precision and recall per kind on the labelled sets, keep rates, and speed.
 
-    .venv/bin/python bench/pii_eval.py            # the generated set (tests/nlp/pii_cases.py)
-    .venv/bin/python bench/pii_eval.py --real     # plus real carriers from ../shared/data/sentiment
-    .venv/bin/python bench/pii_eval.py --misses   # list missed and wrong spans
+    .venv/bin/python bench/pii_eval.py            # the template set (tests/nlp/pii_cases.py)
+    .venv/bin/python bench/pii_eval.py --real     # plus its real carriers and held-out sets A-D
+    .venv/bin/python bench/pii_eval.py --misses   # list missed and wrong spans (not of set D)
 
-Names come from the shipped spaCy pipeline (``TextPreparer``), as in ``analyze``. Speed is
-``find_pii`` + ``apply_spans`` alone (spaCy excluded: it is the same before and after) on 2,000
-texts (real ones with ``--real``), for this tree and for the redactor at ``--before`` (a git revision, default HEAD~ of the
-redaction change: ``--before d226dca``).
-"""
+Per kind: gold spans, recall, predicted spans, precision; then the share of keep words (brands,
+medicines, places, the brand's own handles, whole real carriers) with no wrong span over them.
+Held-out set D (``tests/nlp/pii_heldout.py``) is the one no rule has seen: ``--misses-d`` lists
+its misses, after which it is held out no more. Names come from the shipped spaCy pipeline
+(``TextPreparer``), as in ``analyze``. Speed is ``find_pii`` + ``apply_spans`` alone (spaCy
+excluded: it is the same before and after) on 2,000 texts (real ones with ``--real``), for this
+tree, the redactor at ``--before`` (default e26ebfb, before the held-out work) and at ``--first``
+(d226dca, the first one), in alternating rounds."""
 
 from __future__ import annotations
 

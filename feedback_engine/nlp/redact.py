@@ -1,21 +1,24 @@
 """PII redaction: find spans of personal data in raw text and replace them with placeholders.
 
 Kinds and placeholders: ``[EMAIL]`` (also written out: "john dot smith at yahoo dot com",
-"john[at]gmail[dot]com"), ``[PHONE]``, ``[CARD]`` (13-19 digits passing the Luhn check),
-``[SSN]`` (123-45-6789; nine bare digits only after "SSN" / "social security number"),
+"john[at]gmail[dot]com"), ``[PHONE]`` (international and national formats; after a phone cue,
+"call me on", "my cell, it's", any grouping of 7-15 digits), ``[CARD]`` (13-19 digits passing
+the Luhn check), ``[SSN]`` (123-45-6789; nine bare digits only after "SSN" / "social security
+number"), ``[DOB]`` (a full date right after "date of birth", "DOB", "born", "birthday"),
 ``[IBAN]`` (passing the ISO 13616 mod-97 check), ``[IP]`` (IPv4 and IPv6), ``[POSTCODE]`` (UK
-postcodes), ``[ADDRESS]`` (a house number and a street: "221B Baker Street", "1600 Pennsylvania
-Ave NW"), ``[HANDLE]`` (@handles, except the brand's own: the ``FEEDBACK_ENGINE_BRAND_HANDLES``
-environment variable, comma separated, or ``brand_handles=``),
+postcodes; US ZIP and ZIP+4 after a state or the word zip), ``[ADDRESS]`` (a house number and a
+street of a USPS, British or Australian street type: "221B Baker Street", "1600 Pennsylvania Ave
+NW", "Flat 4, 12 Mill Lane"), ``[HANDLE]`` (@handles, except the brand's own: the
+``FEEDBACK_ENGINE_BRAND_HANDLES`` environment variable, comma separated, or ``brand_handles=``),
 ``[URL]`` (only URLs carrying a token or secret in the query or path; a plain help-page link
-stays readable) and ``[NAME]`` (spaCy NER PERSON spans, handed in by the caller, less products,
-medicines and interjections: :mod:`feedback_engine.nlp.pii_allow`). Dates, prices, version
-numbers (5.2.0) and order numbers that fail Luhn are left alone.
+stays readable) and ``[NAME]`` (:mod:`feedback_engine.nlp.pii_names`: spaCy PERSON spans handed in
+by the caller, less products, medicines and everyday words, plus the names the model misses).
+Bare dates, years, prices, version numbers (5.2.0) and order numbers that fail Luhn are left alone.
 
 The raw text stays in the store; ``redacted_text`` is what every display and email uses.
 Spans are character offsets into the raw text, so sentences are redacted with the same spans
-(:func:`apply_spans` with an offset window). Precision and recall per kind on a labelled set:
-``python bench/pii_eval.py``.
+(:func:`apply_spans` with an offset window). Precision and recall per kind on the labelled and
+held-out sets: ``python bench/pii_eval.py --real``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from feedback_engine.nlp.given_names import GIVEN_NAMES
-from feedback_engine.nlp.pii_allow import COMMON_WORDS, is_medicine, medicine_context, medicine_nearby, not_a_name
+from feedback_engine.nlp.pii_names import find_names
 
 __all__ = ["BRAND_HANDLES_ENV", "PiiSpan", "apply_spans", "find_pii", "iban_ok", "luhn_ok", "merge_spans", "redact"]
 
@@ -202,67 +204,6 @@ _SECRET_KEYS = re.compile(
     re.IGNORECASE,
 )
 _RANDOMISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{16,}$|^[A-Fa-f0-9]{24,}$")
-# A surname part that the small model leaves out of the PERSON span ("Kevin" + " O'Brien").
-_NAME_TAIL = re.compile(r"[ -](?:O'|O’|D'|Mc|Mac)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?")
-_WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?")
-# Names the model misses in the phrases where feedback names an agent or the writer: "I spoke
-# with Nina", "my name is rachel okafor" (lower case too after these), "thanks to Maria at the gate",
-# "Dr Ortiz", "my wife Ana", "John from the billing team".
-_LOWER_OK_CUE = (
-    r"(?:spoke|speaking|talked|talking|chatted|chatting) (?:with|to)(?: (?:was|is))?|ask(?:ed)? for|thanks? to|"
-    r"thank you|"
-    r"my name is|my name's|named"
-)
-_CAPITAL_CUE = (
-    r"shout ?out to|kudos to|props to|big thanks to|(?:agent|rep|representative|advisor|adviser|manager|technician|"
-    r"engineer|driver|nurse|pharmacist|doctor|attendant|pilot|captain|supervisor|cashier|clerk|waiter|waitress|"
-    r"receptionist|colleague|employee|worker|host|hostess|bartender|server|courier|tech|therapist|dentist|surgeon|"
-    r"physician|midwife|teacher|instructor|coach|officer|guard|porter|concierge|steward|stewardess|"
-    r"dr|mr|mrs|ms|miss|prof)\.?,?|my (?:husband|wife|son|daughter|friend|mom|mum|dad|"
-    r"brother|sister|partner|boss|girlfriend|boyfriend|fianc[eé]e?|neighbou?r)"
-)
-# Matched on the lower-cased text (a third of the time of an IGNORECASE pattern); the original case is
-# read at the same offsets. ``_NAME_CUE_ANYCASE`` serves the rare text whose length lower-casing changes.
-# The lookaheads on first characters let the engine skip most positions (half the time).
-_NAME_CUE = re.compile(rf"\b(?=[abcdekmnprstw])(?:(?P<lower>{_LOWER_OK_CUE})|{_CAPITAL_CUE}) ")
-_NAME_CUE_ANYCASE = re.compile(_NAME_CUE.pattern, re.IGNORECASE)
-_BEFORE_HINTS = (
-    "support", "billing", "sales", "service", "desk", "returns", "complaints", "accounts", "gate", "counter", "check",
-    "reception", "lounge", "baggage", "care", "shift",
-)  # fmt: skip
-_UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
-_NAME_WORD = rf"(?:O'|O’|D'|D’|Mc|Mac)?[{_UPPER}][^\W\d_A-Z]+(?:[-'’][{_UPPER}][^\W\d_A-Z]+)?"
-_NAME_BEFORE = re.compile(
-    rf"(?=[{_UPPER}])(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}}) (?:from|at|in|on) (?:the |your |customer )?"
-    r"(?:support|billing|sales|service|services|care|help ?desk|front desk|returns|complaints|accounts|"
-    r"(?<=the )(?:gate|counter|desk|check-?in|ticket counter|reception|lounge|baggage|"
-    r"(?:night|day|morning|evening|late|early) shift))\b"
-)
-# "Anna Berg, the store manager", "Tom, our driver": a name set off before a role.
-# A person's verb right after: "Caetana Macedo helped me", "Willy told us".
-_NAME_VERB = re.compile(
-    rf"(?=[{_UPPER}])(?P<name>{_NAME_WORD}(?: {_NAME_WORD})?) (?:helped|told|asked|explained|promised|refused|"
-    r"assured|apologi[sz]ed|rebooked|emailed|texted|called|served|sorted) (?:me|us|my|our|that|to|him|her|them)\b"
-)
-_VERB_HINTS = (
-    "helped", "told", "asked", "explained", "promised", "refused", "assured", "apologi", "rebooked", "emailed",
-    "texted", "called", "served", "sorted",
-)  # fmt: skip
-# Found from the role back to the name: the role phrase is rare, a capitalised word is not.
-_APPOSITIVE_NAME = re.compile(rf"(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}})$")
-_APPOSITIVE_ROLE = re.compile(
-    r", (?:the|our|your|my|a|an) (?:\w+ )?"
-    r"(?:manager|supervisor|agent|rep|representative|driver|nurse|pharmacist|doctor|technician|engineer|"
-    r"advisor|adviser|attendant|pilot|captain|cashier|clerk|waiter|waitress|receptionist|employee|courier|host)\b"
-)
-# A role word written capitalised inside a sentence is a headline or a product ("Top 10 Tech Center").
-_ROLE = re.compile(r"(?!(?:Dr|Mr|Mrs|Ms|Miss|Prof|My|Shout|Kudos|Props|Big)\b)[A-Z]")
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_NOT_NAMES = frozenset(
-    ["support", "customer", "service", "team", "everyone", "all", "god", "again", "the", "your", "corp", "car", "who"]
-    + ["covid", "corona", "weather", "snow", "traffic", "delays", "delay", "technology", "science", "tech", "ai"]
-)
-_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)\W*$")
 
 
 @dataclass(frozen=True)
@@ -347,151 +288,6 @@ def _spoken_email_ok(m: re.Match[str]) -> bool:
     return host in _MAIL_HOSTS or bool(re.search(r"\sdot\s|[._\d]", user, re.IGNORECASE))
 
 
-def _names(text: str, names: Iterable[tuple[int, int]], allow: frozenset[str]) -> list[PiiSpan]:
-    """PERSON spans less products, medicines, places and interjections at either end (a surname
-    the model left out, "O'Brien", is added back), plus names after cue phrases ("I spoke with
-    Nina", "my name is ...", "John from billing")."""
-    out: list[PiiSpan] = []
-    medicines: set[str] = set()
-    for s, e in names:
-        words = list(_WORD.finditer(text, s, e))
-        if s > 0 and text[s - 1] == "#":
-            continue  # a hashtag ("#Durham Driverless car ...") is a topic, not a person
-        if _DETERMINER_BEFORE.search(text, max(0, s - 8), s) or _PRODUCT_AFTER.match(text, e):
-            continue  # "the Nuvaring", "my Luv Voucher", "the Seahawks"; "Zorbix app", "Acme account": not people
-        before = len(words)
-        while words and not_a_name(words[0].group(0), allow):
-            words.pop(0)
-        while words and not_a_name(words[-1].group(0), allow):
-            words.pop()
-        if not words or (len(words) == 1 < before and _SENTENCE_START.search(text, 0, words[0].start())):
-            continue  # nothing left, or one sentence-initial word left over ("Took" of "Took Prozac")
-        start, end = words[0].start(), words[-1].end()
-        if len(words) == 1 and (
-            medicine_context(text, start, end)  # "took Ella", "Ella 30 mg": strong enough for a given name
-            or (
-                words[0].group(0).lower() not in GIVEN_NAMES
-                and (medicine_nearby(text, start, end) or _listed_with_medicine(text, start, end))
-            )
-        ):
-            medicines.add(words[0].group(0).lower())
-            continue  # "started Savella", "Lasix 40 mg", "Ritalin, Emsam": a medicine the lists do not know
-        tail = _NAME_TAIL.match(text, end)
-        if tail and not not_a_name(tail.group(0)[1:], allow):
-            end = tail.end()
-        out.append(PiiSpan(start, end, "NAME"))
-    if medicines:  # the same word elsewhere in the text is the same medicine ("Mobic has helped ...")
-        out = [sp for sp in out if text[sp.start : sp.end].lower() not in medicines]
-    for m in _GIVEN_PAIR.finditer(text):
-        first, last = m.group(1), m.group(2)
-        if first.lower() in GIVEN_NAMES and _surname_like(last, allow):
-            end = m.end()
-            third = _NAME_TAIL.match(text, end)
-            if third and _surname_like(third.group(0).strip(" -"), allow):
-                end = third.end()
-            out.append(PiiSpan(m.start(), end, "NAME"))
-    low = text.lower()
-    cue = _NAME_CUE.finditer(low) if len(low) == len(text) else _NAME_CUE_ANYCASE.finditer(text)
-    for m in cue:
-        said = text[m.start() : m.end()]
-        if any(w[:1].isupper() for w in said.split()[1:]) or (
-            said[:1].isupper() and _ROLE.match(said) and not _SENTENCE_START.search(text, 0, m.start())
-        ):
-            continue  # headline case ("Game Gets Twist Thanks To ...", "Top 10 Tech Center") is no cue
-        span = _cue_name(text, m.end(), m.group("lower") is not None, allow)
-        if span:
-            out.append(PiiSpan(*span, "NAME"))
-    placed = [*_NAME_BEFORE.finditer(text)] if any(k in low for k in _BEFORE_HINTS) else []
-    if any(k in low for k in _VERB_HINTS):
-        placed.extend(_NAME_VERB.finditer(text))
-    for role in _APPOSITIVE_ROLE.finditer(text) if ", " in text else ():
-        name = _APPOSITIVE_NAME.search(text, max(0, role.start() - 60), role.start())
-        if name:
-            placed.append(name)
-    for m in placed:
-        parts = m.group("name").split(" ")
-        while parts and not_a_name(parts[0], allow):
-            parts.pop(0)
-        if parts and not any(p.lower() in _NOT_NAMES for p in parts):
-            end = m.start("name") + len(m.group("name"))
-            out.append(PiiSpan(end - len(" ".join(parts)), end, "NAME"))
-    return out
-
-
-# People's names take no article or possessive before them, and are not followed by "app".
-_DETERMINER_BEFORE = re.compile(
-    r"\b(?:[Tt]he|[Aa]n?|[Mm]y|[Yy]our|[Oo]ur|[Tt]heir|[Tt]his|[Tt]hat|[Tt]hese|[Tt]hose) $"
-)
-_PRODUCT_AFTER = re.compile(r" (?:app|apps|account|subscription|website|site|store|card|plan|membership|update)\b")
-# A common given name and a capitalised word after it: "Tom Brady", "Chris Urmson", "Bill Belichick".
-_GIVEN_PAIR = re.compile(rf"(?<![#@\w])(?=[{_UPPER}])({_NAME_WORD}) ({_NAME_WORD})(?![\w@])")
-_CALENDAR = frozenset(
-    re.findall(
-        r"\w+",
-        "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-        "august september october november december",
-    )
-)
-
-
-def _surname_like(word: str, allow: frozenset[str]) -> bool:
-    low = word.lower()
-    return low not in _CALENDAR and low not in _NOT_NAMES and not not_a_name(word, allow)
-
-
-_LIST_BEFORE = re.compile(r"([^\W\d_][\w-]*)\s*(?:,|/|\band\b|\bor\b|\bthen\b)\s*$")
-_LIST_AFTER = re.compile(r"\s*(?:,|/|\band\b|\bor\b|\bthen\b)\s*([^\W\d_][\w-]*)")
-
-
-def _listed_with_medicine(text: str, start: int, end: int) -> bool:
-    """A word in a list that holds a known medicine: "I've tried Ritalin, Adderall, Dextrastat, Emsam"."""
-    pos = start
-    for _ in range(6):
-        before = _LIST_BEFORE.search(text, max(0, pos - 30), pos)
-        if not before or not before.group(1)[:1].isupper():
-            break
-        if is_medicine(before.group(1)):
-            return True
-        pos = before.start(1)
-    pos = end
-    for _ in range(6):
-        after = _LIST_AFTER.match(text, pos)
-        if not after or not after.group(1)[:1].isupper():
-            break
-        if is_medicine(after.group(1)):
-            return True
-        pos = after.end(1)
-    return False
-
-
-def _cue_name(text: str, pos: int, lower_ok: bool, allow: frozenset[str]) -> tuple[int, int] | None:
-    """The name right after a cue at ``pos``: up to three capitalised words, or (after a cue that
-    people write in lower case, "talked to kevin o'brien") up to two lower-case words that are
-    not everyday English."""
-    words: list[re.Match[str]] = []
-    p = pos
-    while len(words) < 3:
-        m = _TOKEN.match(text, p)
-        if not m:
-            break
-        w = m.group(0)
-        low = w.lower()
-        capital = w[0].isupper() and not (len(w) > 1 and w.isupper())
-        if words and capital != words[0].group(0)[0].isupper():
-            break  # "Maria said", "kevin Smith": a name is written one way
-        if not capital and (not lower_ok or len(words) >= 2 or len(w) < 2 or not w.islower()):
-            break
-        if low in _NOT_NAMES or low in COMMON_WORDS or not_a_name(w, allow):
-            break
-        words.append(m)
-        if text[m.end() : m.end() + 1] != " ":
-            break
-        p = m.end() + 1
-    if not words:
-        return None
-    return words[0].start(), words[-1].end()
-
-
 def find_pii(
     text: str,
     names: Iterable[tuple[int, int]] = (),
@@ -567,7 +363,8 @@ def find_pii(
             spans.extend(PiiSpan(m.start("zip"), m.end("zip"), "POSTCODE") for m in _ZIP_STATE.finditer(text))
         if n_digits >= 5 and ("zip" in low or "post" in low):
             spans.extend(PiiSpan(m.start("zip"), m.end("zip"), "POSTCODE") for m in _ZIP_CUED.finditer(text))
-    people = _names(text, [(s, e) for s, e in names if e > s], frozenset(w.lower() for w in allow))
+    found = find_names(text, [(s, e) for s, e in names if e > s], frozenset(w.lower() for w in allow))
+    people = [PiiSpan(s, e, "NAME") for s, e in found]
     if people and spans:
         people = [p for p in people if not _a_town(text, p, spans)]
     return merge_spans(spans + people)
