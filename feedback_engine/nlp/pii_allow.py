@@ -114,7 +114,7 @@ not never wrong good bad great terrible awful nice rude kind lovely helpful usel
 router modem laptop computer tablet screen update version error problem issue issues case ticket receipt
 date birth birthday acne pain headache headaches weight sleep anxiety depression
 banned blocked locked shoutout shout
-dr doc prescribed trying afib hep
+dr doc prescribed trying afib hep flew added
 """)
 )
 
@@ -139,7 +139,8 @@ _learned: set[str] = set()
 # Lasix", "Voltaren 50 mg", "Frova tablets", "side effects of Uloric".
 _MED_BEFORE = re.compile(
     r"\b(?:take|took|taking|taken|takes|started|starting|stopped|stopping|quit|prescribed|tried|trying|using|used|"
-    r"(?:got|get|getting|came|come|coming) off(?: of)?|subscribed|"
+    r"(?:got|get|getting|came|come|coming) off(?: of)?|(?:get|getting|go|going|went|on and) (?:on|off)|added|"
+    r"subscribed|"
     r"(?:been|was|am|be|me|put|went|weaned|weeks?|months?|years?|days?) (?:on|off)|switched (?:me )?(?:to|from)|dose of|dosage of|"
     r"effects of|generic|brand)\W+(?:(?:the|my|a|some|generic|brand)\W+)?$",
     re.IGNORECASE,
@@ -150,7 +151,7 @@ _MED_BEFORE = re.compile(
 _MED_NEAR = re.compile(
     r"\d\s?(?:mg|mcg|ml|iu)\b|\b(?:dose|doses|dosage|pills?|tablets?|capsules?|prescri\w*|medications?|medicines?|"
     r"meds|refills?|generic|side effects?|injections?|inhaler|cream|ointment|patch|drugs?|rx|pharmacy|"
-    r"interacts?|interactions?)\b",
+    r"interacts?|interactions?|insurance)\b",
     re.IGNORECASE,
 )
 _PERSON_BEFORE = re.compile(

@@ -36,11 +36,14 @@ _LOWER_OK_CUE = (
     r"thank you|"
     r"my name is|my name's|named"
 )
-_CAPITAL_CUE = (
-    r"shout ?out to|kudos to|props to|big thanks to|(?:agent|rep|representative|advisor|adviser|manager|technician|"
+_ROLES = (
+    r"agent|rep|representative|advisor|adviser|manager|technician|"
     r"engineer|driver|nurse|pharmacist|doctor|attendant|pilot|captain|supervisor|cashier|clerk|waiter|waitress|"
     r"receptionist|colleague|employee|worker|host|hostess|bartender|server|courier|tech|therapist|dentist|surgeon|"
-    r"physician|midwife|teacher|instructor|coach|officer|guard|porter|concierge|steward|stewardess|"
+    r"physician|midwife|teacher|instructor|coach|officer|guard|porter|concierge|steward|stewardess"
+)
+_CAPITAL_CUE = (
+    rf"shout ?out to|kudos to|props to|big thanks to|(?:{_ROLES}|"
     r"dr|mr|mrs|ms|miss|prof)\.?,?|my (?:husband|wife|son|daughter|friend|mom|mum|dad|"
     r"brother|sister|partner|boss|girlfriend|boyfriend|fianc[eé]e?|neighbou?r)"
 )
@@ -65,11 +68,12 @@ _NAME_BEFORE = re.compile(
 # A person's verb right after: "Caetana Macedo helped me", "Willy told us".
 _NAME_VERB = re.compile(
     rf"(?=[{_UPPER}])(?P<name>{_NAME_WORD}(?: {_NAME_WORD})?) (?:helped|told|asked|explained|promised|refused|"
-    r"assured|apologi[sz]ed|rebooked|emailed|texted|called|served|sorted) (?:me|us|my|our|that|to|him|her|them)\b"
+    r"assured|apologi[sz]ed|rebooked|emailed|texted|called|served|sorted|answered|said) "
+    r"(?:me|us|my|our|that|to|him|her|them|the|she|he|they|it|i|we)\b"
 )
 _VERB_HINTS = (
     "helped", "told", "asked", "explained", "promised", "refused", "assured", "apologi", "rebooked", "emailed",
-    "texted", "called", "served", "sorted",
+    "texted", "called", "served", "sorted", "answered", "said",
 )  # fmt: skip
 # Found from the role back to the name: the role phrase is rare, a capitalised word is not.
 _APPOSITIVE_NAME = re.compile(rf"(?P<name>{_NAME_WORD}(?: {_NAME_WORD}){{0,2}})$")
@@ -79,7 +83,7 @@ _APPOSITIVE_ROLE = re.compile(
     r"advisor|adviser|attendant|pilot|captain|cashier|clerk|waiter|waitress|receptionist|employee|courier|host)\b"
 )
 # A role word written capitalised inside a sentence is a headline or a product ("Top 10 Tech Center").
-_ROLE = re.compile(r"(?!(?:Dr|Mr|Mrs|Ms|Miss|Prof|My|Shout|Kudos|Props|Big)\b)[A-Z]")
+_ROLE = re.compile(rf"(?i:{_ROLES})\b")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _NOT_NAMES = frozenset(
     ["support", "customer", "service", "team", "everyone", "all", "god", "again", "the", "your", "corp", "car", "who"]

@@ -127,7 +127,8 @@ Manors Meadow Meadows Mill Mills Mission Motorway Mount Mountain Mountains Orcha
 Passage Path Pike Pine Pines Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapids Ridge
 Ridges River Roads Route Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Squares Station
 Stravenue Stream Streets Summit Throughway Trace Track Trafficway Tunnel Turnpike Underpass Unions Valley Valleys
-Viaduct View Views Neck Key Keys Wells Alleyway Village Villages Ville Vista Ways Wharf Yard Drove Parade Rise Chase Esplanade Circuit Concourse
+Viaduct View Views Neck Key Keys Wells Alleyway Land Lodge Cross Centers Circles Locks Lights Siding Sound
+Deviation Meander Elbow Trunkway Village Villages Ville Vista Ways Wharf Yard Drove Parade Rise Chase Esplanade Circuit Concourse
 Quay Boardwalk Promenade Glade Grange Retreat Outlook Approach Broadway Centreway Highroad Frontage Round Strand Dip
 Access Corso Fairway Lookout Pathway Quadrant Ramble Reserve Ridgeway Walkway Waters Wynd
 """
@@ -153,7 +154,7 @@ _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE)
 # US ZIP codes (and ZIP+4) where a ZIP stands: after a state ("Austin, TX 78701") or the word zip.
 _STATES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|"
-    "OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|VI|GU|AS|MP|UM"
+    "OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|VI|GU|AS|MP|UM|MH|FM|PW"
 )
 _ZIP_STATE = re.compile(rf"(?:,\s*|[A-Za-z]\s)(?:{_STATES})\.?,?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w-])")
 _ZIP_CUED = re.compile(
@@ -178,12 +179,13 @@ _DOB_HINTS = ("birth", "dob", "d.o.b", "born", "birthday")
 # A number where a phone number stands: right after "call", "text me", "my (cell) number", "phone:" ...
 # Any grouping of 7-15 digits then counts (national formats: 05 33 62 26 03, 0446-629-491, (03)58087151).
 _PHONE_CUE = re.compile(
-    r"(?i)\b(?:call(?:ing|ed)?(?: me)?(?: back)?|ring(?: me)?|te?xt(?: me)?|phone|cell|mobile|mob|tel|telephone|"
+    r"(?i)\b(?:call(?:ing|ed)?(?: me)?(?: back)?|callback(?: went)?|ring(?: me)?|rang|te?xt(?: me)?|phone(?: me\?)?|cell|mobile|mob|tel|"
+    r"telephone|"
     r"whats ?app|sms|fax|reach me|contact(?: me)?|my (?:phone |cell |mobile |contact |home |work )?number)"
     r"(?: (?:is|was|on|at|from|to|number|no\.?|#|reach me|call me|me))*,?\s*(?:[:#=-]|it's|it is)?\s*"
     r"(?P<phone>\(?\+?\d[\d\s().-]{2,20}(?:/[\d\s().-]{2,20})?\d)(?![\w/-]|\.\d)"
 )
-_PHONE_HINTS = ("call", "ring", "text", "txt", "phone", "cell", "mobile", "mob", "tel", "whats", "sms", "fax", "reach", "contact", "number")  # fmt: skip
+_PHONE_HINTS = ("call", "ring", "rang", "text", "txt", "phone", "cell", "mobile", "mob", "tel", "whats", "sms", "fax", "reach", "contact", "number")  # fmt: skip
 # French-style national numbers, five pairs: 01 23 45 67 89.
 _PHONE_PAIRS = re.compile(r"(?<![\w+/.-])0[1-9](?:[ .-]\d{2}){4}(?![\w/-]|\.\d)")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
