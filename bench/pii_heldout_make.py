@@ -386,11 +386,57 @@ D_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Is {DRUG} covered by insurance?",
     ),
 }
+# Set E: written after the rules changed from sets C and D's misses; never seen before its first score.
+E_LOCALES = ["en_US", "en_GB", "en_IE", "en_CA", "nl_NL", "fr_CA", "de_DE", "es_ES", "pt_PT", "ro_RO"]
+E_ENGLISH_ADDRESS = ["en_US", "en_GB", "en_AU", "en_NZ"]
+E_DRUGS = _words(
+    "Zepbound Xeomin Botox Dysport Juvederm Restylane Latisse Vivitrol Sublocade Lucemyra Narcan Evzio Belbuca "
+    "Butrans Xtampza Hysingla Zohydro Arymo Roxybond Nalocet Primlev Prolate Apadaz Seglentis Olinvyk"
+)
+E_BRANDS = _words(
+    "Lyca Giffgaff Tesco Mobile Three Plusnet TalkTalk Hyperoptic Starlink Mint Visible Cricket Boost Metro Tello "
+    "Ting Consumer Cellular Straight Talk Tracfone Ultra Lebara Lycamobile Truphone Airalo Holafly"
+)
+E_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "EMAIL": ("reach me by email ({EMAIL})", "The confirmation never reached {EMAIL}.", "my login: {EMAIL}"),
+    "PHONE": (
+        "Phone number: {PHONE}",
+        "Call back on {PHONE} please",
+        "they keep texting {PHONE} at 3am",
+        "my number {PHONE} was ported without asking",
+    ),
+    "SSN": ("The form wants my SSN, {SSN}.", "social sec no {SSN}", "My SSN ({SSN}) is on your invoice!"),
+    "CARD": ("Charged {CARD} twice", "the card {CARD} is blocked now", "Paid by card: {CARD}"),
+    "IBAN": ("IBAN {IBAN}", "my bank account {IBAN}", "Send the money back to {IBAN}."),
+    "IP": ("My router IP is {IP}.", "Login attempts from {IP}", "ip {IP} banned"),
+    "POSTCODE": ("postcode: {POSTCODE}", "Living in {POSTCODE} means no fibre.", "The engineer went to {POSTCODE}."),
+    "ZIP": ("Delivery address is in {CITY}, {STATE} {ZIP}", "zip {ZIP}", "I'm in {CITY} {STATE} {ZIP}."),
+    "ADDRESS": ("I'm at {ADDRESS}.", "please send a tech to {ADDRESS}", "The mast next to {ADDRESS} is down"),
+    "HANDLE": ("{HANDLE} you too?", "ask {HANDLE}", "same as {HANDLE} said"),
+    "NAME": (
+        "Thank you {NAME} for sorting my contract!",
+        "{NAME} in the shop was rude.",
+        "My son {NAME} has the same phone.",
+        "The engineer, {NAME}, was brilliant.",
+        "I dealt with {NAME} on live chat.",
+        "{NAME} promised me a refund.",
+        "Hi, I'm {NAME}.",
+    ),
+    "NAME_LOWER": ("talked to {NAME} in the store", "my name is {NAME}", "ask for {NAME}, shes good"),
+    "DOB": ("Date of birth {DOB}", "My DOB is {DOB}.", "birthday {DOB}"),
+    "KEEP": (
+        "{DRUG} 5 mg helped a lot.",
+        "I stopped {DRUG} after a month.",
+        "{BRAND} has no signal here.",
+        "Moved to {BRAND} for the cheaper plan.",
+    ),
+}
 SETS = {
     "a": (2026, "pii_heldout.json", 200, 360),
     "b": (777, "pii_heldout_b.json", 150, 350),
     "c": (4242, "pii_heldout_c.json", 120, 380),
     "d": (9090, "pii_heldout_d.json", 100, 400),
+    "e": (5151, "pii_heldout_e.json", 15, 385),
 }
 
 
@@ -401,6 +447,7 @@ def use_set(which: str) -> None:
         "b": (B_LOCALES, B_ENGLISH_ADDRESS, B_DRUGS, B_BRANDS, B_TEMPLATES),
         "c": (C_LOCALES, C_ENGLISH_ADDRESS, C_DRUGS, C_BRANDS, C_TEMPLATES),
         "d": (D_LOCALES, D_ENGLISH_ADDRESS, D_DRUGS, D_BRANDS, D_TEMPLATES),
+        "e": (E_LOCALES, E_ENGLISH_ADDRESS, E_DRUGS, E_BRANDS, E_TEMPLATES),
     }
     LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = pools[which]
     _english = {loc: Faker(loc) for loc in ENGLISH_ADDRESS}
@@ -522,7 +569,7 @@ def main() -> None:
     taken: frozenset[str] = frozenset()
     if which != "a":
         use_set(which)
-        earlier = {"b": ["a"], "c": ["a", "b"], "d": ["a", "b", "c"]}[which]
+        earlier = {"b": ["a"], "c": ["a", "b"], "d": ["a", "b", "c"], "e": ["a", "b", "c", "d"]}[which]
         taken = frozenset(
             f"{it['source']}:{it['row']}"
             for w in earlier

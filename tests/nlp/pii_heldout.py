@@ -12,9 +12,13 @@ Scored with :func:`pii_cases.score`.
 - Set C (``pii_heldout_c.json``, 500 items): written and labelled after those rules, with its own
   seed, carriers, locales, keep words and templates, and scored once (commit 28b55a0). Rules then
   changed from sets A and B's misses (never C's); C's per-kind figures were seen again after that.
-- Set D (``pii_heldout_d.json``, 500 items): written and labelled after that last change, with its
-  own seed, templates, locales and keep words; its carriers are tweets no other set reads and the
-  rest of the reviews whose first sentence ``pii_cases.py`` reads. No rule has seen it.
+- Set D (``pii_heldout_d.json``, 500 items): written and labelled after that change, with its own
+  seed, templates, locales and keep words; its carriers are tweets no other set reads and the rest
+  of the reviews whose first sentence ``pii_cases.py`` reads. Scored once (commit 987a94d); rules
+  then changed from C's and D's misses.
+- Set E (``pii_heldout_e.json``, 400 items: 15 reviews, 385 tweets no other set reads): written and
+  labelled after that last change, with its own seed, templates, locales and keep words. No rule
+  has seen it.
 
 Gold spans: the inserted PII; every @handle of a carrier that is not one of :data:`BRAND_HANDLES`;
 and what :data:`CARRIER_GOLD` / :data:`CARRIER_GOLD_B` list, labelled by hand: people the carriers
@@ -39,6 +43,7 @@ FIXTURE = HERE / "pii_heldout.json"
 FIXTURE_B = HERE / "pii_heldout_b.json"
 FIXTURE_C = HERE / "pii_heldout_c.json"
 FIXTURE_D = HERE / "pii_heldout_d.json"
+FIXTURE_E = HERE / "pii_heldout_e.json"
 # The airlines the tweets are written to: their handles are the brand's own and stay.
 BRAND_HANDLES = ("united", "southwestair", "americanair", "jetblue", "usairways", "virginamerica", "delta")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
@@ -341,6 +346,101 @@ CARRIER_GOLD_D: dict[str, tuple[tuple[str, str], ...]] = {
     "tweet:25698": (("NAME", "Brady"),),
 }
 
+# Set E's carriers, labelled before set E was first scored (stage names such as Lady Gaga, DJ Lesto or
+# Gucci Mane, and a 9-digit confirmation number, are not gold here).
+CARRIER_GOLD_E: dict[str, tuple[tuple[str, str], ...]] = {
+    "tweet:6039": (("PHONE", "800-428-4322"),),
+    "tweet:13497": (("NAME", "Josh McDaniels"),),
+    "tweet:15903": (("NAME", "Jeff Johnson"),),
+    "tweet:14104": (("NAME", "Marshawn Lynch"),),
+    "tweet:13612": (
+        ("NAME", "Belichick"),
+        ("NAME", "Marisa Tomei"),
+        ("NAME", "Tom Curran"),
+        ("NAME", "Mona Lisa Vito"),
+    ),
+    "tweet:32981": (
+        ("NAME", "Tom Brady"),
+        ("NAME", "Bill Belichick"),
+    ),
+    "tweet:14658": (("NAME", "Bill Belichick"),),
+    "tweet:33767": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Lance Armstrong"),
+    ),
+    "tweet:13655": (("NAME", "Pete"),),
+    "tweet:29469": (("NAME", "Robert"),),
+    "tweet:13493": (
+        ("NAME", "Aikman"),
+        ("NAME", "Brady"),
+        ("NAME", "Belichick"),
+    ),
+    "tweet:33263": (("NAME", "Manning"),),
+    "tweet:25411": (
+        ("NAME", "Tom Brady"),
+        ("NAME", "Kerry"),
+    ),
+    "tweet:18306": (("NAME", "Maarten Sierhuis"),),
+    "tweet:13144": (("NAME", "Giselle"),),
+    "tweet:13647": (("NAME", "Belichick"),),
+    "tweet:31212": (("NAME", "Drake"),),
+    "tweet:12428": (("NAME", "Bill Nye"),),
+    "tweet:12196": (("NAME", "Neil deGrasse Tyson"),),
+    "tweet:25839": (("NAME", "Bill Belichick"),),
+    "tweet:23496": (("NAME", "Bill Belichick"),),
+    "tweet:23393": (("NAME", "Brady"),),
+    "tweet:25261": (("NAME", "Brady"),),
+    "tweet:33836": (
+        ("NAME", "Belicheck"),
+        ("NAME", "Brady"),
+    ),
+    "tweet:33906": (
+        ("NAME", "Bill Belichick"),
+        ("NAME", "Tom Brady"),
+    ),
+    "tweet:14638": (("NAME", "Bill Belichik"),),
+    "tweet:33887": (("NAME", "Bill Bellichick"),),
+    "tweet:25222": (
+        ("NAME", "Brady"),
+        ("NAME", "Belichick"),
+    ),
+    "tweet:33461": (("NAME", "Coats"),),
+    "tweet:21432": (("NAME", "David"),),
+    "tweet:33193": (("NAME", "Marshawn lynch"),),
+    "tweet:14664": (("NAME", "Bill Belichick"),),
+    "tweet:22439": (("NAME", "Miley"),),
+    "tweet:13065": (("NAME", "Tom Brady"),),
+    "tweet:18072": (("NAME", "Gary Silberg"),),
+    "tweet:11307": (("NAME", "Phil Jackson"),),
+    "tweet:31268": (("NAME", "Drake"),),
+    "tweet:11014": (("NAME", "Brian Mann"),),
+    "tweet:33292": (("NAME", "Bill Bellichek"),),
+    "tweet:30138": (("NAME", "Kevin"),),
+    "tweet:32599": (("NAME", "Drake"),),
+    "tweet:23359": (("NAME", "Brady"),),
+    "tweet:25276": (("NAME", "Tom Brady"),),
+    "tweet:12426": (
+        ("NAME", "Tom Brady"),
+        ("NAME", "Bill Belichick"),
+    ),
+    "tweet:34140": (("NAME", "Nikki"),),
+    "tweet:14750": (
+        ("NAME", "Bill"),
+        ("NAME", "Belichick"),
+    ),
+    "tweet:15820": (("NAME", "danah boyd"),),
+    "tweet:32941": (
+        ("NAME", "Aaron Hernandez"),
+        ("NAME", "Belichick"),
+    ),
+    "tweet:25124": (
+        ("NAME", "Belichick"),
+        ("NAME", "Brady"),
+    ),
+    "tweet:14571": (("NAME", "Belichick"),),
+    "tweet:22673": (("NAME", "Drake"),),
+}
+
 
 def rest_of_review(text: str) -> str:
     """A review after its first sentence (the part ``pii_cases.py`` does not read)."""
@@ -375,12 +475,13 @@ def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 def heldout_cases(shared: Path, which: str = "a") -> list[Case]:
-    """Set ``"a"``, ``"b"``, ``"c"`` or ``"d"`` (``pii_heldout[_b|_c|_d].json``) as scored cases."""
+    """Set ``"a"`` to ``"e"`` (``pii_heldout.json``, ``pii_heldout_b.json`` ...) as scored cases."""
     fixture, carrier_gold = {
         "a": (FIXTURE, CARRIER_GOLD),
         "b": (FIXTURE_B, CARRIER_GOLD_B),
         "c": (FIXTURE_C, CARRIER_GOLD_C),
         "d": (FIXTURE_D, CARRIER_GOLD_D),
+        "e": (FIXTURE_E, CARRIER_GOLD_E),
     }[which]
     items = json.loads(fixture.read_text(encoding="utf-8"))["items"]
     carriers = read_carriers(shared)
