@@ -204,6 +204,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--corpus", choices=("tweets", "drug-reviews"), default="tweets")
     parser.add_argument("--keep", type=Path, help="copy the analysed database here (to inspect themes)")
+    parser.add_argument(
+        "--from-db",
+        type=Path,
+        help="start from a database kept with --keep (same --corpus/--n/--seed): refit its themes, skip ingest+analyze",
+    )
     args = parser.parse_args()
     if args.corpus == "drug-reviews":
         ASPECTS.clear()
@@ -214,10 +219,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tweets.csv"
         write_csv(tweets, path)
+        if args.from_db:
+            shutil.copyfile(args.from_db, Path(tmp) / "bench.db")
         with Engine(Path(tmp) / "bench.db") as engine:
-            engine.ingest.surveys(path, id_column="response_id", text_columns=["feedback"], email_column="email")
             started = time.perf_counter()
-            analysis = engine.analysis.run()
+            if args.from_db:
+                analysis = engine.analysis.run(refit=True)
+            else:
+                engine.ingest.surveys(path, id_column="response_id", text_columns=["feedback"], email_column="email")
+                analysis = engine.analysis.run()
             analyze_s = time.perf_counter() - started
             rows = engine.ingest.rows()
             by_text = {r["text"]: int(r["id"]) for r in rows}

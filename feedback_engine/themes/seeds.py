@@ -36,6 +36,7 @@ __all__ = [
     "WORD_COS",
     "description_terms",
     "distinctive_terms",
+    "synonym_terms",
     "name_stems",
     "seed_scores",
     "stems",
@@ -62,13 +63,89 @@ def stems(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall((text or "").lower()) if w not in STOP_WORDS}
 
 
+#: Name words that say a seed is about something, not what: "Sleep problems" is about sleep, and
+#: matching "problem" put every review with a problem in it (seeded precision 0.69).
+GENERIC_NAME_WORDS = frozenset(
+    {"problem", "problems", "issue", "issues", "trouble", "troubles", "complaint", "complaints", "time",
+     "times", "question", "questions", "feedback", "bug", "bugs", "thing", "things", "stuff"}
+)  # fmt: skip
+#: A word of the feedback whose embedding is this close to a word of the seed's name means the
+#: same ("insomnia" for "Sleep problems", "pimples" for "Acne"); "delayed" and "cancelled" (0.49),
+#: "headache" and "pain" (0.59) stay apart.
+SYNONYM_COS = 0.65
+#: A synonym's texts may be this much further from the seed (mean cosine) than the name's texts.
+CONTEXT_MARGIN = 0.05
+#: At most this many of the most common words of the feedback are compared with the name.
+MAX_VOCABULARY = 5000
+
+
 def name_stems(name: str) -> list[str]:
     """Stems of the content words of a seed's name, in order."""
     out: list[str] = []
     for w in _WORD.findall((name or "").lower()):
         s = stem(w)
-        if w not in STOP_WORDS and len(s) >= 3 and s not in out:
+        if w not in STOP_WORDS and w not in GENERIC_NAME_WORDS and len(s) >= 3 and s not in out:
             out.append(s)
+    return out
+
+
+def synonym_terms(
+    name: str, units: ts.Units, seed: np.ndarray, embedder: Any, exclude: Sequence[str] = ()
+) -> list[str]:
+    """Stems of words that customers use for what a word of the seed's name means: "insomnia" and
+    "sleepless" for "Sleep problems", "pimples" for "Acne", "reimburse" for "Refunds".
+
+    A word of ``units`` (named by at least 3 of them, in at most :data:`MAX_SHARE`) qualifies when
+    its embedding is within :data:`SYNONYM_COS` of a distinctive word of the name (one in at most
+    :data:`MAX_SHARE` of the units: "flight" in "Flight delays" on airline tweets is not, so
+    "plane" is never a synonym) **and** the texts that name it are about as close to the seed
+    (``seed``, unit vector) as the texts naming the name's words (:data:`CONTEXT_MARGIN`): "heavy"
+    is near "weight" as a word, but customers wrote it about bleeding."""
+    texts = units.texts
+    words_of = [set(_WORD.findall((t or "").lower())) for t in texts]
+    df: dict[str, int] = {}
+    for found in words_of:
+        for w in found:
+            df[w] = df.get(w, 0) + 1
+    limit = MAX_SHARE * len(texts)
+    stems_df: dict[str, int] = {}
+    for w, k in df.items():
+        stems_df[stem(w)] = stems_df.get(stem(w), 0) + k
+    own = [s for s in name_stems(name) if 0 < stems_df.get(s, 0) <= limit]
+    names = [w for w in dict.fromkeys(_WORD.findall((name or "").lower())) if stem(w) in own]
+    if not names:
+        return []
+    known = set(name_stems(name)) | set(exclude)
+    words = [
+        w
+        for w, k in df.items()
+        if 3 <= k <= limit
+        and len(w) >= 4
+        and w.isalpha()
+        and w not in STOP_WORDS
+        and w not in GENERIC_NAME_WORDS
+        and len(stem(w)) >= 4
+        and stem(w) not in known
+    ]
+    words = sorted(words, key=lambda w: (-df[w], w))[:MAX_VOCABULARY]
+    if not words:
+        return []
+    vectors = np.asarray(embedder.encode([*names, *words]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    close = (vectors[len(names) :] @ vectors[: len(names)].T).max(axis=1)
+    near = [w for w, c in zip(words, close, strict=True) if c >= SYNONYM_COS]
+    if not near:
+        return []
+    E = np.asarray(units.embeddings, dtype=np.float32)
+    cos = (E @ seed) / np.maximum(np.linalg.norm(E, axis=1), 1e-12)
+    stems_of = [{stem(w) for w in found} for found in words_of]
+    base = np.array([bool(st & set(own)) for st in stems_of])
+    floor = float(cos[base].mean()) - CONTEXT_MARGIN
+    out: list[str] = []
+    for w in near:
+        hit = np.array([w in found for found in words_of])
+        if hit.any() and float(cos[hit].mean()) >= floor and stem(w) not in out:
+            out.append(stem(w))
     return out
 
 
@@ -135,6 +212,10 @@ def create_seed(store: Store, embedder: Any, name: str, description: str, thresh
     query = f"{name}: {description}" if description else name
     vec = ts.unit(np.asarray(embedder.encode([query]), dtype=np.float32)[0])
     words = description_terms(name, description, embedder)
+    analysed = ts.has_analysis(store)
+    items = ts.load_items(store) if analysed else None
+    if items is not None:
+        words += synonym_terms(name, items, vec, embedder, exclude=words)
     now = utcnow()
     with store.transaction():
         cur = store.execute(
@@ -145,9 +226,9 @@ def create_seed(store: Store, embedder: Any, name: str, description: str, thresh
         )
         theme_id = int(cast(int, cur.lastrowid))
         moved = 0
-        if ts.has_analysis(store):
+        if items is not None:
             terms = [distinctive_terms(store, name, extra=words)]
-            for units in (ts.load_items(store), ts.load_sentences(store)):
+            for units in (items, ts.load_sentences(store)):
                 if not len(units):
                     continue
                 _, sims = seed_scores(units.texts, units.embeddings, vec[None, :], terms)
