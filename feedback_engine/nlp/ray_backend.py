@@ -207,8 +207,14 @@ class RayBackend:
             self._started = start_ray(self.address, self.workers)
         if self._computer_ref is None:
             self._computer_ref = ray.put(ray.cloudpickle.dumps(self.computer))  # by value where registered
+        gpus = float(ray.cluster_resources().get("GPU", 0))
         if self.gpus_per_worker is None:
-            self.gpus_per_worker = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+            self.gpus_per_worker = 1.0 if gpus > 0 else 0.0
+        if self.gpus_per_worker and self.workers * self.gpus_per_worker > gpus:
+            raise ConfigError(
+                f"--workers {self.workers} needs {self.workers * self.gpus_per_worker:g} GPUs on Ray, and the cluster "
+                f"has {gpus:g}. Make sure to pass --workers {max(1, int(gpus // self.gpus_per_worker))}."
+            )
         if self.gpus_per_worker:
             self.model_version = _gpu_version(self.model_version)
 
@@ -271,7 +277,20 @@ class RayBackend:
             pending: dict[int, bytes] = {}
             expected = first
             end = first + len(window)
-            for row in ds.iter_rows():
+            rows = iter(ds.iter_rows())
+            while True:
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except ray.exceptions.RayError as exc:  # retries spent, or the computation itself raised
+                    from feedback_engine.errors import AnalysisError
+
+                    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    raise AnalysisError(
+                        f"Ray could not compute batch {expected + 1} of this run ({type(exc).__name__}: {first_line}). "
+                        "Committed batches are kept: rerun `feedback-engine analyze` to continue."
+                    ) from exc
                 seq = int(row["seq"])
                 if seq < expected or seq in pending or seq >= end:
                     continue  # a batch already delivered (a retried task's second answer): never written twice
