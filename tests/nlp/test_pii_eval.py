@@ -3,9 +3,9 @@ prints, less a small margin, so a regression fails.
 
 - ``pii_cases.py``: the set the rules were written against (a regression floor, not a measure);
 - its real carriers (300 patient reviews and tweets with PII appended);
-- ``pii_heldout.py`` sets A, B, C and D (real carriers the others do not read, Faker values, their
-  own templates): D is the one no rule has seen; A, B and C are recorded as they stand (their
-  scores changed rules, see that module's docstring).
+- ``pii_heldout.py`` sets A to E (real carriers the others do not read, Faker values, their own
+  templates): E is the one no rule has seen; A to D are recorded as they stand (their scores
+  changed rules, see that module's docstring).
 """
 
 from __future__ import annotations
@@ -67,8 +67,11 @@ def test_real_carriers_with_inserted_pii(spacy_nlp: Any) -> None:
 
 
 # (set, kind) -> (recall, precision) measured 2026-12-02 (bench/pii_eval.py --real); the test allows
-# 0.03 less (one or two cases of 40-150). Kinds not listed measured 1.000 / 1.000 in that set.
-# D is the set no rule has seen; C was scored once before the last rule change (see pii_heldout.py).
+# 0.03 less, or 1.5 cases where a kind has under 50 (one or two cases). Kinds not listed measured
+# 1.000 / 1.000 in that set. E is the set no rule has seen (see pii_heldout.py for A-D).
+# First scores, before the rules changed from them: A (99c2dac) address 0.902, phone 0.902,
+# postcode 0.930, names 0.867 / 0.852; B (60ae2dc) address 0.860, phone 0.787 / 0.927, names
+# 0.611 / 0.746; D (987a94d) address 0.889, phone 0.733, names 0.813 / 0.779.
 MEASURED: dict[str, dict[str, tuple[float, float]]] = {
     "a": {"ADDRESS": (0.980, 1.0), "NAME": (0.902, 0.884)},
     "b": {"ADDRESS": (0.953, 1.0), "HANDLE": (0.979, 1.0), "NAME": (0.828, 0.844)},
@@ -79,19 +82,21 @@ MEASURED: dict[str, dict[str, tuple[float, float]]] = {
         "PHONE": (0.979, 1.0),
         "POSTCODE": (0.988, 1.0),
     },
-    "d": {"ADDRESS": (0.889, 1.0), "HANDLE": (0.995, 1.0), "NAME": (0.813, 0.779), "PHONE": (0.733, 1.0)},
+    "d": {"ADDRESS": (0.956, 1.0), "HANDLE": (0.995, 1.0), "NAME": (0.858, 0.833), "PHONE": (0.978, 1.0)},
+    "e": {"ADDRESS": (0.812, 1.0), "NAME": (0.796, 0.782), "PHONE": (0.943, 1.0)},
 }
-OVERALL_PRECISION = {"a": 0.980, "b": 0.971, "c": 0.927, "d": 0.961}
+OVERALL_PRECISION = {"a": 0.980, "b": 0.971, "c": 0.927, "d": 0.971, "e": 0.957}
 
 
 @needs_shared
-@pytest.mark.parametrize("which", ["a", "b", "c", "d"])
+@pytest.mark.parametrize("which", ["a", "b", "c", "d", "e"])
 def test_heldout_sets_per_kind(spacy_nlp: Any, which: str) -> None:
     report = _report(spacy_nlp, heldout_cases(SHARED, which), HELDOUT_BRANDS)
     for kind in (*STRUCTURED, "NAME"):
         tally = report.kinds[kind]
-        assert tally.gold >= 35, (kind, tally)
+        assert tally.gold >= 30, (kind, tally)
         recall, precision = MEASURED[which].get(kind, (1.0, 1.0))
-        assert tally.recall >= recall - 0.03, (kind, tally)
-        assert tally.precision >= precision - 0.03, (kind, tally)
+        margin = max(0.03, 1.5 / tally.gold)
+        assert tally.recall >= recall - margin, (kind, tally)
+        assert tally.precision >= precision - margin, (kind, tally)
     assert report.overall_precision() >= OVERALL_PRECISION[which] - 0.02
