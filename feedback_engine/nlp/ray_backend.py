@@ -288,8 +288,8 @@ class RayBackend:
 
                     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     raise AnalysisError(
-                        f"Ray could not compute batch {expected + 1} of this run ({type(exc).__name__}: {first_line}). "
-                        "Committed batches are kept: rerun `feedback-engine analyze` to continue."
+                        f"Ray stopped the run after {expected} committed batches ({type(exc).__name__}: {first_line}). "
+                        "They are kept: rerun `feedback-engine analyze` to continue."
                     ) from exc
                 seq = int(row["seq"])
                 if seq < expected or seq in pending or seq >= end:

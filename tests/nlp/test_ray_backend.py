@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from nlp_helpers import insert_feedback
@@ -162,6 +163,41 @@ def test_a_worker_killed_mid_batch_is_retried_and_nothing_is_written_twice(
     assert sorted(analyzer.written) == ids  # every item written exactly once
     assert counts.analysed == 24 and analyzer.pending() == 0
     assert store.scalar("SELECT count(DISTINCT feedback_id) FROM sentences") == 24
+    store.close()
+
+
+class KillAlways(KillOnce):
+    """Kills its worker every time it meets ``victim``: a batch that no retry gets through."""
+
+    def __call__(self, rows: Any) -> Computed:
+        if any(int(r[0]) == self.victim for r in rows):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.inner(rows)
+
+
+class OnesEmbedder:
+    """Loads nothing: every text gets the same unit vector (this test is about failures, not vectors)."""
+
+    def encode(self, texts: Any) -> np.ndarray:
+        return np.full((len(texts), 4), 0.5, dtype=np.float32)
+
+
+def test_a_batch_that_kills_every_retry_ends_the_run_with_one_error(tmp_path, ray_cluster) -> None:
+    import spacy
+
+    from feedback_engine.errors import AnalysisError
+    from feedback_engine.nlp.sentiment import VaderSentiment
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    store = Store(tmp_path / "poison.db")
+    ids = insert_feedback(store, [f"Order {i} arrived late. Support was kind." for i in range(12)])
+    light = BatchComputer(sentiment_model=VaderSentiment(), embedder=OnesEmbedder(), nlp=spacy.blank("en"))
+    backend = RayBackend(KillAlways(light, victim=ids[6], marker=""), workers=1, retries=1)
+    with pytest.raises(AnalysisError, match=r"^Ray stopped the run after \d committed batches \(\w+Error: ") as err:
+        Analyzer(store, backend=backend, batch_size=3).run()
+    assert "rerun `feedback-engine analyze` to continue" in str(err.value)
+    done = store.scalar("SELECT count(*) FROM analysis")
+    assert done in (3, 6) and store.scalar("SELECT max(feedback_id) FROM analysis") < ids[6]  # whole batches before it
     store.close()
 
 
