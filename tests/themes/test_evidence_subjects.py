@@ -112,3 +112,24 @@ def test_a_cluster_of_two_aspects_splits_and_a_cluster_of_synonyms_stays_whole()
     assert set(out[2 * n : 4 * n]) == {1}  # bag and luggage mean the same: one theme, its number kept
     assert set(out[4 * n :]) == {2}  # no word it owns
     assert (split_by_aspects(texts, labels, E, _WordEmbedder()) == out).all()  # deterministic
+
+
+def test_children_of_one_aspect_in_two_clusters_are_one_theme_and_doing_words_are_no_aspect():
+    n = 2 * MIN_CHILD
+    texts = (
+        [f"cancelled again {i}" for i in range(n)]
+        + [f"delayed again {i}" for i in range(n)]
+        + [f"canceled today {i}" for i in range(n)]  # the same aspect, clustered elsewhere
+        + [f"baggage lost {i}" for i in range(n)]
+        + [f"taking it {i}" for i in range(n)]  # words of doing and feeling
+        + [f"i'm so {i}" for i in range(n)]
+        + [f"hello there number {i}" for i in range(6 * n)]
+    )
+    labels = np.array([0] * (2 * n) + [1] * (2 * n) + [2] * (2 * n) + [3] * (6 * n))
+    E = np.eye(len(texts), 8, dtype=np.float32)
+    out = split_by_aspects(texts, labels, E, _WordEmbedder())
+    cancelled = set(out[:n]) | set(out[2 * n : 3 * n])
+    assert len(cancelled) == 1  # one theme for cancellations, from both clusters
+    delayed, baggage = set(out[n : 2 * n]), set(out[3 * n : 4 * n])
+    assert len(delayed) == len(baggage) == 1 and len(cancelled | delayed | baggage) == 3
+    assert set(out[4 * n : 6 * n]) == {2}  # "taking" and "i'm" split nothing
