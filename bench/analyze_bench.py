@@ -12,7 +12,9 @@ baseline does less work than the fast path (no sentence-level sentiment, no embe
 themes), so the ratio understates the gain.
 
 Also: embedding throughput (sentences/s) of the default precision (bf16 on CPUs with native
-bfloat16, else int8), per-token int8 and fp32, measured interleaved in one run, with quality against
+bfloat16, else int8), per-token int8 and fp32 as one ``encode`` call each, and of the default as
+analyze runs it (one-batch chunks side by side on one torch thread each), measured interleaved in one
+run, with quality against
 fp32 (mean/min cosine, nearest-neighbour and theme agreement), and peak RSS. The items come from ``bench/feedback_corpus.py`` (seeded, no shared data).
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import statistics
 import sys
@@ -177,6 +180,7 @@ def embedding_run(items: list[Item], models: dict[str, Any], repeats: int) -> di
     from sklearn.cluster import KMeans
 
     from feedback_engine.nlp.embed import MiniLMEmbedder
+    from feedback_engine.nlp.pipeline import BatchComputer
     from feedback_engine.nlp.text import TextPreparer
 
     prepared = TextPreparer(models["spacy_nlp"]).prepare([it.text for it in items])
@@ -186,14 +190,19 @@ def embedding_run(items: list[Item], models: dict[str, Any], repeats: int) -> di
     if default.precision != "int8":
         variants["int8"] = MiniLMEmbedder(quantize="per-token")
     out: dict[str, Any] = {"sentences": len(sentences), "default": default.precision}
-    rates: dict[str, list[float]] = {name: [] for name in variants}
+    side = BatchComputer(sentiment_model=models["sentiment_model"], embedder=default, nlp=models["spacy_nlp"])
+    runs: dict[str, Any] = {name: model.encode for name, model in variants.items()}
+    # what analyze does: one-batch chunks side by side on one torch thread each (BatchComputer._infer)
+    runs[f"{default.precision}-side-by-side"] = lambda texts: side._infer([], texts)
+    rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        for name, model in variants.items():
+        for name, run in runs.items():
             started = time.perf_counter()
-            model.encode(sentences)
+            run(sentences)
             rates[name].append(len(sentences) / (time.perf_counter() - started))
-    for name in variants:
+    for name in runs:
         out[f"{name}_sentences_per_s"] = round(statistics.median(rates[name]), 1)
+    out["workers"] = list(side.workers or ())
     texts = sorted(set(sentences) | {it.text for it in items})
     vectors = {name: model.encode(texts) for name, model in variants.items()}
     f = vectors["fp32"]
@@ -250,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     models = load_models()
     results: dict[str, Any] = {
         "sentiment_model": repr(models["sentiment_model"]),
+        "embedder": repr(models["embedder"]),
         "torch_threads": torch.get_num_threads(),
+        "load_average_before": [round(x, 1) for x in os.getloadavg()],
     }
     if args.memory:
         results["memory"] = memory_run(args.items, models, args.batch_size)
@@ -266,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         results["speedup"] = round(fast["items_per_s"] / results["baseline"]["items_per_s"], 2)
         results["embeddings"] = embedding_run(items, models, repeats=max(1, min(args.repeat, 3)))
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    results["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -274,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print(results: dict[str, Any]) -> None:
-    print(f"sentiment model: {results['sentiment_model']}; torch threads {results['torch_threads']}")
+    print(f"sentiment model: {results['sentiment_model']}; embedder {results['embedder']}")
+    print(
+        f"torch threads {results['torch_threads']}; load average before {results['load_average_before']},"
+        f" after {results.get('load_average_after')}"
+    )
     if "analyze" in results:
         a, b = results["analyze"], results["baseline"]
         print(
@@ -284,7 +300,10 @@ def _print(results: dict[str, Any]) -> None:
         print(f"speed-up           : {results['speedup']:>8.2f} x")
         e = results["embeddings"]
         speeds = ", ".join(f"{k[: -len('_sentences_per_s')]} {v:.0f}" for k, v in e.items() if k.endswith("_per_s"))
-        print(f"embeddings         : sentences/s {speeds} ({e['sentences']} sentences; default {e['default']})")
+        print(
+            f"embeddings         : sentences/s {speeds} ({e['sentences']} sentences; default {e['default']};"
+            f" side by side: {e['workers'][0]} workers x {e['workers'][1]} torch threads)"
+        )
         for key, q in e.items():
             if key.endswith("_vs_fp32"):
                 print(
