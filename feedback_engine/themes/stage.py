@@ -127,7 +127,7 @@ class ThemeStage:
         self.refit_share = refit_share
         self.discover_sentences = discover_sentences
         self.split_sentences = max(2, split_sentences)
-        # opt-in (themes/aspects.py): more precise themes, but more of them and less stable at refit
+        # on by default (themes/aspects.py): more precise themes, but more of them
         self.split_aspects = aspects_enabled() if split_aspects is None else split_aspects
 
     @property

@@ -10,7 +10,7 @@ import numpy as np
 
 from feedback_engine.store import Store, utcnow
 from feedback_engine.themes import evidence as ev
-from feedback_engine.themes.aspects import MIN_CHILD, split_by_aspects
+from feedback_engine.themes.aspects import MIN_SPLIT, split_by_aspects
 
 DIM = 384
 
@@ -96,7 +96,7 @@ class _WordEmbedder:
 
 
 def test_a_cluster_of_two_aspects_splits_and_a_cluster_of_synonyms_stays_whole():
-    n = 2 * MIN_CHILD
+    n = MIN_SPLIT // 2 + 5
     texts = (
         [f"cancelled again {i}" for i in range(n)]
         + [f"delayed again {i}" for i in range(n)]
@@ -115,7 +115,7 @@ def test_a_cluster_of_two_aspects_splits_and_a_cluster_of_synonyms_stays_whole()
 
 
 def test_children_of_one_aspect_in_two_clusters_are_one_theme_and_doing_words_are_no_aspect():
-    n = 2 * MIN_CHILD
+    n = MIN_SPLIT // 2 + 5
     texts = (
         [f"cancelled again {i}" for i in range(n)]
         + [f"delayed again {i}" for i in range(n)]
@@ -133,3 +133,12 @@ def test_children_of_one_aspect_in_two_clusters_are_one_theme_and_doing_words_ar
     delayed, baggage = set(out[n : 2 * n]), set(out[3 * n : 4 * n])
     assert len(delayed) == len(baggage) == 1 and len(cancelled | delayed | baggage) == 3
     assert set(out[4 * n : 6 * n]) == {2}  # "taking" and "i'm" split nothing
+
+
+def test_a_small_cluster_is_already_specific_and_stays_whole():
+    n = MIN_SPLIT // 2 - 5
+    texts = [f"cancelled again {i}" for i in range(n)] + [f"delayed again {i}" for i in range(n)]
+    texts += [f"hello there number {i}" for i in range(10 * n)]
+    labels = np.array([0] * (2 * n) + [1] * (10 * n))
+    out = split_by_aspects(texts, labels, np.eye(len(texts), 8, dtype=np.float32), _WordEmbedder())
+    assert (out == labels).all()
