@@ -51,7 +51,9 @@ def test_demo_ingests_analyses_triages_and_writes_the_emails(tmp_path, monkeypat
         assert to in consenting and to in matched
         assert "\n" not in str(message["To"]) and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         body = " ".join(message.get_body(("plain",)).get_content().split())
-        assert f'"{" ".join(matched[to].split())[:200]}' in body  # it quotes the sentence that matched
+        quote = body[body.index(" wrote ") :]
+        # it quotes the sentence that matched (after the one before it when it opens by pointing back)
+        assert quote.index('"') < quote.index(" ".join(matched[to].split())[:200]) < quote.index("What we did")
 
     again = CliRunner().invoke(main, ["--db", str(db), "demo", "--emails", str(emails), "--json"])
     assert again.exit_code == 0, again.output

@@ -208,21 +208,31 @@ def recipients_for(
 
 
 def most_reachable_theme(store: Store) -> int | None:
-    """The active theme whose items come from the most customers who may be emailed (consent, an
-    address, not unsubscribed or suppressed); ties go to the lower id."""
-    row = store.conn.execute(
+    """The active theme that would reach the most customers who may be emailed (consent, an
+    address, not unsubscribed or suppressed) with a confident sentence of theirs (evidence); ties go
+    to the lower id. Of the ten themes with the most such customers among their members: a theme of
+    general praise ("Easy: teams, simple") has many members and almost no evidence."""
+    rows = store.conn.execute(
         """
-        SELECT ta.theme_id, count(DISTINCT c.id) AS reachable
+        SELECT ta.theme_id, ta.feedback_id, c.id
         FROM theme_assignments ta
         JOIN themes t ON t.id = ta.theme_id AND t.status = 'active'
         JOIN feedback f ON f.id = ta.feedback_id
         JOIN customers c ON c.id = f.customer_id
-        WHERE ta.sentence_idx = -1 AND c.consent = 1 AND c.email IS NOT NULL
-          AND c.unsubscribed_at IS NULL AND c.suppressed_at IS NULL
-        GROUP BY ta.theme_id ORDER BY reachable DESC, ta.theme_id LIMIT 1
+        WHERE c.consent = 1 AND c.email IS NOT NULL AND c.unsubscribed_at IS NULL AND c.suppressed_at IS NULL
         """
-    ).fetchone()
-    return None if row is None else int(row[0])
+    ).fetchall()
+    customers_of: dict[int, dict[int, int]] = {}
+    for theme_id, feedback_id, customer_id in rows:
+        customers_of.setdefault(int(theme_id), {})[int(feedback_id)] = int(customer_id)
+    ranked = sorted(customers_of, key=lambda t: (-len(set(customers_of[t].values())), t))[:10]
+    best: tuple[int, int] | None = None
+    for theme_id in ranked:
+        who = customers_of[theme_id]
+        reached = len({who[f] for f in theme_evidence(store.conn, [theme_id]) if f in who})
+        if reached and (best is None or (-reached, theme_id) < best):
+            best = (-reached, theme_id)
+    return None if best is None else best[1]
 
 
 def preview(store: Store, action_id: int, *, now: datetime | None = None) -> dict[str, Any]:

@@ -130,14 +130,16 @@ def _unit_words(texts: Sequence[str]) -> tuple[list[set[str]], dict[str, str]]:
 
 
 def aspect_words(members: np.ndarray, per_unit: Sequence[set[str]], df: Counter[str], n: int) -> list[str]:
-    """The stems a cluster (unit indices ``members``) owns, most named first (see the module docstring)."""
+    """The stems a cluster (unit indices ``members``) owns, most specific first (see the module docstring)."""
     inside: Counter[str] = Counter()
     for i in members:
         inside.update(per_unit[i])
     size = len(members)
     need = max(MIN_CHILD, MIN_CHILD_SHARE * size)
     found = [s for s, k in inside.items() if k >= need and df[s] <= MAX_SHARE * n and (k / size) >= LIFT * (df[s] / n)]
-    return sorted(found, key=lambda s: (-inside[s], s))
+    # the most specific first (highest lift): in a cluster about tasks, "recurring" claims its
+    # sentences before "task" takes the rest, so "Recurring tasks" is a child of its own
+    return sorted(found, key=lambda s: (-(inside[s] / size) / (df[s] / n), -inside[s], s))
 
 
 def _synonym_groups(words: list[str], surface: dict[str, str], embedder: Any) -> list[list[str]]:
