@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ray_bench.py                      # 2,000 items; overhead at 50/200/1000 items
     .venv/bin/python bench/ray_bench.py --items 500 --sizes 50,200 --json
+    .venv/bin/python bench/ray_bench.py --placement          # theme placement: 200,000 rows, 50 themes
 
 Measured (items/s of the analyze loop: read, compute, write; themes are not part of it):
 
@@ -16,6 +17,14 @@ Measured (items/s of the analyze loop: read, compute, write; themes are not part
    path's, Ray only costs;
 3. the single SQLite writer alone: ``Analyzer.write`` on batches computed beforehand, into a fresh
    database (items/s and rows/s: analysis + sentences + clauses rows), best of 3.
+
+With ``--placement`` it measures theme placement instead (``feedback_engine.themes.ray_placement``):
+``--rows`` random unit vectors (default 200,000, 384 dimensions, each near one of ``--themes``
+centroids so the cosines are those of real feedback, 0.2-0.7) with texts of 6-20 words that name a
+theme's anchor word in about a third of the rows, against an Index of ``--themes`` centroids with
+anchors and 2 seeds: ``LocalPlacer`` (the driver) against ``RayPlacer`` with 1 and 2 workers (rows/s
+of the whole call, the actor pool's start included; the results are checked equal), and the fixed
+cost of one Ray call on a single chunk.
 
 The items come from ``bench/feedback_corpus.py`` (seeded). Its texts repeat sentences more than real
 feedback does, and a batch computes each distinct text once, so absolute rates are optimistic; the
@@ -178,7 +187,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="items per batch (analyze's default)")
     parser.add_argument("--seed", type=int, default=7, help="corpus seed")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--placement", action="store_true", help="measure theme placement instead of analyze")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows placed with --placement")
+    parser.add_argument("--themes", type=int, default=50, help="centroids of the --placement index")
     args = parser.parse_args()
+    if args.placement:
+        placement_bench(args)
+        return
 
     import ray
     import torch
@@ -273,6 +288,112 @@ def print_tables(r: dict[str, Any]) -> None:
         f"\nSQLite writer alone: {w['items']} items, {w['rows']} rows in {w['batches']} transactions: "
         f"{w['items_per_s']} items/s, {w['rows_per_s']} rows/s"
     )
+    print(
+        f"load average (1 min): {r['load_average_1m_at_start']} at the start, {r['load_average_1m_at_end']} at the end,"
+        f" on {r['cpus']} CPUs"
+    )
+
+
+# -- theme placement ---------------------------------------------------------------------------------------
+def placement_data(rows: int, themes: int, seed: int) -> tuple[Any, Any, list[str]]:
+    """An Index of ``themes`` centroids (anchors, 2 seeds) and ``rows`` unit vectors near them, with texts."""
+    import numpy as np
+
+    from feedback_engine.themes.placement import Index
+    from feedback_engine.themes.seeds import stem
+
+    rng = np.random.default_rng(seed)
+    dim = 384
+
+    def unit(x: Any) -> Any:
+        return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+    centroids = unit(rng.normal(size=(themes, dim)))
+    vocabulary = [f"w{i}x" for i in range(3000)]
+    anchors = [[f"anchor{t}k{j}" for j in range(1 + t % 3)] for t in range(themes)]
+    index = Index(
+        key=(0, 0),
+        target_ids=np.arange(1, themes + 1, dtype=np.int64),
+        centroids=centroids,
+        seed_ids=np.array([themes + 1, themes + 2], dtype=np.int64),
+        seed_vectors=unit(rng.normal(size=(2, dim))),
+        seed_terms=[{stem("refund")}, {stem("invoice")}],
+        anchor_terms=[{stem(w) for w in words} for words in anchors],
+    )
+    near = rng.integers(0, themes, size=rows)
+    E = unit(centroids[near] * rng.uniform(0.3, 1.2, size=(rows, 1)) + rng.normal(size=(rows, dim)) / np.sqrt(dim))
+    texts = []
+    for i in range(rows):
+        words = list(rng.choice(vocabulary, size=int(rng.integers(6, 21))))
+        if i % 3 == 0:  # names an anchor word, of its own theme or (1 in 4) of another
+            other = near[i] if i % 4 else rng.integers(0, themes)
+            words.append(anchors[int(other)][0])
+        if i % 50 == 0:
+            words.append("refunds")
+        texts.append(" ".join(words))
+    return index, E, texts
+
+
+def placement_bench(args: argparse.Namespace) -> None:
+    import numpy as np
+    import ray
+
+    from feedback_engine.nlp.ray_backend import start_ray
+    from feedback_engine.themes.placement import CHUNK_ROWS, LocalPlacer
+    from feedback_engine.themes.ray_placement import RayPlacer
+
+    index, E, texts = placement_data(args.rows, args.themes, args.seed)
+    results: dict[str, Any] = {
+        "rows": args.rows,
+        "themes": args.themes,
+        "chunk_rows": CHUNK_ROWS,
+        "cpus": os.cpu_count(),
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+    started = time.perf_counter()
+    expected = LocalPlacer().place(index, E, texts, 0.4)
+    elapsed = time.perf_counter() - started
+    results["local"] = {"elapsed_s": round(elapsed, 2), "rows_per_s": round(args.rows / elapsed)}
+    results["lifted_share"] = round(float(expected[3].mean()), 3)
+    results["seed_share"] = round(float((expected[2] == "seed").mean()), 4)
+    started = time.perf_counter()
+    start_ray(None, workers=2)
+    results["ray_init_s"] = round(time.perf_counter() - started, 2)
+    try:
+        for workers in (1, 2):
+            placer = RayPlacer(workers=workers, min_rows=0)
+            started = time.perf_counter()
+            got = placer.place(index, E, texts, 0.4)
+            elapsed = time.perf_counter() - started
+            assert np.array_equal(got[0], expected[0]) and list(got[2]) == list(expected[2])
+            assert np.allclose(got[1], expected[1], rtol=0, atol=1e-6)
+            results[f"ray_{workers}"] = {
+                "elapsed_s": round(elapsed, 2),
+                "rows_per_s": round(args.rows / elapsed),
+                "chunks": placer.chunks,
+            }
+        one = RayPlacer(workers=2, min_rows=0)
+        started = time.perf_counter()
+        one.place(index, E[:CHUNK_ROWS], texts[:CHUNK_ROWS], 0.4)
+        results["ray_one_chunk_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        LocalPlacer().place(index, E[:CHUNK_ROWS], texts[:CHUNK_ROWS], 0.4)
+        results["local_one_chunk_s"] = round(time.perf_counter() - started, 3)
+    finally:
+        ray.shutdown()
+    results["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    r = results
+    print(
+        f"theme placement: {r['rows']} rows x {r['themes']} themes (anchors, 2 seeds), chunks of {r['chunk_rows']} "
+        f"rows, {r['cpus']} CPUs; ray.init {r['ray_init_s']} s; {r['lifted_share']:.1%} of rows lifted by an anchor"
+    )
+    print(f"{'path':<22}{'rows/s':>10}{'elapsed s':>11}")
+    for key, name in (("local", "local (driver)"), ("ray_1", "Ray, 1 worker"), ("ray_2", "Ray, 2 workers")):
+        print(f"{name:<22}{r[key]['rows_per_s']:>10}{r[key]['elapsed_s']:>11}")
+    print(f"one chunk: local {r['local_one_chunk_s']} s, Ray 2 workers {r['ray_one_chunk_s']} s (the fixed cost)")
     print(
         f"load average (1 min): {r['load_average_1m_at_start']} at the start, {r['load_average_1m_at_end']} at the end,"
         f" on {r['cpus']} CPUs"

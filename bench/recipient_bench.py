@@ -13,6 +13,8 @@ none ("@united thanks!", "best airline ever") are kept as they come, as noise. E
 survey answer of its own customer (consent yes), and the whole path runs as a user runs it:
 ingest (CSV) -> analyze (spaCy, our sentiment model, MiniLM, themes) -> for every aspect, an action
 on the discovered theme that holds most of the sentences naming it (:func:`where_mentions_landed`),
+an action on the discovered themes a product manager ticks from the theme list because their
+labels name the aspect (``picked``, :func:`picked_by_label`; one action may hold several themes),
 and an action on a seeded theme
 (``themes seed NAME DESCRIPTION``) -> ``actions recipients``.
 
@@ -164,22 +166,31 @@ def score(reached: set[int], truth: set[int]) -> tuple[float, float, int]:
     return (hit / len(reached) if reached else 0.0), (hit / len(truth) if truth else 0.0), len(reached)
 
 
-def evaluate(engine: Engine, name: str, tid: int, truth: dict[str, set[int]]) -> dict:
-    """Ship an action on theme ``tid`` and score its recipients against the customers who named ``name``."""
+def picked_by_label(themes: list[dict], pattern: str, fallback: int) -> list[int]:
+    """The themes a product manager ticks for an aspect from the theme list: every theme whose label
+    names one of the aspect's words ("Period: heavy", "Bleeding: spotting", "Cramps: cramping" for
+    periods and bleeding). The label only, never the members: what a person sees before shipping."""
+    rx = re.compile(pattern, re.I)
+    return sorted(t["id"] for t in themes if rx.search(t["label"] or "")) or [fallback]
+
+
+def evaluate(engine: Engine, name: str, tid: int | list[int], truth: dict[str, set[int]]) -> dict:
+    """Ship an action on theme ``tid`` (or several) and score its recipients against the customers who named ``name``."""
     conn = engine.store.conn
     want = truth[name]
-    aid = engine.actions.add(themes=[tid], title=f"{name} {tid}", description="Fixed.", by="bench")
+    tids = sorted(tid) if isinstance(tid, list) else [tid]
+    aid = engine.actions.add(themes=tids, title=f"{name} {tids}", description="Fixed.", by="bench")
     engine.actions.update(aid, status="shipped", by="bench")
-    assert not linked_items(conn, aid) and action_themes(conn, aid) == [tid]
+    assert not linked_items(conn, aid) and sorted(action_themes(conn, aid)) == tids
     preview = engine.actions.recipients(aid)
     reached = {r["feedback_id"] for r in preview["recipients"]}
     quotes = [r["sentence"] or "" for r in preview["recipients"]]
     pattern = re.compile(ASPECTS[name][1], re.I)
     p, r, k = score(reached, want)
-    old_p, old_r, old_k = score(theme_items(conn, [tid]), want)
+    old_p, old_r, old_k = score(theme_items(conn, tids), want)
     sweep = {}
     for threshold in SWEEP:
-        found = set(ev.theme_evidence(conn, [tid], threshold=threshold))
+        found = set(ev.theme_evidence(conn, tids, threshold=threshold))
         sweep[threshold] = [round(x, 3) for x in score(found, want)[:2]]
     return {
         "theme": tid,
@@ -255,6 +266,8 @@ def main() -> None:
                         "customers": len(truth[name]),
                         "discovered": evaluate(engine, name, best, truth),
                     }
+                    picks = picked_by_label(themes, ASPECTS[name][1], best)
+                    out["aspects"][name]["picked"] = evaluate(engine, name, picks, truth)
             with_evidence = set()
             for t in themes:
                 with_evidence |= set(ev.theme_evidence(conn, [t["id"]]))
@@ -269,7 +282,7 @@ def main() -> None:
             with Engine(copy, embedder=embedder) as seeded:
                 tid = seeded.themes.seed(ASPECTS[name][0], ASPECTS[name][2])["id"]
                 row["seeded"] = evaluate(seeded, name, tid, truth)
-    for kind in ("discovered", "seeded"):
+    for kind in ("discovered", "picked", "seeded"):
         agg: Counter[str] = Counter()
         for row in out["aspects"].values():
             k = row[kind]
@@ -285,11 +298,11 @@ def main() -> None:
         print(json.dumps(out, indent=2))
         return
     print(
-        f"{out['items']} tweets, {out['themes']} themes, largest theme {out['largest_theme_share']:.0%} of items, "
+        f"{out['items']} items, {out['themes']} themes, largest theme {out['largest_theme_share']:.0%} of items, "
         f"coverage with evidence {out['coverage_evidence']:.0%}, analyze {out['analyze_s']} s"
     )
     for name, row in out["aspects"].items():
-        for kind in ("discovered", "seeded"):
+        for kind in ("discovered", "picked", "seeded"):
             k = row[kind]
             print(
                 f"{name:13} {kind:10} customers {row['customers']:4}  recipients {k['recipients']:4}  "
@@ -297,7 +310,7 @@ def main() -> None:
                 f"| old rule P {k['old_rule']['precision']:.2f} R {k['old_rule']['recall']:.2f} "
                 f"({k['old_rule']['recipients']})  | sweep {k['sweep']}"
             )
-    for kind in ("discovered", "seeded"):
+    for kind in ("discovered", "picked", "seeded"):
         print(f"micro {kind}: {out[f'{kind}_micro']}")
 
 

@@ -75,9 +75,12 @@ class AnalysisBackend(Protocol):
 
 @runtime_checkable
 class ThemeUpdater(Protocol):
-    """Fits or assigns themes over the analysed items; returns a JSON-able report."""
+    """Fits or assigns themes over the analysed items; returns a JSON-able report. ``ray_workers``:
+    place them on the running Ray session with that many actors (``analyze --backend ray``)."""
 
-    def update(self, refit: bool = False, progress: Any = None) -> dict[str, Any]: ...
+    def update(
+        self, refit: bool = False, progress: Any = None, *, ray_workers: int | None = None
+    ) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -43,6 +43,7 @@ import pickle
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -51,7 +52,17 @@ import numpy as np
 from feedback_engine.errors import ConfigError
 from feedback_engine.nlp.pipeline import BatchComputer, Computed
 
-__all__ = ["RAY_INSTALL", "RayBackend", "import_ray", "start_ray", "stop_ray"]
+__all__ = [
+    "RAY_INSTALL",
+    "RayBackend",
+    "import_ray",
+    "in_order",
+    "map_on_actor_pool",
+    "ordered_data_context",
+    "ray_error_line",
+    "start_ray",
+    "stop_ray",
+]
 
 RAY_INSTALL = 'pip install "feedback_engine[ray]"'
 
@@ -248,65 +259,103 @@ class RayBackend:
 
     def _run_window(self, window: list[Sequence[tuple[Any, ...]]], first: int) -> Iterator[Computed]:
         ray = import_ray()
-        from ray.data import ActorPoolStrategy, DataContext
+        from feedback_engine.errors import AnalysisError
 
-        ctx = DataContext.get_current()
-        saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start)
-        ctx.execution_options.preserve_order = True
-        ctx.enable_progress_bars = False
-        ctx.print_on_execution_start = False
-        try:
+        with ordered_data_context():
             items = [{"seq": first + i, "rows": pickle.dumps(list(rows))} for i, rows in enumerate(window)]
-            ds = ray.data.from_items(items, override_num_blocks=len(items))
-            with warnings.catch_warnings():
-                # Ray 2.60 deprecates passing actor options this way (no named parameter exists yet);
-                # Ray Data's own default is unbounded (-1): a batch that kills its worker every time
-                # would then be retried forever
-                warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
-                ds = ds.map_batches(
-                    _ComputeActor,
-                    batch_size=1,
-                    compute=ActorPoolStrategy(size=min(self.workers, len(items))),
-                    fn_constructor_args=([self._computer_ref], bool(self.gpus_per_worker)),
-                    num_cpus=self.cpus_per_worker,
-                    num_gpus=self.gpus_per_worker or None,
-                    max_restarts=self.retries,
-                    max_task_retries=self.retries,
-                )
-            self.datasets += 1
-            pending: dict[int, bytes] = {}
-            expected = first
-            end = first + len(window)
-            rows = iter(ds.iter_rows())
-            while True:
-                try:
-                    row = next(rows)
-                except StopIteration:
-                    break
-                except ray.exceptions.RayError as exc:  # retries spent, or the computation itself raised
-                    from feedback_engine.errors import AnalysisError
-
-                    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    raise AnalysisError(
-                        f"Ray stopped the run after {expected} committed batches ({type(exc).__name__}: {first_line}). "
-                        "They are kept: rerun `feedback-engine analyze` to continue."
-                    ) from exc
-                seq = int(row["seq"])
-                if seq < expected or seq in pending or seq >= end:
-                    continue  # a batch already delivered (a retried task's second answer): never written twice
-                pending[seq] = row["result"]
-                self.compute_s += float(row["compute_s"])
-                while expected in pending:
-                    yield pickle.loads(pending.pop(expected))
-                    expected += 1
-        finally:
-            ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start = saved
-        if expected != end:
-            from feedback_engine.errors import AnalysisError
-
-            raise AnalysisError(
-                f"Ray returned {expected - first} of {len(window)} batches; rerun `feedback-engine analyze` to continue."
+            ds = map_on_actor_pool(
+                ray.data.from_items(items, override_num_blocks=len(items)),
+                _ComputeActor,
+                ([self._computer_ref], bool(self.gpus_per_worker)),
+                workers=min(self.workers, len(items)),
+                retries=self.retries,
+                num_cpus=self.cpus_per_worker,
+                num_gpus=self.gpus_per_worker or None,
             )
+            self.datasets += 1
+            delivered = 0
+            try:
+                for row in in_order(ds.iter_rows(), first, first + len(window)):
+                    self.compute_s += float(row["compute_s"])
+                    yield pickle.loads(row["result"])
+                    delivered += 1
+            except ray.exceptions.RayError as exc:  # retries spent, or the computation itself raised
+                raise AnalysisError(
+                    f"Ray stopped the run after {first + delivered} committed batches ({ray_error_line(exc)}). "
+                    "They are kept: rerun `feedback-engine analyze` to continue."
+                ) from exc
+        if delivered != len(window):
+            raise AnalysisError(
+                f"Ray returned {delivered} of {len(window)} batches; rerun `feedback-engine analyze` to continue."
+            )
+
+
+# -- shared by the Ray paths (analyze batches here, theme placement in themes/ray_placement.py) -----------
+@contextmanager
+def ordered_data_context() -> Iterator[None]:
+    """Ray Data keeps the order of the input and prints no progress (our own bar shows) inside; restored after."""
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start)
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    try:
+        yield
+    finally:
+        ctx.execution_options.preserve_order, ctx.enable_progress_bars, ctx.print_on_execution_start = saved
+
+
+def map_on_actor_pool(
+    ds: Any,
+    actor: type,
+    constructor_args: tuple[Any, ...],
+    *,
+    workers: int,
+    retries: int,
+    num_cpus: float = 1.0,
+    num_gpus: float | None = None,
+) -> Any:
+    """``ds.map_batches`` of one row at a time over a pool of ``workers`` ``actor`` instances, each built
+    once with ``constructor_args``; a killed actor is restarted and its task retried ``retries`` times."""
+    from ray.data import ActorPoolStrategy
+
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates passing actor options this way (no named parameter exists yet);
+        # Ray Data's own default is unbounded (-1): a batch that kills its worker every time
+        # would then be retried forever
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        return ds.map_batches(
+            actor,
+            batch_size=1,
+            compute=ActorPoolStrategy(size=workers),
+            fn_constructor_args=constructor_args,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
+            max_restarts=retries,
+            max_task_retries=retries,
+        )
+
+
+def in_order(rows: Iterable[dict[str, Any]], first: int, end: int) -> Iterator[dict[str, Any]]:
+    """The rows numbered ``seq`` in ``[first, end)``, in that order and each once: a reorder buffer makes
+    the order independent of Ray's, and a retried task's second answer is dropped."""
+    pending: dict[int, dict[str, Any]] = {}
+    expected = first
+    for row in rows:
+        seq = int(row["seq"])
+        if seq < expected or seq in pending or seq >= end:
+            continue
+        pending[seq] = row
+        while expected in pending:
+            yield pending.pop(expected)
+            expected += 1
+
+
+def ray_error_line(exc: BaseException) -> str:
+    """``TypeName: first line`` of a Ray error, for a one-line message."""
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
 
 
 # -- GPU -------------------------------------------------------------------------------------------

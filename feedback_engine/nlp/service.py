@@ -101,25 +101,37 @@ class AnalysisService:
 
             raise ConfigError(f"Unknown backend {backend!r}. Make sure to use local or ray.")
         if backend == "ray":
-            analyzer, counts = self._run_on_ray(batch_size, limit, progress, workers=workers, address=address)
-            return self._finish(analyzer, counts, refit, progress, themes)
+            return self._run_on_ray(
+                batch_size, limit, progress, refit=refit, themes=themes, workers=workers, address=address
+            )
         if self.backend is not None:
             analyzer = Analyzer(self.store, backend=self.backend, batch_size=batch_size)
-        else:
-            models = self.models
-            analyzer = Analyzer(
-                self.store,
-                sentiment_model=models.sentiment,
-                embedder=models.embedder,
-                nlp=models.spacy,
-                batch_size=batch_size,
-            )
+            # an engine built with a RayBackend places themes on its Ray too
+            on_ray = getattr(self.backend, "workers", None) if getattr(self.backend, "name", "") == "ray" else None
+            return self._finish(analyzer, analyzer.run(limit=limit, progress=progress), refit, progress, themes, on_ray)
+        models = self.models
+        analyzer = Analyzer(
+            self.store,
+            sentiment_model=models.sentiment,
+            embedder=models.embedder,
+            nlp=models.spacy,
+            batch_size=batch_size,
+        )
         return self._finish(analyzer, analyzer.run(limit=limit, progress=progress), refit, progress, themes)
 
     def _run_on_ray(
-        self, batch_size: int, limit: int | None, progress: Progress | None, *, workers: int, address: str | None
-    ) -> tuple[Any, Any]:
-        """The analyze loop with a :class:`~feedback_engine.nlp.ray_backend.RayBackend` over this engine's models."""
+        self,
+        batch_size: int,
+        limit: int | None,
+        progress: Progress | None,
+        *,
+        refit: bool,
+        themes: bool,
+        workers: int,
+        address: str | None,
+    ) -> AnalyzeReport:
+        """The analyze loop with a :class:`~feedback_engine.nlp.ray_backend.RayBackend` over this engine's models,
+        then the themes placed on the same Ray session and worker count; Ray stops after both."""
         from feedback_engine.nlp.pipeline import Analyzer, BatchComputer
         from feedback_engine.nlp.ray_backend import RayBackend, start_ray, stop_ray
 
@@ -132,15 +144,21 @@ class AnalysisService:
             with RayBackend(computer, workers=workers, address=address, gpus_per_worker=None) as backend:
                 analyzer = Analyzer(self.store, backend=backend, batch_size=batch_size)
                 counts = analyzer.run(limit=limit, progress=progress)
+            return self._finish(analyzer, counts, refit, progress, themes, workers)
         finally:
             if started:
                 stop_ray()
-        return analyzer, counts
 
     def _finish(
-        self, analyzer: Any, counts: Any, refit: bool, progress: Progress | None, themes: bool
+        self,
+        analyzer: Any,
+        counts: Any,
+        refit: bool,
+        progress: Progress | None,
+        themes: bool,
+        ray_workers: int | None = None,
     ) -> AnalyzeReport:
-        theme_report = self._update_themes(refit=refit, progress=progress) if themes else None
+        theme_report = self._update_themes(refit=refit, progress=progress, ray_workers=ray_workers) if themes else None
         totals = queries.analysed_totals(self.store)
         return AnalyzeReport(
             analysed=counts.analysed,
@@ -156,11 +174,13 @@ class AnalysisService:
             total_other_language=totals["other_language"],
         )
 
-    def _update_themes(self, *, refit: bool, progress: Progress | None) -> dict[str, Any]:
+    def _update_themes(self, *, refit: bool, progress: Progress | None, ray_workers: int | None) -> dict[str, Any]:
         if self.themes is None:
             return {"skipped": "no themes stage"}
         if not queries.english_with_vectors(self.store):
             return {"skipped": "no analysed English items yet"}
+        if ray_workers:
+            return dict(self.themes.update(refit=refit, progress=progress, ray_workers=ray_workers))
         return dict(self.themes.update(refit=refit, progress=progress))
 
     def backlog(self) -> int:

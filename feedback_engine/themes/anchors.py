@@ -11,6 +11,11 @@ it is about: a stem from the theme's top c-TF-IDF terms is an **anchor** when
 - it is not in more than :data:`~feedback_engine.themes.seeds.MAX_SHARE` of all items, and it is
   not a word for the product as a whole (:data:`~feedback_engine.themes.evidence.GENERIC_ASPECTS`).
 
+A word the theme uses only in a few fixed phrases that are among its top terms ("dark mode",
+"dark theme"), and that items elsewhere use otherwise ("dark pattern", "lite mode"), is anchored by
+those phrases instead (:data:`PHRASE_COVER`): a phrase anchor is named by a unit that has its two
+stems next to each other, stop words aside (:func:`~feedback_engine.themes.seeds.named_terms`).
+
 A unit (item or sentence) that names an anchor of a theme, and is at least loosely like it (cosine
 >= :data:`~feedback_engine.themes.seeds.TERM_FLOOR`), scores at least
 :data:`~feedback_engine.themes.seeds.TERM_SCORE` for that theme: the same rule a seeded theme
@@ -30,7 +35,7 @@ import numpy as np
 from feedback_engine.store import Store
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes.evidence import GENERIC_ASPECTS, is_topical
-from feedback_engine.themes.seeds import MAX_SHARE, TERM_FLOOR, TERM_SCORE, stem, stems
+from feedback_engine.themes.seeds import MAX_SHARE, TERM_FLOOR, TERM_SCORE, named_terms, stem
 
 __all__ = ["CONCENTRATION", "MAX_ANCHORS", "MIN_COVERAGE", "MIN_ITEMS", "anchored_scores", "discover_anchors"]
 
@@ -38,6 +43,14 @@ MIN_ITEMS = 5
 MIN_COVERAGE = 0.05
 CONCENTRATION = 0.5
 MAX_ANCHORS = 5
+#: A word a theme uses in a few fixed phrases ("dark mode", "dark theme": this share of its items
+#: that name the word, or more) and that other items use otherwise ("dark pattern", "lite mode") is
+#: anchored by those phrases, not by the word: the demo's dark-mode fix emailed "Felt like a dark
+#: pattern" and "please bring back compact mode" through the words "dark" and "mode".
+PHRASE_COVER = 0.8
+#: A phrase joins a word's anchor phrases from this share of the theme's items naming the word.
+PHRASE_MIN = 0.1
+MAX_PHRASES = 3
 _GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_ASPECTS)
 
 
@@ -45,20 +58,26 @@ def discover_anchors(
     texts: Sequence[str], groups: np.ndarray, terms: dict[int, list[tuple[str, float]]]
 ) -> dict[int, list[str]]:
     """Group -> its anchor stems (best c-TF-IDF term first), for the items ``texts`` in ``groups``."""
-    per_item = [stems(t) for t in texts]
+    per_item = [named_terms(t) for t in texts]
     n = len(per_item)
     df: Counter[str] = Counter()
-    for words in per_item:
+    postings: dict[str, list[int]] = {}
+    for i, words in enumerate(per_item):
         df.update(words)
+        for w in words:
+            if " " not in w:
+                postings.setdefault(w, []).append(i)
     out: dict[int, list[str]] = {}
     for g, g_terms in terms.items():
         members = np.flatnonzero(groups == g)
         if not len(members):
             continue
+        member_set = {int(i) for i in members}
         inside: Counter[str] = Counter()
-        for i in members:
-            inside.update(per_item[i])
+        for m in member_set:
+            inside.update(per_item[m])
         found: list[str] = []
+        phrases = {" ".join(stem(w) for w in t.split()) for t, _ in g_terms[:20] if len(t.split()) == 2}
         for term, _score in g_terms[:10]:
             for word in term.split():
                 s = stem(word)
@@ -71,10 +90,29 @@ def discover_anchors(
                     and df[s] <= MAX_SHARE * n
                     and k / df[s] >= CONCENTRATION
                 ):
-                    found.append(s)
+                    found.extend(p for p in _phrases(s, member_set, per_item, postings, phrases) if p not in found)
         if found:
             out[int(g)] = found[:MAX_ANCHORS]
     return out
+
+
+def _phrases(
+    word: str, members: set[int], per_item: Sequence[set[str]], postings: dict[str, list[int]], top: set[str]
+) -> list[str]:
+    """``[word]``, or the phrases the theme (``members``) names it in when they are among its
+    ``top`` terms (c-TF-IDF bigrams, stemmed: "dark mode", not "bag arrived"), cover
+    :data:`PHRASE_COVER` of its items naming it, and items elsewhere name the word otherwise."""
+    naming = postings.get(word, [])
+    inside = [per_item[i] for i in naming if i in members]
+    pairs: Counter[str] = Counter()
+    for terms in inside:
+        pairs.update(t for t in terms if " " in t and word in t.split())
+    floor = max(2, PHRASE_MIN * len(inside))
+    kept = [p for p, k in pairs.most_common() if k >= floor and p in top][:MAX_PHRASES]
+    if not kept or sum(1 for terms in inside if terms.intersection(kept)) < PHRASE_COVER * len(inside):
+        return [word]
+    otherwise = sum(1 for i in naming if i not in members and not per_item[i].intersection(kept))
+    return kept if otherwise else [word]
 
 
 def anchored_scores(
@@ -91,8 +129,8 @@ def anchored_scores(
             for w in words:
                 owners.setdefault(w, []).append(j)
         for i, text in enumerate(texts):
-            for w in stems(text):
-                for j in owners.get(w, ()):
+            for w in named_terms(text).intersection(owners):
+                for j in owners[w]:
                     if S[i, j] >= TERM_FLOOR and S[i, j] < TERM_SCORE:
                         B[i, j] = TERM_SCORE
                         lifted[i, j] = True

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_engine.errors import ModelError
-from feedback_engine.themes.labels import default_vectorizer, usable_terms
+from feedback_engine.themes.labels import clean_for_terms, default_vectorizer, usable_terms
 
 if TYPE_CHECKING:
     pass
@@ -142,7 +142,10 @@ def cluster_terms(model: Any, docs: Sequence[str], groups: np.ndarray) -> dict[i
         return {}
     with _quiet_bertopic():
         model.update_topics(
-            list(docs),
+            # cleaned here: BERTopic strips every character but letters, digits and spaces before the
+            # vectorizer's own preprocessor runs, and "@AmericanAir [HANDLE]" became the term
+            # "americanair handle" (a label "Americanair americanair" on airline tweets)
+            [clean_for_terms(d) for d in docs],
             topics=groups.tolist(),
             vectorizer_model=model.vectorizer_model,
             ctfidf_model=model.ctfidf_model,

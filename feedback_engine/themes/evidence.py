@@ -48,7 +48,7 @@ import numpy as np
 
 from feedback_engine.themes.persist import count_other_language, from_blob, sentiment_counts
 from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
-from feedback_engine.themes.seeds import MAX_SHARE, TERM_SCORE, stem, stems
+from feedback_engine.themes.seeds import MAX_SHARE, TERM_SCORE, named_terms, stem
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
@@ -198,6 +198,10 @@ def theme_evidence(
     members = sorted(member_themes(survivors, theme_ids))
     wanted = None if feedback_ids is None else {int(f) for f in feedback_ids}
     subjects = subject_words(conn, members)
+    # placed by meaning, a unit need only name the first word of a subject phrase, what tells the
+    # phrase apart ("system dark setting" for "dark mode"; "lite mode" does not); lifted or found
+    # by name (``_named``), it must name the phrase
+    loose = {t: words | {w.split()[0] for w in words} for t, words in subjects.items()}
     placed: set[tuple[int, int]] = set()  # units already evidence here: named never relabels them
     best: dict[int, Evidence] = {}
     for start in range(0, len(members), CHUNK):
@@ -217,8 +221,13 @@ def theme_evidence(
                 continue
             if source != "manual" and not is_topical(aspects):
                 continue
-            own = subjects.get(int(_tid))
-            if own and source not in ("manual", "seed") and score < STRONG_SCORE and not (stems(text or "") & own):
+            own = loose.get(int(_tid))
+            if (
+                own
+                and source not in ("manual", "seed")
+                and score < STRONG_SCORE
+                and not (named_terms(text or "") & own)
+            ):
                 continue  # near the centroid, but about something else
             placed.add((fid, sidx))
             _keep(best, Evidence(fid, sidx, str(text) if text and str(text).strip() else None, score, source))
@@ -255,11 +264,12 @@ def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[in
         sql = f"SELECT id, anchors, terms FROM themes WHERE origin = 'discovered' AND id IN ({marks})"
         for tid, anchors_json, terms_json in conn.execute(sql, chunk).fetchall():
             words = {str(w) for w in _json_list(anchors_json) if isinstance(w, str)}
+            in_phrases = {p for w in words if " " in w for p in w.split()}  # "dark" of "dark mode"
             terms = _json_list(terms_json)
             top = terms[0][0] if terms and isinstance(terms[0], list) and terms[0] else ""
             for word in str(top).lower().split():
                 s = stem(word)
-                if len(s) < 3 or s in _GENERIC_STEMS or not s.isalnum():
+                if len(s) < 3 or s in _GENERIC_STEMS or not s.isalnum() or s in in_phrases:
                     continue
                 if s not in share:
                     found = conn.execute(
@@ -296,7 +306,7 @@ def _named(
         return []
     per_target: list[set[int]] = []
     for words, _centroid in targets:
-        query = " OR ".join(f"{w}*" for w in sorted(words) if w.isalnum())
+        query = " OR ".join(_fts_term(w) for w in sorted(words) if all(p.isalnum() for p in w.split()))
         found = {int(r[0]) for r in conn.execute("SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?", (query,))}
         per_target.append(found if wanted is None else found & wanted)
     candidates = sorted(set().union(*per_target))
@@ -307,7 +317,7 @@ def _named(
         for fid, idx, text, emb, aspects in conn.execute(UNITS_SQL.format(marks=marks), chunk + chunk):
             if emb is None or not text or not str(text).strip() or not is_topical(aspects):
                 continue
-            units.setdefault(int(fid), []).append((int(idx), str(text).strip(), stems(str(text)), from_blob(emb)))
+            units.setdefault(int(fid), []).append((int(idx), str(text).strip(), named_terms(str(text)), from_blob(emb)))
     out: list[Evidence] = []
     for (words, centroid), fids in zip(targets, per_target, strict=True):
         for fid in sorted(fids):
@@ -317,6 +327,13 @@ def _named(
                     if cos >= NAMED_FLOOR:
                         out.append(Evidence(fid, idx, text, max(cos, TERM_SCORE), "named"))
     return out
+
+
+def _fts_term(term: str) -> str:
+    """A full-text query for a subject stem (``refund*``) or phrase (``NEAR(dark* mode*, 3)``: stop
+    words may stand between; :func:`~feedback_engine.themes.seeds.named_terms` then checks)."""
+    parts = term.split()
+    return f"{parts[0]}*" if len(parts) == 1 else f"NEAR({' '.join(p + '*' for p in parts)}, 3)"
 
 
 def _json_list(raw: Any) -> list[Any]:

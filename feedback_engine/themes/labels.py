@@ -102,11 +102,15 @@ _URL_WORD = re.compile(
 )
 _LAUGH = re.compile(r"(?:a?(?:ha|he|hi)){2,}h?|l+o+l+(?:o+l+)*|l+m+f*a+o+|o+m+g+|a+r+g+h*|u+g+h+|w+o+w+|z+")
 _ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
+_CONTRACTION = re.compile(r"(?i)n['’]t\b|['’](?:s|re|ve|ll|d|m)\b")
 
 
 def clean_for_terms(text: str) -> str:
-    """Text as the vectorizer sees it: placeholders, URLs, @handles and $cashtags removed."""
-    return SOCIAL_NOISE.sub(" ", PLACEHOLDER.sub(" ", text or ""))
+    """Text as the vectorizer sees it: placeholders, URLs, @handles and $cashtags removed, and
+    contractions undone ("there's" -> "there", "don't" -> "do not"), so that no term is a word
+    nobody wrote (BERTopic drops the apostrophe: "theres" was a top term)."""
+    text = SOCIAL_NOISE.sub(" ", PLACEHOLDER.sub(" ", text or ""))
+    return _CONTRACTION.sub(lambda m: " not" if m.group(0).lower() in ("n't", "n’t") else "", text)
 
 
 def env_stop_terms() -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -38,7 +39,9 @@ __all__ = [
     "distinctive_terms",
     "synonym_terms",
     "name_stems",
+    "named_terms",
     "seed_scores",
+    "stem_sequence",
     "stems",
 ]
 
@@ -49,8 +52,10 @@ MAX_SHARE = 0.2
 _WORD = re.compile(r"[a-z][a-z0-9'-]+")
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A crude English stem, enough to join "refunds", "refunded", "refunding" and "refund"."""
+    """A crude English stem, enough to join "refunds", "refunded", "refunding" and "refund"
+    (cached: placing a million units stems the same few thousand words over and over)."""
     w = word.lower().strip("'-")
     for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "edly", "ed", "ies", "es", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
@@ -61,6 +66,19 @@ def stem(word: str) -> str:
 
 def stems(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall((text or "").lower()) if w not in STOP_WORDS}
+
+
+def stem_sequence(text: str) -> list[str]:
+    """The stems of ``text`` in order, stop words left out ("the dark mode" -> dark, mode)."""
+    return [stem(w) for w in _WORD.findall((text or "").lower()) if w not in STOP_WORDS]
+
+
+def named_terms(text: str) -> set[str]:
+    """What a text names: its stems and its adjacent stem pairs ("dark mode"), as anchors are
+    written (:mod:`feedback_engine.themes.anchors`: a word of a theme's subject that it uses only in
+    a phrase is anchored by the phrase, so "dark pattern" does not name the dark-mode theme)."""
+    seq = stem_sequence(text)
+    return set(seq) | {f"{a} {b}" for a, b in zip(seq, seq[1:], strict=False)}
 
 
 #: Name words that say a seed is about something, not what: "Sleep problems" is about sleep, and

@@ -46,9 +46,23 @@ class ThemeService:
             self._stage = ThemeStage(topic_model=self.topic_model, embedder_factory=lambda: self.models.embedder)
         return self._stage
 
-    def update(self, refit: bool = False, progress: Progress | None = None) -> dict[str, Any]:
-        """Fit, refit or assign themes on the analysed items; returns the report."""
-        return self.stage.update(self.store, refit=refit, progress=progress)
+    def update(
+        self, refit: bool = False, progress: Progress | None = None, *, ray_workers: int | None = None
+    ) -> dict[str, Any]:
+        """Fit, refit or assign themes on the analysed items; returns the report. ``ray_workers``: place
+        the items and sentences on Ray with this many actors (the running session, else a local Ray;
+        :mod:`feedback_engine.themes.ray_placement`), as ``analyze --backend ray`` does."""
+        if not ray_workers:
+            return self.stage.update(self.store, refit=refit, progress=progress)
+        from feedback_engine.themes.ray_placement import RayPlacer
+
+        stage, local = self.stage, self.stage.placer
+        with RayPlacer(workers=ray_workers) as placer:
+            stage.placer = placer
+            try:
+                return stage.update(self.store, refit=refit, progress=progress)
+            finally:
+                stage.placer = local
 
     def list(self, now: str | datetime | None = None) -> builtins.list[dict[str, Any]]:
         """Active themes with volume, share negative, mean sentiment, scores, trend and channels."""

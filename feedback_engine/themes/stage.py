@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -40,7 +39,7 @@ from feedback_engine.contracts import Embedder, TopicModel
 from feedback_engine.store import utcnow
 from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
-from feedback_engine.themes.anchors import anchored_scores, discover_anchors, subject_sentences, topical_sentences
+from feedback_engine.themes.anchors import discover_anchors, subject_sentences, topical_sentences
 from feedback_engine.themes.aspects import aspects_enabled, split_by_aspects
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
@@ -54,25 +53,13 @@ from feedback_engine.themes.discovery import (
 )
 from feedback_engine.themes.evidence import coverage, min_score
 from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, shown_terms, usable_terms
+from feedback_engine.themes.placement import Index, LocalPlacer, Placed, Placer
 from feedback_engine.themes.queries import resolve_survivors
 from feedback_engine.themes.seeds import create_seed, seed_scores, seed_terms
 
 if TYPE_CHECKING:
     from feedback_engine.progress import Progress
     from feedback_engine.store import Store
-
-
-@dataclass
-class Index:
-    """Centroids to assign against: active and merged themes (resolved) and seed queries."""
-
-    key: tuple[int, int]
-    target_ids: np.ndarray
-    centroids: np.ndarray
-    seed_ids: np.ndarray
-    seed_vectors: np.ndarray
-    seed_terms: list[set[str]] = field(default_factory=list)  # distinctive stems of each seed's name
-    anchor_terms: list[set[str]] = field(default_factory=list)  # anchor stems of each centroid's theme
 
 
 class ThemeStage:
@@ -82,7 +69,8 @@ class ThemeStage:
     sized to the data. ``embedder``: ``encode(texts) -> (n, 384)`` unit vectors, needed only to
     embed new text (``assign_text``, ``seed``) and candidate words for MMR; when ``None`` it is
     built on first need by ``embedder_factory`` (the engine's shared embedder) or the default.
-    Fitting, assigning stored items, rename, merge and stats never load it.
+    Fitting, assigning stored items, rename, merge and stats never load it. ``placer``: where the
+    rows are placed (:class:`~feedback_engine.themes.placement.LocalPlacer`, or a ``RayPlacer``).
     """
 
     def __init__(
@@ -106,6 +94,7 @@ class ThemeStage:
         discover_sentences: bool = True,
         split_sentences: int = 3,
         split_aspects: bool | None = None,
+        placer: Placer | None = None,
     ) -> None:
         self.topic_model = topic_model
         self._embedder = embedder
@@ -129,6 +118,7 @@ class ThemeStage:
         self.split_sentences = max(2, split_sentences)
         # on by default (themes/aspects.py): more precise themes, but more of them
         self.split_aspects = aspects_enabled() if split_aspects is None else split_aspects
+        self.placer: Placer = placer or LocalPlacer()  # where rows are placed (themes/placement.py)
 
     @property
     def embedder(self) -> Any:
@@ -525,27 +515,8 @@ class ThemeStage:
                 theme[i], sim[i], source[i] = t, p, src
         return theme, sim, source
 
-    def _place(
-        self, index: Index, E: np.ndarray, texts: Sequence[str] | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        n = len(E)
-        theme = np.zeros(n, dtype=np.int64)
-        sim = np.zeros(n, dtype=np.float32)
-        source = np.full(n, "assigned", dtype=object)
-        lifted = np.zeros(n, dtype=bool)
-        if n and len(index.target_ids):
-            best, sim, lifted = anchored_scores(
-                np.asarray(E, dtype=np.float32) @ index.centroids.T, texts, index.anchor_terms
-            )
-            theme = index.target_ids[best]
-        if n and len(index.seed_ids):
-            best, s = seed_scores(texts, E, index.seed_vectors, index.seed_terms)
-            hit = s >= self.seed_threshold
-            theme = np.where(hit, index.seed_ids[best], theme)
-            sim = np.where(hit, s, sim)
-            source[hit] = "seed"
-            lifted &= ~hit
-        return theme, sim, source, lifted
+    def _place(self, index: Index, E: np.ndarray, texts: Sequence[str] | None = None) -> Placed:
+        return self.placer.place(index, E, texts, self.seed_threshold)
 
     def assign(self, store: Store, progress: Progress | None = None) -> dict[str, Any]:
         """Place new (or re-analysed) items and their sentences; centroids stay fixed."""

@@ -270,3 +270,159 @@ def test_help_names_the_backend_options() -> None:
     for option in ("--backend [local|ray]", "--address", "--workers"):
         assert option in result.output
     assert "feedback_engine[ray]" in result.output
+
+
+# -- theme placement on Ray (feedback_engine.themes.ray_placement) ------------------------------------------
+SMALL_CHUNK = 32  # rows per placement chunk here: the fixtures' ~300 units (items and sentences) make ~10 chunks
+
+
+def _assignments(path: Path) -> list[tuple[Any, ...]]:
+    """Every theme assignment and outlier, without the time of writing (probabilities to 6 digits)."""
+    with Store(path) as store:
+        rows = store.conn.execute(
+            "SELECT feedback_id, sentence_idx, theme_id, source, round(probability, 6) FROM theme_assignments "
+            "ORDER BY feedback_id, sentence_idx, theme_id"
+        ).fetchall()
+        outliers = store.conn.execute("SELECT feedback_id FROM theme_outliers ORDER BY feedback_id").fetchall()
+    return [*rows, *[("outlier", *r) for r in outliers]]
+
+
+def _models(spacy_nlp: Any, embedder: Any, sentiment_model: Any) -> dict[str, Any]:
+    return {"sentiment_model": sentiment_model, "embedder": embedder, "spacy_nlp": spacy_nlp}
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory, spacy_nlp, embedder, sentiment_model) -> dict[str, Path]:
+    """The fixtures analysed once (no themes yet), and a copy whose themes were fitted on the local path."""
+    import shutil
+
+    from feedback_engine.themes import placement
+
+    folder = tmp_path_factory.mktemp("placement")
+    bare = folder / "analysed.db"
+    _ingest_fixtures(bare, ROOT / "fixtures").close()
+    with Engine(bare, **_models(spacy_nlp, embedder, sentiment_model)) as engine:
+        engine.analysis.run(batch_size=32, themes=False)
+    local = folder / "local.db"
+    shutil.copy(bare, local)
+    with pytest.MonkeyPatch.context() as mp, Engine(local, **_models(spacy_nlp, embedder, sentiment_model)) as engine:
+        mp.setattr(placement, "CHUNK_ROWS", SMALL_CHUNK)
+        assert engine.analysis.run().themes["mode"] == "fit"
+    return {"bare": bare, "local": local}
+
+
+def _index_and_units(path: Path) -> tuple[Any, Any]:
+    from feedback_engine.themes import persist
+    from feedback_engine.themes.stage import ThemeStage
+
+    store = Store(path)
+    index = ThemeStage().index(store)
+    units = persist.concat(persist.load_items(store), persist.load_sentences(store))
+    store.close()
+    return index, units
+
+
+def test_ray_placement_equals_local_placement_on_a_fitted_index(analysed, ray_cluster) -> None:
+    from feedback_engine.themes.placement import LocalPlacer, Placer
+    from feedback_engine.themes.ray_placement import RayPlacer
+
+    index, units = _index_and_units(analysed["local"])
+    assert len(index.target_ids) > 5 and any(index.anchor_terms) and len(units) > 4 * SMALL_CHUNK
+    local = LocalPlacer(SMALL_CHUNK).place(index, units.embeddings, units.texts, 0.4)
+    placer = RayPlacer(workers=2, chunk_rows=SMALL_CHUNK, min_rows=0)
+    assert isinstance(placer, Placer)
+    on_ray = placer.place(index, units.embeddings, units.texts, 0.4)
+    assert (placer.datasets, placer.chunks) == (1, -(-len(units) // SMALL_CHUNK))
+    assert np.array_equal(on_ray[0], local[0]) and list(on_ray[2]) == list(local[2])
+    assert np.array_equal(on_ray[3], local[3]) and local[3].any()
+    np.testing.assert_allclose(on_ray[1], local[1], rtol=0, atol=1e-6)
+    refs = placer._refs
+    few = placer.place(index, units.embeddings[:10], units.texts[:10], 0.4)  # the same index: not put again
+    assert placer._refs is refs and placer.datasets == 2 and np.array_equal(few[0], local[0][:10])
+    # the default threshold keeps the fixtures' few hundred rows in the driver, with the same result
+    default = RayPlacer(workers=2, chunk_rows=SMALL_CHUNK)
+    assert np.array_equal(default.place(index, units.embeddings, units.texts, 0.4)[0], local[0])
+    assert default.datasets == 0
+    placer.close()
+    assert ray.is_initialized()  # the module's Ray: joined, not stopped
+
+
+def test_analyze_on_ray_places_themes_on_ray_with_the_local_rows(
+    tmp_path, analysed, ray_cluster, spacy_nlp, embedder, sentiment_model, monkeypatch
+) -> None:
+    import shutil
+
+    from feedback_engine.themes import placement, ray_placement
+    from feedback_engine.themes.ray_placement import RayPlacer
+
+    monkeypatch.setattr(placement, "CHUNK_ROWS", SMALL_CHUNK)
+    monkeypatch.setattr(ray_placement, "MIN_ROWS", 0)
+    used: list[RayPlacer] = []
+    place = RayPlacer.place
+
+    def recording(self: RayPlacer, *args: Any) -> Any:
+        used.append(self)
+        return place(self, *args)
+
+    monkeypatch.setattr(RayPlacer, "place", recording)
+    path = tmp_path / "ray.db"
+    shutil.copy(analysed["bare"], path)
+    with Engine(path, **_models(spacy_nlp, embedder, sentiment_model)) as engine:
+        report = engine.analysis.run(backend="ray", workers=2)  # nothing left to analyse: the themes' fit
+    assert report.analysed == 0 and report.themes["mode"] == "fit"
+    placers = set(used)
+    assert len(placers) == 1 and next(iter(placers)).workers == 2
+    assert next(iter(placers)).datasets >= 3  # the fit's items, its multi-sentence items, and the sentences
+    expected = _assignments(analysed["local"])
+    assert len(expected) > 150 and _assignments(path) == expected
+    assert ray.is_initialized()  # analyze joined the module's Ray and left it running
+    # analyze --refit on Ray: the refit's placement runs there too, with the local refit's rows
+    local = tmp_path / "local.db"
+    shutil.copy(analysed["local"], local)
+    with Engine(local, **_models(spacy_nlp, embedder, sentiment_model)) as engine:
+        assert engine.analysis.run(refit=True).themes["mode"] == "refit"
+    with Engine(path, **_models(spacy_nlp, embedder, sentiment_model)) as engine:
+        assert engine.analysis.run(backend="ray", workers=2, refit=True).themes["mode"] == "refit"
+    assert len(set(used)) == 2 and used[-1].datasets >= 3
+    assert _assignments(path) == _assignments(local)
+
+
+class KillOnPlace:
+    """Places like place_rows, but kills its worker (SIGKILL) on the chunk holding ``victim``: once, or
+    every time (``always``)."""
+
+    def __init__(self, victim: str, marker: str, always: bool = False) -> None:
+        self.victim, self.marker, self.always = victim, marker, always
+
+    def __call__(self, index: Any, E: Any, texts: Any, seed_threshold: float) -> Any:
+        from feedback_engine.themes.placement import place_rows
+
+        if self.victim in texts and (self.always or not os.path.exists(self.marker)):
+            with open(self.marker, "w", encoding="utf-8") as fh:
+                fh.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return place_rows(index, E, texts, seed_threshold)
+
+
+def test_a_worker_killed_mid_chunk_is_retried_and_the_placement_is_identical(tmp_path, analysed, ray_cluster) -> None:
+    from feedback_engine.errors import AnalysisError
+    from feedback_engine.themes.placement import LocalPlacer
+    from feedback_engine.themes.ray_placement import RayPlacer
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    index, units = _index_and_units(analysed["local"])
+    E, texts = units.embeddings[: 3 * SMALL_CHUNK], units.texts[: 3 * SMALL_CHUNK]
+    marker = tmp_path / "killed.pid"
+    victim = texts[SMALL_CHUNK + 5]  # in the second chunk
+    placer = RayPlacer(workers=1, retries=2, chunk_rows=SMALL_CHUNK, min_rows=0, place=KillOnPlace(victim, str(marker)))
+    theme, sim, source, lifted = placer.place(index, E, texts, 0.4)
+    assert marker.exists() and int(marker.read_text()) != os.getpid()  # a worker died, in that chunk
+    local = LocalPlacer(SMALL_CHUNK).place(index, E, texts, 0.4)
+    assert placer.chunks == 3 and len(theme) == len(E)
+    assert np.array_equal(theme, local[0]) and list(source) == list(local[2]) and np.array_equal(lifted, local[3])
+    np.testing.assert_allclose(sim, local[1], rtol=0, atol=1e-6)
+    poison = RayPlacer(workers=1, retries=1, min_rows=0, place=KillOnPlace(victim, str(marker), always=True))
+    with pytest.raises(
+        AnalysisError, match=r"^Ray stopped placing themes \(\w+Error: .*Rerun `feedback-engine analyze"
+    ):
+        poison.place(index, E, texts, 0.4)

@@ -36,6 +36,29 @@ def test_a_theme_owns_the_words_most_of_its_mentions_sit_in():
     assert anchors[2] == ["crew"]
 
 
+def test_a_word_the_theme_uses_only_in_phrases_is_anchored_by_the_phrases():
+    texts = (
+        [f"please add dark mode {i}" for i in range(10)]
+        + [f"a dark theme would help {i}" for i in range(4)]  # theme 0: dark mode / dark theme
+        + ["felt like a dark pattern", "bring back compact mode", "please make a lite mode"]  # elsewhere
+        + [f"crew on flight {i} was rude" for i in range(15)]
+        + [f"thanks {i}" for i in range(65)]
+    )
+    groups = np.array([0] * 14 + [1] * 18 + [2] * 65)
+    terms = {0: [("dark", 1.0), ("dark mode", 0.9), ("mode", 0.8), ("dark theme", 0.7)], 1: [("crew", 1.0)]}
+    anchors = discover_anchors(texts, groups, terms)
+    assert anchors[0] == ["dark mode", "dark theme"]  # not "dark" nor "mode": others use them otherwise
+    assert anchors[1] == ["crew"]  # "crew flight" in every item, but no top term: the word stays
+    S = np.full((4, 2), 0.1, dtype=np.float32)
+    S[:, 0] = 0.4
+    texts = ["felt like a dark pattern", "bring back compact mode", "dark mode please", "the dark theme"]
+    best, score, lifted = anchored_scores(S, texts, [set(anchors[0]), {"crew"}])
+    assert list(lifted) == [False, False, True, True]  # the phrase lifts, the bare word does not
+    # with no other use of the word elsewhere, the word itself stays the anchor (new text may use it)
+    only = [f"please add dark mode {i}" for i in range(10)] + [f"crew on flight {i}" for i in range(60)]
+    assert discover_anchors(only, np.array([0] * 10 + [1] * 60), terms)[0] == ["dark", "mode"]
+
+
 def test_a_word_spread_over_themes_or_named_by_few_is_no_anchor():
     texts = ["refund please"] * 4 + ["refund now"] * 4 + ["other"] * 30
     groups = np.array([0] * 4 + [1] * 4 + [0] * 15 + [1] * 15)

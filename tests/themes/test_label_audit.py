@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from feedback_engine import Engine
-from feedback_engine.themes.labels import ACRONYMS, PROFANITY
+from feedback_engine.themes.labels import ACRONYMS, PROFANITY, clean_for_terms
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -54,8 +54,19 @@ def test_labels_on_real_tweets_pass_the_audit(tmp_path: Path, sentiment_model, e
         themes = engine.themes.list()
         assert len(themes) >= 5
         shown = [engine.themes.show(t["id"]) for t in themes]
+    # every word of a label or term is one customers wrote as a word: not a handle without its "@"
+    # ("americanair"), a placeholder's name ("handle" of [HANDLE]) or a word without its apostrophe
+    # (hyphenated words count joined: "wi-fi" may show as "wifi")
+    written: set[str] = set()
+    for t in noisy:
+        for w in re.findall(r"[a-z]+(?:-[a-z]+)*", clean_for_terms(t).lower()):
+            written |= {w.replace("-", ""), *w.split("-")}
     problems = []
     for theme in shown:
+        for text in [theme["label"], *(t["term"] for t in theme["terms"])]:
+            problems += [
+                (theme["id"], f"{w!r} in {text!r}") for w in re.findall(r"[a-z]+", text.lower()) if w not in written
+            ]
         for text in [theme["label"], *(t["term"] for t in theme["terms"])]:
             words = re.findall(r"[\w$@']+", text.lower())
             if BAD.search(text) or (words and all(w in PROFANITY for w in words)):
