@@ -32,6 +32,7 @@ change over 7 and 30 days by ``feedback.created_at``: (now-7d, now] against (now
 from __future__ import annotations
 
 import gc
+import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -39,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, wraps
 from typing import Any, ParamSpec, TypeVar
+
+from feedback_engine.themes.words import stem
 
 __all__ = [
     "Member",
@@ -58,7 +61,7 @@ __all__ = [
 
 MEMBER_SQL = """
 SELECT t.feedback_id, t.sentence_idx, t.theme_id, f.channel, f.created_at, f.nps, f.csat, f.rating,
-       a.sentiment, a.sentiment_score, s.sentiment, s.sentiment_score
+       a.sentiment, a.sentiment_score, s.sentiment, s.sentiment_score, a.aspect_sentiment, s.aspect_sentiment
 FROM theme_assignments t
 JOIN feedback f ON f.id = t.feedback_id
 LEFT JOIN analysis a ON a.feedback_id = t.feedback_id
@@ -157,13 +160,72 @@ def member_themes(survivors: dict[int, int], theme_ids: Iterable[int]) -> set[in
     return {tid for tid, surv in survivors.items() if surv in targets} | targets
 
 
-def _add_row(out: dict[int, dict[int, Member]], theme: int, row: tuple[Any, ...]) -> None:
-    fid, sidx, _tid, channel, created, nps, csat, rating, a_lab, a_score, s_lab, s_score = row
+def _add_row(
+    out: dict[int, dict[int, Member]], theme: int, row: tuple[Any, ...], subjects: dict[int, frozenset[str]]
+) -> None:
+    fid, sidx, tid, channel, created, nps, csat, rating, a_lab, a_score, s_lab, s_score, a_asp, s_asp = row
+    words = subjects.get(int(tid), frozenset())
     member = out[theme].get(fid)
     if member is None:
+        if sidx < 0 and (own := stance(a_asp, words)) is not None:
+            a_lab, a_score = own
         member = out[theme][fid] = Member(int(fid), channel, created, nps, csat, rating, a_lab, a_score)
     if sidx >= 0 and s_lab is not None:
+        if (own := stance(s_asp, words)) is not None:
+            s_lab, s_score = own
         member.sentences[int(sidx)] = (s_lab, s_score if s_score is not None else 0.0)
+
+
+def subject_stems(conn: sqlite3.Connection) -> dict[int, frozenset[str]]:
+    """Theme id -> the stems that say what it is about: its anchor words (those of its anchor
+    phrases too) and the words of its top three terms. What :func:`stance` matches aspect terms on."""
+    out: dict[int, frozenset[str]] = {}
+    for tid, anchors, terms in conn.execute("SELECT id, anchors, terms FROM themes"):
+        named = [str(a) for a in _json_list(anchors)] + [
+            str(t[0]) for t in _json_list(terms)[:3] if isinstance(t, list) and t
+        ]
+        out[int(tid)] = frozenset(stem(w) for phrase in named for w in phrase.lower().split() if len(w) >= 3)
+    return out
+
+
+def _json_list(raw: Any) -> list[Any]:
+    try:
+        value = json.loads(raw) if raw else []
+    except (TypeError, ValueError):
+        return []
+    return value if isinstance(value, list) else []
+
+
+def stance(aspect_sentiment: str | None, words: frozenset[str]) -> tuple[str, float] | None:
+    """What a unit with opposite opinions says about one theme: the sentiment of its aspect terms
+    that name the theme's ``words`` ("Support was lovely but the price went up 40%" is negative for
+    the price theme, positive for support), or None when the unit is not mixed or no term (or no
+    single polarity) tells. ``aspect_sentiment``: the stored JSON of :mod:`feedback_engine.nlp.clauses`."""
+    if (
+        not words
+        or not aspect_sentiment
+        or '"negative"' not in aspect_sentiment
+        or '"positive"' not in aspect_sentiment
+    ):
+        return None
+    try:
+        terms = json.loads(aspect_sentiment)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(terms, dict):
+        return None
+    hits = [
+        v
+        for term, v in terms.items()
+        if isinstance(v, dict) and v.get("label") in _LABELS and any(stem(w) in words for w in str(term).split())
+    ]
+    if not hits or len({v["label"] for v in hits}) != 1:
+        return None
+    scores = [float(v.get("score") or 0.0) for v in hits]
+    return str(hits[0]["label"]), sum(scores) / len(scores)
+
+
+_LABELS = frozenset({"negative", "neutral", "positive"})
 
 
 def _collector_paused(fn: Callable[P, R]) -> Callable[P, R]:
@@ -197,6 +259,7 @@ def theme_members(
     ``created_since`` / ``created_before`` (ISO text, compared with ``feedback.created_at``) keep
     only the members written in that span (the same membership, read for a time window only)."""
     survivors = resolve_survivors(conn) if survivors is None else survivors
+    subjects = subject_stems(conn)
     out: dict[int, dict[int, Member]] = defaultdict(dict)
     span, span_args = [], []
     if created_since is not None:
@@ -208,7 +271,7 @@ def theme_members(
     if theme_ids is None:
         sql = MEMBER_SQL + (f"WHERE {' AND '.join(span)}" if span else "")
         for row in conn.execute(sql, span_args):
-            _add_row(out, survivor_of(survivors, row[2]), row)
+            _add_row(out, survivor_of(survivors, row[2]), row, subjects)
         return dict(out)
     targets = {survivor_of(survivors, t) for t in theme_ids}
     members = sorted(member_themes(survivors, targets))
@@ -216,7 +279,7 @@ def theme_members(
         chunk = members[start : start + CHUNK]
         sql = MEMBER_SQL + f"WHERE t.theme_id IN ({','.join('?' * len(chunk))})" + "".join(f" AND {c}" for c in span)
         for row in conn.execute(sql, [*chunk, *span_args]):
-            _add_row(out, survivor_of(survivors, row[2]), row)
+            _add_row(out, survivor_of(survivors, row[2]), row, subjects)
     return {t: out.get(t, {}) for t in sorted(targets)}
 
 

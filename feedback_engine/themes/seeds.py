@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -29,6 +28,7 @@ from feedback_engine.errors import ActionError
 from feedback_engine.store import Store, utcnow
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes.labels import STOP_WORDS
+from feedback_engine.themes.words import stem
 
 __all__ = [
     "MAX_SHARE",
@@ -50,18 +50,6 @@ WORD_COS = 0.45
 TERM_SCORE = 0.6
 MAX_SHARE = 0.2
 _WORD = re.compile(r"[a-z][a-z0-9'-]+")
-
-
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A crude English stem, enough to join "refunds", "refunded", "refunding" and "refund"
-    (cached: placing a million units stems the same few thousand words over and over)."""
-    w = word.lower().strip("'-")
-    for suffix in ("ations", "ation", "ments", "ment", "ings", "ing", "edly", "ed", "ies", "es", "s"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            w = w[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    return w[:-1] if len(w) > 4 and w[-1] == w[-2] else w
 
 
 def stems(text: str) -> set[str]:
