@@ -1,6 +1,6 @@
 """Writes the HELD-OUT PII set (``tests/nlp/pii_heldout.json``), once; the rules are never tuned on it.
 
-    PYTHONPATH=/path/to/faker .venv/bin/python bench/pii_heldout_make.py [a|b|c]   # needs `pip install faker`
+    .venv/bin/python bench/pii_heldout_make.py [a|b|c|d|e|f]   # needs `.venv/bin/pip install faker` (not a dependency)
 
 Why it is held out from the rules written against ``tests/nlp/pii_cases.py``:
 
@@ -431,12 +431,66 @@ E_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Moved to {BRAND} for the cheaper plan.",
     ),
 }
+# Set F: written after the rules changed from sets A-E's misses (E's too, so E is a development set since);
+# never seen before its first score. Its tweets are rows 200-999, which no other set and not pii_cases.py
+# read (it stops at row 194); its addresses come from continental locales too (the number after the street).
+F_LOCALES = ["en_US", "en_GB", "en_AU", "en_IN", "en_IE", "en_NZ", "de_DE", "fr_FR", "it_IT", "nl_NL", "pl_PL", "sv_SE"]
+F_ENGLISH_ADDRESS = ["en_US", "en_GB", "en_AU", "en_CA", "en_IE", "en_IN", "de_DE", "fr_FR", "it_IT", "nl_NL"]
+F_DRUGS = _words(
+    "Nexium Austedo Ingrezza Caplyta Auvelity Zurzuvae Qelbree Azstarys Xywav Sunosi Wakix Lybalvi Nuplazid Cobenfy "
+    "Leqembi Kisunla Vyepti Zavzpret Elyxyb Reyvow Trudhesa Tosymra Onzetra Zembrace"
+)
+F_BRANDS = _words(
+    "Bolt Glovo Wolt Picnic Gorillas Flink Getir Zepto Blinkit Swiggy Ola Grab Gojek Careem Cabify FreeNow Lime "
+    "Tier Voi Bird Vinted Depop Poshmark Mercari Backmarket Refurbed Nothing Fairphone"
+)
+F_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "EMAIL": ("email: {EMAIL}", "I never got the reset link at {EMAIL}", "write to me at {EMAIL} not the old one"),
+    "PHONE": (
+        "Contact number {PHONE}",
+        "please ring me back on {PHONE} asap",
+        "SMS to {PHONE} never arrives",
+        "My phone is {PHONE}.",
+        "the courier had my number ({PHONE}) and still didn't call",
+    ),
+    "SSN": ("social security no. {SSN}", "I had to read out my SSN {SSN} on the phone", "SSN - {SSN}"),
+    "CARD": ("My card {CARD} was charged again", "card no {CARD}", "They billed {CARD} without asking."),
+    "IBAN": ("refund to my IBAN: {IBAN}", "bank: {IBAN}", "The money left {IBAN} yesterday."),
+    "IP": ("your site blocked my IP ({IP})", "Connecting from {IP}", "my IP is {IP} btw"),
+    "POSTCODE": ("Delivery postcode {POSTCODE}", "No slots for {POSTCODE} all week.", "I live in {POSTCODE}"),
+    "ZIP": ("We live in {CITY}, {STATE} {ZIP}.", "zip: {ZIP}", "out in {CITY} {STATE} {ZIP} no coverage"),
+    "ADDRESS": (
+        "Deliver it to {ADDRESS} please",
+        "My address is {ADDRESS}.",
+        "the parcel went to {ADDRESS} instead",
+        "Home: {ADDRESS}",
+    ),
+    "HANDLE": ("{HANDLE} look at this", "ping {HANDLE}", "as {HANDLE} told me"),
+    "NAME": (
+        "A big thank you to {NAME} on the phone today.",
+        "{NAME} at the front desk ignored us.",
+        "My daughter {NAME} loves the app.",
+        "The driver, {NAME}, was very polite.",
+        "I was helped by {NAME} in store.",
+        "{NAME} said the refund would take 5 days.",
+        "Hello, my name is {NAME}.",
+    ),
+    "NAME_LOWER": ("spoke with {NAME} yesterday", "my name is {NAME} and my order is late", "thank you {NAME}"),
+    "DOB": ("DOB - {DOB}", "my date of birth: {DOB}", "born on {DOB}"),
+    "KEEP": (
+        "{DRUG} 10 mg every morning.",
+        "I have been taking {DRUG} since spring.",
+        "{BRAND} charged me twice.",
+        "Tried {BRAND} for the first time.",
+    ),
+}
 SETS = {
     "a": (2026, "pii_heldout.json", 200, 360),
     "b": (777, "pii_heldout_b.json", 150, 350),
     "c": (4242, "pii_heldout_c.json", 120, 380),
     "d": (9090, "pii_heldout_d.json", 100, 400),
     "e": (5151, "pii_heldout_e.json", 15, 385),
+    "f": (6262, "pii_heldout_f.json", 0, 400),
 }
 
 
@@ -448,6 +502,7 @@ def use_set(which: str) -> None:
         "c": (C_LOCALES, C_ENGLISH_ADDRESS, C_DRUGS, C_BRANDS, C_TEMPLATES),
         "d": (D_LOCALES, D_ENGLISH_ADDRESS, D_DRUGS, D_BRANDS, D_TEMPLATES),
         "e": (E_LOCALES, E_ENGLISH_ADDRESS, E_DRUGS, E_BRANDS, E_TEMPLATES),
+        "f": (F_LOCALES, F_ENGLISH_ADDRESS, F_DRUGS, F_BRANDS, F_TEMPLATES),
     }
     LOCALES, ENGLISH_ADDRESS, DRUGS, BRANDS, TEMPLATES = pools[which]
     _english = {loc: Faker(loc) for loc in ENGLISH_ADDRESS}
@@ -459,6 +514,7 @@ def _carriers(
     n_tweet: int = 360,
     taken: frozenset[str] = frozenset(),
     rest: bool = False,
+    tweet_rows: tuple[int, int] = (1000, 10**9),
 ) -> list[tuple[str, int, str]]:
     """(source, row, text) of patient reviews and tweets that neither the labelled set nor ``taken`` use."""
     with open(SHARED / "drug_reviews_train.tsv", encoding="utf-8") as f:
@@ -473,7 +529,8 @@ def _carriers(
         elif row["drugName"].split()[0].lower() not in first.lower() and f"drug:{i}" not in taken:  # pii_cases.py
             drugs.append(("drug", i, cut(text)))
     with lzma.open(SHARED / "crowdflower_tweets.csv.xz", "rt", encoding="utf-8", errors="replace") as f:
-        tweets = [("tweet", i, row["text"]) for i, row in enumerate(csv.DictReader(f)) if i >= 1000]
+        lo, hi = tweet_rows
+        tweets = [("tweet", i, row["text"]) for i, row in enumerate(csv.DictReader(f)) if lo <= i < hi]
     tweets = [t for t in tweets if 25 <= len(t[2]) <= 200 and f"tweet:{t[1]}" not in taken]
     return rng.sample(drugs, n_drug) + rng.sample(tweets, n_tweet)
 
@@ -510,8 +567,10 @@ def _value(slot: str, fake: Faker, rng: random.Random, us: Faker) -> str:
     if slot == "ZIP":
         return us.zipcode_plus4() if rng.random() < 0.35 else us.zipcode()
     if slot == "ADDRESS":
-        f = _english[rng.choice(ENGLISH_ADDRESS)]
-        address = f"{f.building_number()} {f.street_name()}" if rng.random() < 0.4 else f.street_address()
+        where = rng.choice(ENGLISH_ADDRESS)
+        f = _english[where]
+        short = rng.random() < 0.4 and where.startswith("en_")  # continental addresses: the street, then the number
+        address = f"{f.building_number()} {f.street_name()}" if short else f.street_address()
         return address.replace("\n", ", ")  # en_GB/en_AU put "Flat 3" on a line of its own
     if slot == "HANDLE":
         return "@" + fake.user_name()
@@ -569,14 +628,17 @@ def main() -> None:
     taken: frozenset[str] = frozenset()
     if which != "a":
         use_set(which)
-        earlier = {"b": ["a"], "c": ["a", "b"], "d": ["a", "b", "c"], "e": ["a", "b", "c", "d"]}[which]
+        earlier = {"b": ["a"], "c": ["a", "b"], "d": ["a", "b", "c"], "e": ["a", "b", "c", "d"]}.get(
+            which, list("abcde")
+        )
         taken = frozenset(
             f"{it['source']}:{it['row']}"
             for w in earlier
             for it in json.loads((ROOT / "tests" / "nlp" / SETS[w][1]).read_text(encoding="utf-8"))["items"]
         )
     rng = random.Random(seed)
-    carriers = _carriers(rng, n_drug, n_tweet, taken, rest=which == "d")
+    rows = (200, 1000) if which == "f" else (1000, 10**9)
+    carriers = _carriers(rng, n_drug, n_tweet, taken, rest=which == "d", tweet_rows=rows)
     kinds = list(TEMPLATES)
     items = []
     for i, (source, row, text) in enumerate(carriers):

@@ -83,6 +83,16 @@ essex yorkshire america usa canada mexico england britain scotland wales ireland
 china japan australia europe asia africa
 """)
 
+# Sports teams (their nicknames and short forms: "Pats fans rejoice", "Seahawks"), festivals and contact labels
+# ("Tel:", "Fax:"): the small model tags them PERSON.
+_TEAMS_EVENTS = _words("""
+patriots pats seahawks hawks colts jets giants eagles cowboys steelers ravens broncos packers niners 49ers bears
+lions vikings saints falcons panthers bucs buccaneers rams chargers raiders chiefs texans titans jaguars dolphins
+bills bengals browns cardinals commanders redskins lakers celtics knicks bulls warriors yankees mets dodgers
+red sox cubs arsenal chelsea liverpool spurs gunners coachella glastonbury lollapalooza bonnaroo sxsw superbowl
+tel fax mob ph
+""")
+
 # Everyday English words: never a name when written in lower case after a cue ("talked to someone",
 # "my name is misspelled", "ask for a refund"), and never a one-word name at all ("My", "Router").
 # Words that are also given names (will, grace, mark, bill, rose, may, june) are left out.
@@ -118,7 +128,7 @@ dr doc prescribed trying afib hep flew added
 """)
 )
 
-ALLOWED_WORDS: frozenset[str] = frozenset(_BRANDS + _DRUGS + _INTERJECTIONS + _PLACES)
+ALLOWED_WORDS: frozenset[str] = frozenset(_BRANDS + _DRUGS + _INTERJECTIONS + _PLACES + _TEAMS_EVENTS)
 
 _DRUG_SET = frozenset(_DRUGS)
 
@@ -169,7 +179,9 @@ _MED_AFTER = re.compile(
 
 
 # Camel case is a product (iPhone, PlayStation, YouTube); McDonald, O'Brien, DeLuca are names.
-_CAMEL = re.compile(r"^(?!Mc|Mac|O'|O’|D'|D’|De|Di|La|Le|Van)\w*[a-z][A-Z]")
+_CAMEL = re.compile(
+    r"^(?!Mc|Mac|O'|O’|D'|D’|De|Di|La|Le|Van|de[A-Z]|di[A-Z]|du[A-Z]|van[A-Z]|von[A-Z]|le[A-Z]|la[A-Z])\w*[a-z][A-Z]"
+)
 
 
 def not_a_name(word: str, extra: Iterable[str] | frozenset[str] = frozenset()) -> bool:

@@ -1,14 +1,17 @@
 """PII redaction: find spans of personal data in raw text and replace them with placeholders.
 
 Kinds and placeholders: ``[EMAIL]`` (also written out: "john dot smith at yahoo dot com",
-"john[at]gmail[dot]com"), ``[PHONE]`` (international and national formats; after a phone cue,
-"call me on", "my cell, it's", any grouping of 7-15 digits), ``[CARD]`` (13-19 digits passing
+"john[at]gmail[dot]com"), ``[PHONE]`` (international and national formats: a trunk 0 or an area
+code in parentheses, grouped with spaces, dots, dashes or slashes, not a date or a ZIP+4; after a
+phone cue, "call me on", "my cell, it's", "texting", any grouping of 7-15 digits), ``[CARD]`` (13-19 digits passing
 the Luhn check), ``[SSN]`` (123-45-6789; nine bare digits only after "SSN" / "social security
 number"), ``[DOB]`` (a full date right after "date of birth", "DOB", "born", "birthday"),
 ``[IBAN]`` (passing the ISO 13616 mod-97 check), ``[IP]`` (IPv4 and IPv6), ``[POSTCODE]`` (UK
 postcodes; US ZIP and ZIP+4 after a state or the word zip), ``[ADDRESS]`` (a house number and a
-street of a USPS, British or Australian street type: "221B Baker Street", "1600 Pennsylvania Ave
-NW", "Flat 4, 12 Mill Lane"), ``[HANDLE]`` (@handles, except the brand's own: the
+street of a USPS, British, Australian, New Zealand or Indian street type: "221B Baker Street",
+"1600 Pennsylvania Ave NW", "Flat 4, 12 Mill Lane", "25 Rototere Cove, RD 7"; street types that
+are everyday words, "98 Tom Fall", only after "at", "to", "address"; continental formats, the
+number after the street: "Sennstraat 2", "Via Ossola, 40", and "98, avenue Lucie Fernandes"), ``[HANDLE]`` (@handles, except the brand's own: the
 ``FEEDBACK_ENGINE_BRAND_HANDLES`` environment variable, comma separated, or ``brand_handles=``),
 ``[URL]`` (only URLs carrying a token or secret in the query or path; a plain help-page link
 stays readable) and ``[NAME]`` (:mod:`feedback_engine.nlp.pii_names`: spaCy PERSON spans handed in
@@ -114,7 +117,8 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:
 _POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) \d[ABD-HJLNP-UW-Z]{2}\b")
 # After the word "postcode" any case and no space will do: "postcode sw1a1aa".
 _POSTCODE_CUED = re.compile(r"(?i)\bpost ?code(?: is|:)?\s+([a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b")
-# Street types: the USPS list (US), and the British and Australian ones (Close, Mews, Centreway, Strand).
+# Street types: the USPS list (US), the British, Australian and New Zealand ones (Close, Mews, Copse,
+# Laneway, Strand) and the Indian ones (Nagar, Marg, Chowk).
 _STREET_TYPES = """
 Street St Avenue Ave Av Road Rd Boulevard Blvd Lane Ln Drive Dr Court Ct Place Pl Way Terrace Close Crescent Cres
 Parkway Pkwy Parkways Highway Hwy Square Sq Circle Cir Gardens Garden Grove Groves Mews Mew Row Walk Walks Hill Hills
@@ -131,16 +135,100 @@ Viaduct View Views Neck Key Keys Wells Alleyway Land Lodge Cross Centers Circles
 Deviation Meander Elbow Trunkway Village Villages Ville Vista Ways Wharf Yard Drove Parade Rise Chase Esplanade Circuit Concourse
 Quay Boardwalk Promenade Glade Grange Retreat Outlook Approach Broadway Centreway Highroad Frontage Round Strand Dip
 Access Corso Fairway Lookout Pathway Quadrant Ramble Reserve Ridgeway Walkway Waters Wynd
+Harbors Amble Anchorage Brae Byway Circlet Circus Colonnade Copse Courtyard Crossway Cruiseway Cul-de-sac Dell
+Driveway Firetrail Footway Foreshore Gully Interchange Laneway Lees Parklands Piazza Plateau Quadrangle Quays
+Riverway Riviera Roadside Roadway Ronde Rosebowl Rotary Thoroughfare Tollway Vale Villas Nagar Marg Chowk Ganj Zila
 """
-_STREET = "(?:" + "|".join(sorted(set(_STREET_TYPES.split()), key=len, reverse=True)) + ")"
-_UNIT = r"(?:(?:Flat|Apt|Apartment|Unit|Suite|Ste|Studio|Room)\.?\s*#?\w{1,5}(?:,\s*|\s+|/))?"
-_ADDRESS = re.compile(
-    rf"(?=[\dFASUR])(?<![\w.,/-]){_UNIT}\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,5}}[A-Za-z]?)?,?\s+"
+# Street types that are everyday words as well ("98 Tom Fall", "344 Mark Well", "5 Upper Gate"): an address
+# only right after "at", "to", "address" ... ("I'm at 98 Tom Fall", "next to 344 Mark Well").
+_WEAK_STREET_TYPES = """
+Fall Light Well Wall Lock Flat Rest Union Via Loaf Rapid Burgs Extensions Edge End Top Line Gate Gates Link Front
+Lower Upper Little Turn Ring Block Part Break Follow Range Reach Ride Steps Strip Brace Brow Ground Nook Pocket Slope
+Stairs Wade Tor Tarn Triangle Trailer Towers Quad Cutting Formation Entrance Distributor Basin Artery Subway
+Intersection Gap
+"""
+
+
+def _words(block: str) -> list[str]:
+    return block.split()
+
+
+def _alternation(block: str) -> str:
+    return "(?:" + "|".join(sorted(set(_words(block)), key=len, reverse=True)) + ")"
+
+
+_STREET = _alternation(_STREET_TYPES)
+_WEAK_STREET = _alternation(_WEAK_STREET_TYPES)
+# A flat, unit or level before the house number ("Flat 4, 12 Mill Lane", "Apt. 281 22 Morris Riviera",
+# "Level 5, 3 Wakamanawa Street", "H.No. 82, Bhatti Chowk").
+_UNIT = (
+    r"(?:(?:Flat|Apt|Apartment|Unit|Suite|Ste|Studio|Room|Level|Floor|Lot|Shop)\.?\s*#?\w{1,5}(?:,\s*|\s+|/)"
+    r"|H\.\s?No\.\s?)?"
+)
+_STREET_NAME = (
+    r"(?=[\dFASURLH])(?<![\w.,/-])" + _UNIT + r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?\s+"
     r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"
     r"(?:(?:(?!(?:On|The|In|To|Of|And|At|For|By|A|An|My|Your)\b)[A-Z][A-Za-z'-]+|\d{1,3}(?:st|nd|rd|th))\.?\s+){1,4}"
-    rf"{_STREET}\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
-    r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|Ste)\.?\s*#?\w{1,5})?"
 )
+# The tail: a direction, a flat or suite, a New Zealand rural delivery number ("25 Rototere Cove, RD 7").
+_ADDRESS_TAIL = (
+    r"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
+    r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|Ste)\.?\s*#?\w{1,5})?"
+    r"(?:,?\s+RD\s?\d{1,2}\b)?"
+)
+_ADDRESS = re.compile(_STREET_NAME + rf"{_STREET}\b\.?" + _ADDRESS_TAIL)
+_ADDRESS_WEAK = re.compile(_STREET_NAME + rf"{_WEAK_STREET}\b" + _ADDRESS_TAIL)
+_WEAK_CUE_BEFORE = re.compile(r"(?i)\b(?:at|to|on|from|near|outside|opposite|address(?: is)?:?|is)\s+$")
+# Continental formats, the house number after the street: "Hauptstraße 12", "Paulo-Schleich-Straße 19",
+# "Sennstraat 2", "Kristianiavej 29", "Saparonkatu 286" (one word ending in a street word), "Via Ossola, 40",
+# "Calle Mayor 5", "Rua de Correia, 978", "ul. Długa 90", "Bulevardul Toma Nr. 19"; and the French number
+# first: "98, avenue Lucie Fernandes", "12 rue de la Paix".
+_CONT_SUFFIXES = tuple(
+    _words("""
+straße strasse str. weg gasse platz allee damm ufer steig pfad chaussee straat laan plein gracht singel steeg dreef
+kade dijk hof baan pad vej gade stræde gatan vägen stigen torget gränd gata katu kuja bulevardi boulevard polku tie ring
+""")
+)
+_CONT_TYPE = (
+    r"(?:Via|Viale|Piazza|Piazzale|Corso|Vicolo|Largo|Strada|Stretto|Rotonda|Borgo|Contrada|Canale|Incrocio|Calle|"
+    r"Callejón|Carrer|Avenida|Vial|Urbanización|Cañada|Acceso|Cuesta|Pasadizo|"
+    r"Avda\.|Av\.?|Paseo|Plaza|Camino|Ronda|Rambla|Pasaje|Glorieta|Travesía|Carretera|Rua|R\.|Travessa|Praça|"
+    r"Estrada|Alameda|Vereda|ul\.|ulica|al\.|aleja|plac|pl\.|Bulevardul|Soseaua|Șoseaua|Aleea|Drumul|Calea)"
+)
+_NAME_PART = r"(?:[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’-]+|de|del|della|di|da|do|dos|das|la|le|e|i|y|\d{1,2})"
+# Floors, doors and flats after a continental address: "Piano 7", "Puerta 9", "Bl. 70 Sc. 74 Ap. 779".
+_CONT_TAIL = (
+    r"(?:,?\s+(?:Piano|Appartamento|Interno|Scala|Puerta|Piso|Apt\.|Apto\.?|Bl\.|Sc\.|Ap\.|Et\.|Depto\.|"
+    r"Interior|Edif\.|Stiege|Tür|Top)\s*\w{1,4}){0,4}"
+)
+_HOUSE_NO = r"\d{1,4}[a-z]?(?:[-/]\d{1,4})?(?![\w.,/-]\d)"
+# One word and its number ("Sennstraat 2"), the street word checked in Python: a regex alternation of the
+# suffixes tried at every capitalised word costs more than the rest of the address rules together.
+_ADDRESS_CONT_WORD = re.compile(
+    rf"(?<![\w#@-])(?P<street>[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]{{2,}}\.?(?: (?i:Allé|Alle|Allee|Vej|Gade|Straße|Strasse|katu|tie|"
+    rf"bulevardi))?)\s(?P<number>{_HOUSE_NO}){_CONT_TAIL}"
+)
+_ADDRESS_CONT = re.compile(
+    rf"(?<![\w.])(?=[VPCLSRBTAEGDIUuapȘ])(?-i:{_CONT_TYPE})\s+{_NAME_PART}(?:\s+{_NAME_PART}){{0,4}},?\s+"
+    rf"(?:(?:n[º°o]\.?|Nr\.)\s*)?{_HOUSE_NO}{_CONT_TAIL}"
+)
+_FRENCH_TYPES = ("rue", "avenue", "boulevard", "chemin", "allée", "impasse", "quai", "place")
+_ADDRESS_FRENCH = re.compile(
+    rf"(?<![\w.,/-])\d{{1,4}}(?:\s?bis|\s?ter)?,?\s+(?:{'|'.join(_FRENCH_TYPES)})\s+"
+    rf"(?:(?:de la|de l'|du|des|de|d')\s?)?{_NAME_PART}(?:\s+{_NAME_PART}){{0,3}}"
+)
+
+
+def _continental_street(word: str, number: str) -> bool:
+    """A street word of a continental address ("Sennstraat", "Harloffring"), not "Spring 2019"."""
+    low = word.lower()
+    if " " in low:
+        return True
+    suffix = next((x for x in _CONT_SUFFIXES if low.endswith(x)), "")
+    year = len(number) == 4 and number[:2] in ("19", "20")
+    return bool(suffix) and (len(low) - len(suffix) >= 3 or "-" in low) and not year
+
+
 # A number after these counts something else: "Top 10 Tech Center", "gate 22 Terminal Point", "took 5 Advil".
 _NOT_BEFORE_ADDRESS = re.compile(
     r"(?i)\b(?:top|best|gate|flight|version|row|seat|terminal|platform|level|chapter|step|page|took|had|ate|"
@@ -148,7 +236,9 @@ _NOT_BEFORE_ADDRESS = re.compile(
 )
 # A flat or studio and its street, no house number (British): "Flat 66, Fraser Place".
 _UNIT_STREET = re.compile(
-    r"\b(?:Flat|Apartment|Apt|Unit|Studio|Suite)\.?\s*\w{1,5},\s+(?:[A-Z][a-z'-]+\s+){1,3}" + _STREET + r"\b"
+    r"\b(?:Flat|Apartment|Apt|Unit|Studio|Suite)\.?\s*\w{1,5},\s+(?:(?:O'|Mc|Mac)?[A-Z][a-z'-]+\s+){1,3}"
+    + _STREET
+    + r"\b"
 )
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b", re.IGNORECASE)
 # US ZIP codes (and ZIP+4) where a ZIP stands: after a state ("Austin, TX 78701") or the word zip.
@@ -179,16 +269,24 @@ _DOB_HINTS = ("birth", "dob", "d.o.b", "born", "birthday")
 # A number where a phone number stands: right after "call", "text me", "my (cell) number", "phone:" ...
 # Any grouping of 7-15 digits then counts (national formats: 05 33 62 26 03, 0446-629-491, (03)58087151).
 _PHONE_CUE = re.compile(
-    r"(?i)\b(?:call(?:ing|ed)?(?: me)?(?: back)?|callback(?: went)?|ring(?: me)?|rang|te?xt(?: me)?|phone(?: me\?)?|cell|mobile|mob|tel|"
-    r"telephone|"
+    r"(?i)\b(?:call(?:ing|ed|s)?(?: (?:me|us))?(?: back)?|callback(?: went)?|ring(?:ing)?(?: me)?|rang|"
+    r"te?xt(?:ing|ed|s)?(?: me)?|phon(?:e|ed|ing)(?: me\?)?|dial(?:l?ed|l?ing)?|cell|mobile|mob|tel|telephone|"
     r"whats ?app|sms|fax|reach me|contact(?: me)?|my (?:phone |cell |mobile |contact |home |work )?number)"
     r"(?: (?:is|was|on|at|from|to|number|no\.?|#|reach me|call me|me))*,?\s*(?:[:#=-]|it's|it is)?\s*"
     r"(?P<phone>\(?\+?\d[\d\s().-]{2,20}(?:/[\d\s().-]{2,20})?\d)(?![\w/-]|\.\d)"
+)
+# A number standing a few words after a phone cue, nothing but words between: "please call us back to rebook!!!
+# 7403607771". Only shapes that are phone numbers anyway: ten NANP digits, a leading 0 or +, grouped or not.
+_PHONE_NEAR_CUE = re.compile(
+    r"(?i)\b(?:call|text|txt|phone|ring|reach|contact|number|cell|mobile|whats ?app|sms)\w*\b[^\d\n@#]{1,40}?"
+    r"(?<![\w+/.-])(?P<phone>[2-9]\d{2}[2-9]\d{6}|0[1-9]\d{8,9}|\+\d{9,14})(?![\w/-]|\.\d)"
 )
 _PHONE_HINTS = ("call", "ring", "rang", "text", "txt", "phone", "cell", "mobile", "mob", "tel", "whats", "sms", "fax", "reach", "contact", "number")  # fmt: skip
 # French-style national numbers, five pairs: 01 23 45 67 89.
 _PHONE_PAIRS = re.compile(r"(?<![\w+/.-])0[1-9](?:[ .-]\d{2}){4}(?![\w/-]|\.\d)")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
+# "@ing @someone" is slang for mentioning them, not a handle "ing".
+_SLANG_AT = re.compile(r" @\w")
 # International (+country code) numbers, or national formats: (415) 555-1234, 415-555-1234,
 # 415.555.1234, 07700 900123, 020 7946 0958.
 _PHONE = re.compile(
@@ -198,7 +296,19 @@ _PHONE = re.compile(
     r"|[2-9]\d{2} [2-9]\d{2} \d{4}"
     r"|\d{3}([.-])\d{3}\1\d{4}"
     r"|0\d{2,4}\s\d{3,4}\s?\d{3,4}"
+    r"|\b1[-.]\d{3}[-.]\d{3}[-.]\d{4}"
     r")(?![\w/-]|\.\d)"
+)
+# National formats of other countries, any grouping: a trunk 0 ("01575 99368", "02 4177 7631", "0462.283.038",
+# "08-170 669 07", "02124/15868344", ten or eleven bare digits "0232781286"), or an area or country code in
+# parentheses ("(0161) 4960066", "(08)-8690-7366", "(+358) 083778353", "(351) 928 063 608"). Dates
+# (05/03/1960) and years in parentheses ("(2015) 1234567") are not phones.
+_PHONE_NATIONAL = re.compile(
+    r"(?<![\w+/.,(-])(?:"
+    r"0[1-9]\d{0,4}(?:(?:[ ./-]|/ | - )\d{2,8}){1,4}"
+    r"|0[1-9]\d{8,9}"
+    r"|\((?!(?:19|20)\d\d\))(?:\+\d{1,4}|0?\d{1,5})\)(?:[ ./-]|/ )?\d{1,10}(?:(?:[ ./-]|/ )\d{2,8}){0,3}"
+    r")(?![\w/-]|[.,]\d)"
 )
 _SECRET_KEYS = re.compile(
     r"(?:^|[_-])(?:token|access_token|auth|key|apikey|api_key|secret|sig|signature|session|sessionid|sid|"
@@ -315,7 +425,9 @@ def find_pii(
         spans.extend(PiiSpan(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text))
         own = _env_brand_handles() if brand_handles is None else frozenset(h.lstrip("@").lower() for h in brand_handles)
         spans.extend(
-            PiiSpan(m.start(), m.end(), "HANDLE") for m in _HANDLE.finditer(text) if m.group(1).lower() not in own
+            PiiSpan(m.start(), m.end(), "HANDLE")
+            for m in _HANDLE.finditer(text)
+            if m.group(1).lower() not in own and not (m.group(1).lower() == "ing" and _SLANG_AT.match(text, m.end()))
         )
     low = text.lower()
     if ("dot" in low and "at" in low) or _AT_DOTTED.search(low):
@@ -349,6 +461,12 @@ def find_pii(
                 digits = sum(c.isdigit() for c in number)
                 if 7 <= digits <= 15 and not _DATE_SHAPE.fullmatch(number):
                     spans.append(PiiSpan(m.start("phone"), m.start("phone") + len(number), "PHONE"))
+            spans.extend(PiiSpan(m.start("phone"), m.end("phone"), "PHONE") for m in _PHONE_NEAR_CUE.finditer(text))
+        if n_digits >= 8 and ("0" in text or "(" in text):
+            for m in _PHONE_NATIONAL.finditer(text):
+                number = m.group(0)
+                if 8 <= sum(c.isdigit() for c in number) <= 15 and not _NOT_A_PHONE.fullmatch(number):
+                    spans.append(PiiSpan(m.start(), m.end(), "PHONE"))
         if n_digits >= 10:
             spans.extend(PiiSpan(m.start(), m.end(), "PHONE") for m in _PHONE_PAIRS.finditer(text))
         spans.extend(
@@ -356,6 +474,19 @@ def find_pii(
             for m in _ADDRESS.finditer(text)
             if not _NOT_BEFORE_ADDRESS.search(text, max(0, m.start() - 12), m.start())
         )
+        spans.extend(
+            PiiSpan(m.start(), m.end(), "ADDRESS")
+            for m in _ADDRESS_WEAK.finditer(text)
+            if _WEAK_CUE_BEFORE.search(text, max(0, m.start() - 12), m.start())
+        )
+        spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _ADDRESS_CONT.finditer(text))
+        spans.extend(
+            PiiSpan(m.start(), m.end(), "ADDRESS")
+            for m in _ADDRESS_CONT_WORD.finditer(text)
+            if _continental_street(m.group("street"), m.group("number"))
+        )
+        if any(k in low for k in _FRENCH_TYPES):
+            spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _ADDRESS_FRENCH.finditer(text))
         spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _PO_BOX.finditer(text))
         spans.extend(PiiSpan(m.start(), m.end(), "ADDRESS") for m in _UNIT_STREET.finditer(text))
         spans.extend(PiiSpan(m.start(), m.end(), "POSTCODE") for m in _POSTCODE.finditer(text))
@@ -399,6 +530,8 @@ def _ipv6_ok(candidate: str) -> bool:
 
 _ANY_DIGIT = re.compile(r"\d")
 _DATE_SHAPE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+# A date or a US ZIP+4 (01754-3756) has the shape of a national number with a trunk 0.
+_NOT_A_PHONE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{5}-\d{4}")
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 
 

@@ -17,8 +17,19 @@ Scored with :func:`pii_cases.score`.
   of the reviews whose first sentence ``pii_cases.py`` reads. Scored once (commit 987a94d); rules
   then changed from C's and D's misses.
 - Set E (``pii_heldout_e.json``, 400 items: 15 reviews, 385 tweets no other set reads): written and
-  labelled after that last change, with its own seed, templates, locales and keep words. No rule
-  has seen it.
+  labelled after that last change, with its own seed, templates, locales and keep words, and scored
+  once (commit 1a4e690's rules, before this change: ADDRESS 0.812, PHONE 0.943, NAME 0.796 / 0.782).
+  Its misses were then read (``bench/pii_eval.py --misses-e``, now ``--misses``) and changed rules
+  with A-D's (street types, national phone formats, name cues), and three people its first labelling missed were added to
+  :data:`CARRIER_GOLD_E`: since then E is a development set too.
+- Set F (``pii_heldout_f.json``, 400 items: airline tweets, rows 200-999 of the tweet file, which no
+  other set and not ``pii_cases.py`` read): written and labelled after that change, with its own seed,
+  templates, locales (continental addresses too) and keep words, and scored once with the rules as
+  they stand: it is the held-out figure. Caveat: while the address and phone rules were written, a
+  scan of every carrier file for ADDRESS and PHONE spans (no labels) was read for false positives,
+  F's rows among them; no rule changed from F's own figures or misses. F was written with Faker 40.x
+  (other Faker versions draw other values: E does not come out the same today; the committed files are
+  the sets).
 
 Gold spans: the inserted PII; every @handle of a carrier that is not one of :data:`BRAND_HANDLES`;
 and what :data:`CARRIER_GOLD` / :data:`CARRIER_GOLD_B` list, labelled by hand: people the carriers
@@ -44,6 +55,7 @@ FIXTURE_B = HERE / "pii_heldout_b.json"
 FIXTURE_C = HERE / "pii_heldout_c.json"
 FIXTURE_D = HERE / "pii_heldout_d.json"
 FIXTURE_E = HERE / "pii_heldout_e.json"
+FIXTURE_F = HERE / "pii_heldout_f.json"
 # The airlines the tweets are written to: their handles are the brand's own and stay.
 BRAND_HANDLES = ("united", "southwestair", "americanair", "jetblue", "usairways", "virginamerica", "delta")
 _HANDLE = re.compile(r"(?<![\w@./])@([A-Za-z0-9_]{1,30})\b")
@@ -439,6 +451,29 @@ CARRIER_GOLD_E: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "tweet:14571": (("NAME", "Belichick"),),
     "tweet:22673": (("NAME", "Drake"),),
+    # Missed by the first labelling and added when E's misses were read (E is a development set since):
+    # real people the tweets name.
+    "tweet:10428": (
+        ("NAME", "Kurt Warner"),
+        ("NAME", "Roberto Luongo"),
+    ),
+    "tweet:10702": (("NAME", "David Letterman"),),
+}
+
+
+# Set F's carriers (airline tweets, rows 200-999), labelled before set F was first scored: the agents and
+# the airline executive they name. Agents' initials signing a reply (^KN, ^JP) are not names; a case, ticket
+# or refund number (Case #8477733, e-ticket # 0162389030167) is not a phone; Logan is the airport.
+CARRIER_GOLD_F: dict[str, tuple[tuple[str, str], ...]] = {
+    "tweet:214": (("NAME", "Miranda"),),
+    "tweet:308": (("NAME", "Ladan"),),
+    "tweet:336": (("NAME", "Roger McLarren"),),
+    "tweet:518": (("NAME", "MaryJo"),),
+    "tweet:655": (("NAME", "Jimmy Samartzis"),),
+    "tweet:792": (("NAME", "Lisa J"),),
+    "tweet:793": (("NAME", "Rachelle"),),
+    "tweet:845": (("NAME", "Victoria"),),
+    "tweet:972": (("NAME", "Otis"),),
 }
 
 
@@ -475,13 +510,14 @@ def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 def heldout_cases(shared: Path, which: str = "a") -> list[Case]:
-    """Set ``"a"`` to ``"e"`` (``pii_heldout.json``, ``pii_heldout_b.json`` ...) as scored cases."""
+    """Set ``"a"`` to ``"f"`` (``pii_heldout.json``, ``pii_heldout_b.json`` ...) as scored cases."""
     fixture, carrier_gold = {
         "a": (FIXTURE, CARRIER_GOLD),
         "b": (FIXTURE_B, CARRIER_GOLD_B),
         "c": (FIXTURE_C, CARRIER_GOLD_C),
         "d": (FIXTURE_D, CARRIER_GOLD_D),
         "e": (FIXTURE_E, CARRIER_GOLD_E),
+        "f": (FIXTURE_F, CARRIER_GOLD_F),
     }[which]
     items = json.loads(fixture.read_text(encoding="utf-8"))["items"]
     carriers = read_carriers(shared)

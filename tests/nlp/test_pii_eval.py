@@ -3,8 +3,8 @@ prints, less a small margin, so a regression fails.
 
 - ``pii_cases.py``: the set the rules were written against (a regression floor, not a measure);
 - its real carriers (300 patient reviews and tweets with PII appended);
-- ``pii_heldout.py`` sets A to E (real carriers the others do not read, Faker values, their own
-  templates): E is the one no rule has seen; A to D are recorded as they stand (their scores
+- ``pii_heldout.py`` sets A to F (real carriers the others do not read, Faker values, their own
+  templates): F is the one no rule has seen; A to E are recorded as they stand (their scores
   changed rules, see that module's docstring).
 """
 
@@ -55,7 +55,8 @@ def test_labelled_set_recall_precision_and_keep_rates(spacy_nlp: Any) -> None:
 @needs_shared
 def test_real_carriers_with_inserted_pii(spacy_nlp: Any) -> None:
     """Measured: structured kinds 1.000, NAME recall 1.000 (Miranda, an agent, is gold) and
-    precision 0.962 (Watson the drug maker, Reclipsen), overall precision 0.993, 298/300 kept."""
+    precision 0.944 (Watson the drug maker, Reclipsen, and Sadie, who hates the google car: a person the
+    carrier labels missed), overall precision 0.990, 297/300 kept."""
     report = _report(spacy_nlp, carrier_cases(real_carriers(SHARED)), BRAND_HANDLES)
     for kind in STRUCTURED:
         assert report.kinds[kind].recall >= 0.98, (kind, report.misses)
@@ -66,30 +67,27 @@ def test_real_carriers_with_inserted_pii(spacy_nlp: Any) -> None:
     assert kept >= 0.98 * total
 
 
-# (set, kind) -> (recall, precision) measured 2026-12-02 (bench/pii_eval.py --real); the test allows
+# (set, kind) -> (recall, precision) measured 2026-12-03 (bench/pii_eval.py --real); the test allows
 # 0.03 less, or 1.5 cases where a kind has under 50 (one or two cases). Kinds not listed measured
-# 1.000 / 1.000 in that set. E is the set no rule has seen (see pii_heldout.py for A-D).
-# First scores, before the rules changed from them: A (99c2dac) address 0.902, phone 0.902,
-# postcode 0.930, names 0.867 / 0.852; B (60ae2dc) address 0.860, phone 0.787 / 0.927, names
-# 0.611 / 0.746; D (987a94d) address 0.889, phone 0.733, names 0.813 / 0.779.
+# 1.000 / 1.000 in that set. F is the set no rule has seen; A-E are recorded as they stand (their scores
+# or misses changed rules, see pii_heldout.py). First scores, before the rules changed from them:
+# A (99c2dac) address 0.902, phone 0.902, postcode 0.930, names 0.867 / 0.852; B (60ae2dc) address 0.860,
+# phone 0.787 / 0.927, names 0.611 / 0.746; D (987a94d) address 0.889, phone 0.733, names 0.813 / 0.779;
+# E (rules of 1a4e690) address 0.812, phone 0.943, names 0.796 / 0.782, overall precision 0.957.
+# F's figures below are its first score.
 MEASURED: dict[str, dict[str, tuple[float, float]]] = {
-    "a": {"ADDRESS": (0.980, 1.0), "NAME": (0.902, 0.884)},
-    "b": {"ADDRESS": (0.953, 1.0), "HANDLE": (0.979, 1.0), "NAME": (0.828, 0.844)},
-    "c": {
-        "ADDRESS": (0.776, 1.0),
-        "HANDLE": (0.990, 0.923),  # the 16 wrong handles are all "@ing" (slang) in one of C's templates
-        "NAME": (0.542, 0.669),
-        "PHONE": (0.979, 1.0),
-        "POSTCODE": (0.988, 1.0),
-    },
-    "d": {"ADDRESS": (0.956, 1.0), "HANDLE": (0.995, 1.0), "NAME": (0.858, 0.833), "PHONE": (0.978, 1.0)},
-    "e": {"ADDRESS": (0.812, 1.0), "NAME": (0.796, 0.782), "PHONE": (0.943, 1.0)},
+    "a": {"NAME": (0.923, 0.893)},
+    "b": {"HANDLE": (0.979, 1.0), "NAME": (0.862, 0.841)},
+    "c": {"HANDLE": (0.990, 1.0), "NAME": (0.826, 0.812)},
+    "d": {"HANDLE": (0.995, 1.0), "NAME": (0.873, 0.867)},
+    "e": {"NAME": (0.857, 0.863)},
+    "f": {"HANDLE": (0.986, 1.0), "NAME": (0.948, 0.974), "PHONE": (0.971, 1.0)},
 }
-OVERALL_PRECISION = {"a": 0.980, "b": 0.971, "c": 0.927, "d": 0.971, "e": 0.957}
+OVERALL_PRECISION = {"a": 0.982, "b": 0.970, "c": 0.964, "d": 0.977, "e": 0.974, "f": 0.996}
 
 
 @needs_shared
-@pytest.mark.parametrize("which", ["a", "b", "c", "d", "e"])
+@pytest.mark.parametrize("which", ["a", "b", "c", "d", "e", "f"])
 def test_heldout_sets_per_kind(spacy_nlp: Any, which: str) -> None:
     report = _report(spacy_nlp, heldout_cases(SHARED, which), HELDOUT_BRANDS)
     for kind in (*STRUCTURED, "NAME"):
