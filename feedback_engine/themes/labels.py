@@ -165,19 +165,29 @@ def usable_terms(terms: Sequence[tuple[str, float]], stop_terms: Iterable[str] =
     """Drop empty, stop-word-only, placeholder and noise terms (BERTopic pads topics with ``("", 1e-05)``).
 
     A term is dropped when any of its words is noise (:func:`is_noise_word`), when all its words are
-    stop words, or when it contains one of ``stop_terms`` or of ``FEEDBACK_ENGINE_THEME_STOP_TERMS``
-    (a word or a phrase, case-insensitive).
+    stop words, when it contains one of ``stop_terms`` or of ``FEEDBACK_ENGINE_THEME_STOP_TERMS``
+    (a word or a phrase, case-insensitive), or a word of five letters or more that begins one of the
+    brand's handles (``FEEDBACK_ENGINE_BRAND_HANDLES``: "usair" and "usairways" for ``usairways``).
     """
     phrases = _stop_phrases(stop_terms)
+    brands = _brand_names()
     out = []
     for term, weight in terms:
         words = str(term).lower().split()
         if not words or weight <= 0 or all(w in _STOP_SET for w in words) or any(is_noise_word(w) for w in words):
             continue
+        if any(len(w) >= 5 and any(b.startswith(w) for b in brands) for w in words):
+            continue  # the brand's name cut short: "usair" of @USAirways, "southwest" of @SouthwestAir
         if any(words[i : i + len(p)] == list(p) for p in phrases for i in range(len(words) - len(p) + 1)):
             continue
         out.append((str(term), float(weight)))
     return out
+
+
+def _brand_names() -> tuple[str, ...]:
+    """The brand's own handles (``FEEDBACK_ENGINE_BRAND_HANDLES``), lower case, without ``@``."""
+    raw = os.environ.get(BRAND_HANDLES_ENV, "")
+    return tuple(t.strip().lstrip("@").lower() for t in raw.split(",") if t.strip().lstrip("@"))
 
 
 def corpus_stop_terms(

@@ -201,6 +201,8 @@ def test_brand_handles_are_stop_terms(monkeypatch):
     label = make_label(terms)
     assert label.startswith("Hold music") and "usairways" not in label.lower() and "americanair" not in label.lower()
     assert kept(["usairways", "united", "hold music"]) == ["united", "hold music"]
+    # the name cut short is the brand too ("usair", "american"); a short or unrelated word is not
+    assert kept(["usair hold", "american", "amer", "hold", "americas"]) == ["amer", "hold", "americas"]
 
 
 def test_keyword_stop_terms():
