@@ -193,6 +193,12 @@ def actions_recipients(state: CliState, action_id: int, as_json: bool) -> None:
                 f"  {r['items_without_evidence']} item(s) of the theme say nothing specific about it "
                 "(no confident, topical sentence) and are not counted as raising it."
             )
+        for t in r.get("related_themes") or []:
+            click.echo(
+                f"  maybe the same subject: theme {t['theme_id']} {clean_header_text(t['label'], 60)!r} "
+                f"(similarity {t['similarity']:.2f}, {t['more_items']} more item(s) that raise it); add it with "
+                f"`feedback-engine actions update {r['action_id']} --theme ...` listing every theme"
+            )
 
     emit(result, as_json, human)
 

@@ -269,6 +269,9 @@ def preview(store: Store, action_id: int, *, now: datetime | None = None) -> dic
         )
     out.sort(key=lambda r: (-(r["score"] if r["score"] is not None else 2.0), r["customer_id"]))
     with_evidence = set(action_evidence(conn, action_id))
+    related = tq.similar_themes(conn, action_themes(conn, action_id))
+    for theme in related:  # what adding it would bring: items with evidence there and not here yet
+        theme["more_items"] = len(set(theme_evidence(conn, [theme["theme_id"]])) - with_evidence)
     return {
         "action_id": action_id,
         "status": status,
@@ -277,4 +280,7 @@ def preview(store: Store, action_id: int, *, now: datetime | None = None) -> dic
         "excluded": dict(sorted(excluded.items())),
         "member_items": len(members),
         "items_without_evidence": len(members - with_evidence),  # members no sentence of which says it
+        # themes that may be the same subject in other words (:data:`~feedback_engine.themes.queries.RELATED_COS`):
+        # shown to the person shipping, never added by themselves
+        "related_themes": related,
     }

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from markupsafe import escape
 
@@ -251,6 +252,25 @@ def test_editor_creates_updates_and_ships_an_action_through_the_preview(site):
     page = editor.get(url).text
     assert 'id="impact"' in page and str(escape(verdict)) in page  # the insights stage's verdict, shown once shipped
     assert "Faster refunds" in editor.get("/outbox").text
+
+
+def test_the_ship_page_offers_a_theme_about_the_same_subject_escaped(site):
+    app, db_path, ids = site
+    with Store(db_path) as store, store.transaction():
+        centroid = bytes(np.ones(384, dtype="<f4").tobytes())
+        store.execute("UPDATE themes SET centroid = ? WHERE id = ?", (centroid, ids["refunds"]))
+        store.execute(
+            "INSERT INTO themes (label, origin, status, terms, quotes, centroid, size, created_at, updated_at) "
+            "VALUES ('<b>Money back</b>', 'discovered', 'active', '[]', '[]', ?, 0, '2026-01-01', '2026-01-01')",
+            (centroid,),
+        )
+    editor = logged_in(app, "editor")
+    token = editor.csrf(f"/themes/{ids['refunds']}")
+    data = {"csrf": token, "theme": str(ids["refunds"]), "title": "Faster refunds", "description": "Pay in 2 days"}
+    url = editor.post("/actions", data).headers["location"]
+    page = editor.get(f"{url}/ship").text
+    assert 'id="related"' in page and "&lt;b&gt;Money back&lt;/b&gt;" in page and "<b>Money back" not in page
+    assert "similarity 1.00" in page
 
 
 def test_viewer_cannot_create_or_ship(site):
