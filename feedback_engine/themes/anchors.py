@@ -102,6 +102,8 @@ def _phrases(
     """``[word]``, or the phrases the theme (``members``) names it in when they are among its
     ``top`` terms (c-TF-IDF bigrams, stemmed: "dark mode", not "bag arrived"), cover
     :data:`PHRASE_COVER` of its items naming it, and items elsewhere name the word otherwise."""
+    if not any(word in p.split() for p in top):
+        return [word]  # no top phrase holds it: nothing to count
     naming = postings.get(word, [])
     inside = [per_item[i] for i in naming if i in members]
     pairs: Counter[str] = Counter()

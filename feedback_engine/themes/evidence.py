@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_engine.themes.persist import count_other_language, from_blob, sentiment_counts
-from feedback_engine.themes.queries import CHUNK, member_themes, resolve_survivors
+from feedback_engine.themes.queries import CHUNK, json_list, member_themes, resolve_survivors
 from feedback_engine.themes.seeds import MAX_SHARE, TERM_SCORE, named_terms, stem
 
 if TYPE_CHECKING:
@@ -263,9 +263,9 @@ def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[in
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT id, anchors, terms FROM themes WHERE origin = 'discovered' AND id IN ({marks})"
         for tid, anchors_json, terms_json in conn.execute(sql, chunk).fetchall():
-            words = {str(w) for w in _json_list(anchors_json) if isinstance(w, str)}
+            words = {str(w) for w in json_list(anchors_json) if isinstance(w, str)}
             in_phrases = {p for w in words if " " in w for p in w.split()}  # "dark" of "dark mode"
-            terms = _json_list(terms_json)
+            terms = json_list(terms_json)
             top = terms[0][0] if terms and isinstance(terms[0], list) and terms[0] else ""
             for word in str(top).lower().split():
                 s = stem(word)
@@ -334,14 +334,6 @@ def _fts_term(term: str) -> str:
     words may stand between; :func:`~feedback_engine.themes.seeds.named_terms` then checks)."""
     parts = term.split()
     return f"{parts[0]}*" if len(parts) == 1 else f"NEAR({' '.join(p + '*' for p in parts)}, 3)"
-
-
-def _json_list(raw: Any) -> list[Any]:
-    try:
-        value = json.loads(raw) if raw else []
-    except (TypeError, ValueError):
-        return []
-    return value if isinstance(value, list) else []
 
 
 def _with_context(conn: sqlite3.Connection, best: dict[int, Evidence]) -> dict[int, Evidence]:

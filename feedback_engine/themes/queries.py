@@ -58,6 +58,7 @@ __all__ = [
     "figures",
     "theme_figures",
     "sentiment_by_channel",
+    "json_list",
     "parse_time",
     "similar_themes",
 ]
@@ -184,14 +185,15 @@ def subject_stems(conn: sqlite3.Connection) -> dict[int, frozenset[str]]:
     phrases too) and the words of its top three terms. What :func:`stance` matches aspect terms on."""
     out: dict[int, frozenset[str]] = {}
     for tid, anchors, terms in conn.execute("SELECT id, anchors, terms FROM themes"):
-        named = [str(a) for a in _json_list(anchors)] + [
-            str(t[0]) for t in _json_list(terms)[:3] if isinstance(t, list) and t
+        named = [str(a) for a in json_list(anchors)] + [
+            str(t[0]) for t in json_list(terms)[:3] if isinstance(t, list) and t
         ]
         out[int(tid)] = frozenset(stem(w) for phrase in named for w in phrase.lower().split() if len(w) >= 3)
     return out
 
 
-def _json_list(raw: Any) -> list[Any]:
+def json_list(raw: Any) -> list[Any]:
+    """A stored JSON list (``themes.anchors``, ``themes.terms``), or ``[]`` for NULL, bad JSON or another type."""
     try:
         value = json.loads(raw) if raw else []
     except (TypeError, ValueError):
