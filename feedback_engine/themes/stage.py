@@ -585,8 +585,13 @@ class ThemeStage:
     def assign_text(self, text: str, store: Store) -> tuple[int | None, float]:
         """Embed one text and return ``(theme_id, probability)`` of its nearest theme (``None`` if no themes)."""
         index = self.index(store)
+        one = getattr(self.embedder, "encode_one", None)  # MiniLMEmbedder's fast path for one text
         with _one_thread():
-            vec = np.asarray(self.embedder.encode([text]), dtype=np.float32)
+            vec = (
+                np.asarray(one(text), dtype=np.float32)[None, :]
+                if callable(one)
+                else np.asarray(self.embedder.encode([text]), dtype=np.float32)
+            )
         theme, sim, _ = self.place(index, vec, [text])
         if theme[0] <= 0:
             return None, 0.0

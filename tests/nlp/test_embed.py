@@ -71,3 +71,25 @@ def test_blob_round_trip(embedder) -> None:
     assert len(blob) == 384 * 4
     np.testing.assert_array_equal(from_blob(blob), vector)
     assert from_blob(None) is None
+
+
+def test_encode_one_is_encode_of_one_text(embedder, embedder_fp32) -> None:
+    """The frozen trace (made for an 8-token text) gives the eager vector at every length."""
+    long_text = " ".join(["the refund for my cancelled order never arrived and support keeps closing my ticket"] * 12)
+    texts = ["", "ok", *SENTENCES[:5], long_text]  # 2 tokens up to the 128-token cut
+    for model in (embedder, embedder_fp32):
+        for text in texts:
+            one = model.encode_one(text)
+            assert one.shape == (384,) and one.dtype == np.float32
+            assert float(one @ model.encode([text])[0]) > 0.9999, (model.precision, text[:30])
+    assert embedder._single is not False  # traced, not the eager fallback
+
+
+def test_encode_one_falls_back_when_tracing_fails(embedder_fp32, monkeypatch) -> None:
+    import feedback_engine.nlp.embed as embed
+
+    monkeypatch.setattr(embedder_fp32, "_single", None)
+    monkeypatch.setattr(embed.torch.jit, "trace", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no trace")))
+    vec = embedder_fp32.encode_one(SENTENCES[0])
+    assert embedder_fp32._single is False
+    assert float(vec @ embedder_fp32.encode([SENTENCES[0]])[0]) > 0.9999
