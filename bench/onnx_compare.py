@@ -4,7 +4,7 @@
     python bench/onnx_compare.py                   # 480 texts of bench/feedback_corpus.py, 5 rounds
 
 Both encoders (the shipped sentiment model, whatever is committed now, and all-MiniLM-L6-v2) are
-exported in memory with ``torch.onnx.export`` (opset 17, dynamic batch and length), run through
+exported in memory with ``torch.onnx.export(dynamo=True)`` (opset 18, dynamic batch and length), run through
 ONNX Runtime's BERT graph fusions, and quantised with ``quantize_dynamic`` (int8 weights per
 channel, activations per tensor); nothing is downloaded or written outside a temporary folder.
 Each variant encodes the same texts in the same length-sorted batches on ONE thread (how analyze
@@ -64,8 +64,12 @@ def export(model: Any, field: str) -> bytes:
             input_names=["input_ids", "attention_mask"],
             output_names=["out"],
             dynamic_axes={"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}, "out": {0: "b"}},
-            opset_version=17,
-            dynamo=False,
+            opset_version=18,
+            # the TorchScript exporter (dynamo=False) traces today's transformers BERT wrongly: its
+            # outputs differ from torch by up to 1.3 per hidden unit (mean cosine ~0.9), which is
+            # what the first comparison here measured; the dynamo exporter matches to ~1e-6
+            dynamo=True,
+            verbose=False,
         )
     return buffer.getvalue()
 

@@ -82,14 +82,45 @@ def test_encode_one_is_encode_of_one_text(embedder, embedder_fp32) -> None:
             one = model.encode_one(text)
             assert one.shape == (384,) and one.dtype == np.float32
             assert float(one @ model.encode([text])[0]) > 0.9999, (model.precision, text[:30])
-    assert embedder._single is not False  # traced, not the eager fallback
+    assert embedder._traces.made[False] is not False  # traced, not the eager fallback
 
 
-def test_encode_one_falls_back_when_tracing_fails(embedder_fp32, monkeypatch) -> None:
+def test_traced_batches_equal_the_eager_model(embedder, monkeypatch) -> None:
+    """The masked trace gives the eager model's vectors, for padded batches and for batches of one
+    length (no padding: a mask of ones must not be baked in either way)."""
+    from feedback_engine.nlp.embed import MiniLMEmbedder
+
+    embedder.encode(SENTENCES[:2])  # its traces are made on first use, before tracing is turned off
+    monkeypatch.setenv("FEEDBACK_ENGINE_TRACE", "0")
+    eager = MiniLMEmbedder(quantize=embedder.quantized, batch_size=embedder.batch_size)
+    same_length = ["refund please now", "login fails again", "dark mode please", "app is slow"]
+    for texts in (SENTENCES, same_length, SENTENCES[:1]):
+        traced = embedder.encode(texts)
+        reference = eager.encode(texts)
+        assert eager._traces.made[True] is False and embedder._traces.made[True] is not False
+        np.testing.assert_allclose((traced * reference).sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_tracing_failure_falls_back_to_the_eager_model(embedder_fp32, monkeypatch) -> None:
     import feedback_engine.nlp.embed as embed
 
-    monkeypatch.setattr(embedder_fp32, "_single", None)
+    reference = embedder_fp32.encode(SENTENCES[:3])
+    from feedback_engine.nlp.torch_utils import Traces
+
+    monkeypatch.setattr(embedder_fp32, "_traces", Traces(embedder_fp32.model, "last_hidden_state"))
     monkeypatch.setattr(embed.torch.jit, "trace", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no trace")))
     vec = embedder_fp32.encode_one(SENTENCES[0])
-    assert embedder_fp32._single is False
-    assert float(vec @ embedder_fp32.encode([SENTENCES[0]])[0]) > 0.9999
+    again = embedder_fp32.encode(SENTENCES[:3])
+    assert embedder_fp32._traces.made == {False: False, True: False}
+    assert float(vec @ reference[0]) > 0.9999
+    np.testing.assert_allclose(again, reference, atol=1e-5)
+
+
+def test_a_traced_embedder_pickles_and_traces_again(embedder) -> None:
+    """Ray ships the models to its actors by value: the traces stay behind and are made again."""
+    import pickle
+
+    embedder.encode_one(SENTENCES[0])
+    copy = pickle.loads(pickle.dumps(embedder))
+    assert copy._traces.made == {}
+    np.testing.assert_allclose(copy.encode(SENTENCES[:3]), embedder.encode(SENTENCES[:3]), atol=1e-5)

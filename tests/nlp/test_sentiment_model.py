@@ -153,6 +153,25 @@ def test_fp32_and_int8_agree() -> None:
     assert fp32.temperature == int8.temperature != 1.0
 
 
+@pytest.mark.models
+def test_traced_logits_equal_the_eager_model(model: TransformerSentiment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The frozen trace (nlp.torch_utils.trace_frozen) gives the eager model's logits, padded or not,
+    and a pickled model (how Ray ships it) traces again."""
+    import pickle
+
+    texts = [t for t, _ in OBVIOUS] + ["A much longer review: " + "the delivery was late again and again. " * 20]
+    traced = model.logits(texts)
+    assert model._traces.made[True] is not False
+    monkeypatch.setenv("FEEDBACK_ENGINE_TRACE", "0")
+    eager = TransformerSentiment(MODEL_DIR, precision=model.precision)
+    assert abs(traced - eager.logits(texts)).max() < 1e-3
+    assert eager._traces.made[True] is False
+    monkeypatch.delenv("FEEDBACK_ENGINE_TRACE")
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy._traces.made == {}
+    assert abs(copy.logits(texts) - traced).max() < 1e-3
+
+
 def test_missing_model_folder_raises_model_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-model-here"
     with pytest.raises(ModelError) as info:

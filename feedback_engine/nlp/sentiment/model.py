@@ -303,6 +303,10 @@ class TransformerSentiment:
         self.columns = label_matrix({int(k): v for k, v in model.config.id2label.items()})
         self.max_length = min(max_length, int(getattr(model.config, "max_position_embeddings", max_length)))
         self.model = reduce_precision(model, self.precision)
+        from feedback_engine.nlp.torch_utils import Traces
+
+        # frozen TorchScript on the CPU (nlp.torch_utils.trace_frozen: ~8% faster in bf16, same logits)
+        self._traces = Traces(self.model, "logits", enabled=device == "cpu")
         folder = Path(self.location).expanduser()
         self.temperature = float(temperature) if temperature else (read_temperature(folder) if folder.is_dir() else 1.0)
         from feedback_engine.nlp.sentiment.lexicon import LexiconHead
@@ -323,7 +327,7 @@ class TransformerSentiment:
         with torch.inference_mode():
             for batch in length_batches([len(e) for e in encoded], self.batch_size):
                 ids, mask = pad_batch([encoded[i] for i in batch], pad_id)
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logits = self._traces.run(ids.to(self.device), mask.to(self.device))
                 out[torch.tensor(batch)] = logits.float().cpu()
         return out
 
