@@ -119,7 +119,7 @@ class MiniLMEmbedder:
         self.quantized = quantize
         self.tokenizer, self.model = self._load(quantize)
         self.dim = int(self.model.config.hidden_size)
-        self._traces = Traces(self.model, "last_hidden_state")  # frozen TorchScript, made on first use
+        self._traces = Traces("last_hidden_state")  # frozen TorchScript, made on first use
 
     def _load(self, quantize: bool | str) -> tuple[Any, Any]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -191,7 +191,7 @@ class MiniLMEmbedder:
                     seq = ids[i]
                     input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
                     mask[row, : len(seq)] = 1
-                hidden = self._traces.run(input_ids, mask).float()
+                hidden = self._traces.run(self.model, input_ids, mask).float()
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
@@ -206,6 +206,6 @@ class MiniLMEmbedder:
                 "input_ids"
             ]
         with torch.inference_mode():
-            hidden = self._traces.run(torch.tensor(ids, dtype=torch.long))
+            hidden = self._traces.run(self.model, torch.tensor(ids, dtype=torch.long))
             pooled = torch.nn.functional.normalize(hidden.float().mean(dim=1), p=2, dim=1)
         return pooled[0].numpy().astype(np.float32)

@@ -282,41 +282,49 @@ def trace_frozen(model: Any, field: str, masked: bool) -> Any:
         return False
 
 
-class Traces:
-    """A model's frozen traces (:func:`trace_frozen`), each made on first use, under a lock: with and
-    without a mask. ``get(masked)`` is the traced module, or ``False`` (eager) where tracing failed,
-    the model is not on the CPU, or ``FEEDBACK_ENGINE_TRACE=0`` was set when it was first asked for."""
+def _on_cpu(model: Any) -> bool:
+    try:
+        return all(p.device.type == "cpu" for p in model.parameters())
+    except (AttributeError, TypeError):
+        return False
 
-    def __init__(self, model: Any, field: str, enabled: bool = True) -> None:
+
+class Traces:
+    """The frozen traces (:func:`trace_frozen`) of whatever model is passed, each made on first use,
+    under a lock: with and without a mask. ``get(model, masked)`` is the traced module, or ``False``
+    (run eager) where tracing failed, the model is not all on the CPU, ``enabled`` is off, or
+    ``FEEDBACK_ENGINE_TRACE=0`` was set when it was first asked for. A different model object (one
+    reloaded on a GPU, say) drops the traces of the last one: they never run stale weights."""
+
+    def __init__(self, field: str, enabled: bool = True) -> None:
         import threading
 
-        self.model = model
         self.field = field
         self.enabled = enabled
         self.made: dict[bool, Any] = {}
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (a Ray actor gets the models by value) without the traces and the lock: the
         receiving process traces again on first use."""
-        return {"model": self.model, "field": self.field, "enabled": self.enabled}
+        return {"field": self.field, "enabled": self.enabled}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model"], state["field"], state["enabled"])  # type: ignore[misc]
+        self.__init__(state["field"], state["enabled"])  # type: ignore[misc]
 
-    def get(self, masked: bool) -> Any:
-        traced = self.made.get(masked)
-        if traced is not None:
-            return traced
+    def get(self, model: Any, masked: bool) -> Any:
         with self._lock:
-            if self.made.get(masked) is None:
+            if self._model is not model:
+                self._model, self.made = model, {}
+            if masked not in self.made:
                 on = self.enabled and os.environ.get(TRACE_ENV, "").strip().lower() not in {"0", "false", "no", "off"}
-                self.made[masked] = trace_frozen(self.model, self.field, masked) if on else False
-        return self.made[masked]
+                self.made[masked] = trace_frozen(model, self.field, masked) if on and _on_cpu(model) else False
+            return self.made[masked]
 
-    def run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``field`` of the model's output for a batch (with a mask) or one unpadded text (without)."""
-        traced = self.get(attention_mask is not None)
+    def run(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``field`` of ``model``'s output for a batch (with a mask) or one unpadded text (without)."""
+        traced = self.get(model, attention_mask is not None)
         if traced is False:
-            return getattr(self.model(input_ids=input_ids, attention_mask=attention_mask), self.field)
+            return getattr(model(input_ids=input_ids, attention_mask=attention_mask), self.field)
         return traced(input_ids) if attention_mask is None else traced(input_ids, attention_mask)

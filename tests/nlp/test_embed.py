@@ -107,7 +107,7 @@ def test_tracing_failure_falls_back_to_the_eager_model(embedder_fp32, monkeypatc
     reference = embedder_fp32.encode(SENTENCES[:3])
     from feedback_engine.nlp.torch_utils import Traces
 
-    monkeypatch.setattr(embedder_fp32, "_traces", Traces(embedder_fp32.model, "last_hidden_state"))
+    monkeypatch.setattr(embedder_fp32, "_traces", Traces("last_hidden_state"))
     monkeypatch.setattr(embed.torch.jit, "trace", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no trace")))
     vec = embedder_fp32.encode_one(SENTENCES[0])
     again = embedder_fp32.encode(SENTENCES[:3])
@@ -124,3 +124,24 @@ def test_a_traced_embedder_pickles_and_traces_again(embedder) -> None:
     copy = pickle.loads(pickle.dumps(embedder))
     assert copy._traces.made == {}
     np.testing.assert_allclose(copy.encode(SENTENCES[:3]), embedder.encode(SENTENCES[:3]), atol=1e-5)
+
+
+def test_a_new_model_object_is_traced_anew(embedder_fp32, monkeypatch) -> None:
+    """A model swapped in (as the GPU path reloads one) never runs through the old model's trace."""
+    import copy
+
+    import torch
+
+    from feedback_engine.nlp.torch_utils import Traces
+
+    traces = Traces("last_hidden_state")
+    monkeypatch.setattr(embedder_fp32, "_traces", traces)
+    before = embedder_fp32.encode(SENTENCES[:2])
+    first = traces.made[True]
+    other = copy.deepcopy(embedder_fp32.model)
+    with torch.no_grad():
+        other.embeddings.word_embeddings.weight.mul_(0.5)  # a different model: different vectors
+    monkeypatch.setattr(embedder_fp32, "model", other)
+    after = embedder_fp32.encode(SENTENCES[:2])
+    assert traces.made[True] is not first
+    assert float((before * after).sum(axis=1).min()) < 0.999

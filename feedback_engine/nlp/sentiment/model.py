@@ -306,7 +306,7 @@ class TransformerSentiment:
         from feedback_engine.nlp.torch_utils import Traces
 
         # frozen TorchScript on the CPU (nlp.torch_utils.trace_frozen: ~8% faster in bf16, same logits)
-        self._traces = Traces(self.model, "logits", enabled=device == "cpu")
+        self._traces = Traces("logits", enabled=device == "cpu")
         folder = Path(self.location).expanduser()
         self.temperature = float(temperature) if temperature else (read_temperature(folder) if folder.is_dir() else 1.0)
         from feedback_engine.nlp.sentiment.lexicon import LexiconHead
@@ -327,7 +327,7 @@ class TransformerSentiment:
         with torch.inference_mode():
             for batch in length_batches([len(e) for e in encoded], self.batch_size):
                 ids, mask = pad_batch([encoded[i] for i in batch], pad_id)
-                logits = self._traces.run(ids.to(self.device), mask.to(self.device))
+                logits = self._traces.run(self.model, ids.to(self.device), mask.to(self.device))
                 out[torch.tensor(batch)] = logits.float().cpu()
         return out
 
