@@ -272,6 +272,10 @@ def trace_frozen(model: Any, field: str, masked: bool) -> Any:
 
     ids = torch.tensor([[101, 1045, 2001, 5338, 3807, 2023, 3204, 102], [101, 2023, 2003, 102, 0, 0, 0, 0]])
     example = (ids, (ids != 0).long()) if masked else (ids[:1],)
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the tracer reads every attribute: "loss_type=None ... unrecognized"
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # TracerWarnings about Python values recorded as constants
@@ -280,6 +284,8 @@ def trace_frozen(model: Any, field: str, masked: bool) -> Any:
         return traced
     except Exception:  # noqa: BLE001 - any tracer failure falls back to the eager model
         return False
+    finally:
+        hf_logging.set_verbosity(verbosity)
 
 
 def _on_cpu(model: Any) -> bool:

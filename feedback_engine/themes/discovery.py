@@ -14,12 +14,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_engine.errors import ModelError
-from feedback_engine.themes.labels import clean_for_terms, default_vectorizer, usable_terms
+from feedback_engine.themes.labels import (
+    default_vectorizer,
+    supported_terms,
+    usable_terms,
+    vector_text,
+    word_support,
+)
 
 if TYPE_CHECKING:
     pass
 
 DEFAULT_SEED = 42
+# c-TF-IDF terms read per theme before the ones too few members wrote are skipped (BERTopic ranks 30
+# in any case); the stage keeps the best 10 that remain.
+TERM_CANDIDATES = 30
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -135,9 +144,18 @@ def fit_sample(docs: Sequence[str], size: int) -> np.ndarray:
     return np.sort(np.asarray(keys[:size], dtype=np.int64))
 
 
-def cluster_terms(model: Any, docs: Sequence[str], groups: np.ndarray) -> dict[int, list[tuple[str, float]]]:
+def cluster_terms(
+    model: Any, docs: Sequence[str], groups: np.ndarray, items: Sequence[Any] | np.ndarray | None = None
+) -> dict[int, list[tuple[str, float]]]:
     """c-TF-IDF terms for the final ``groups`` of ``docs`` (BERTopic ``update_topics`` with our
-    vectorizer on the fitted ``model``); empty without a fitted model."""
+    vectorizer on the fitted ``model``); empty without a fitted model.
+
+    A term is kept only when each of its words is held by enough distinct items of its group
+    (:func:`~feedback_engine.themes.labels.supported_terms`: 3, or 1% of a big group): ``items``
+    names each doc's item (sentences of one item count once); without it every doc is an item.
+    The :data:`TERM_CANDIDATES` best terms are read (c-TF-IDF ranks words one or two members wrote
+    high in small groups), so that a theme keeps terms after those are skipped.
+    """
     if model is None or not (groups >= 0).any():
         return {}
     with _quiet_bertopic():
@@ -145,10 +163,18 @@ def cluster_terms(model: Any, docs: Sequence[str], groups: np.ndarray) -> dict[i
             # cleaned here: BERTopic strips every character but letters, digits and spaces before the
             # vectorizer's own preprocessor runs, and "@AmericanAir [HANDLE]" became the term
             # "americanair handle" (a label "Americanair americanair" on airline tweets)
-            [clean_for_terms(d) for d in docs],
+            [vector_text(d) for d in docs],
             topics=groups.tolist(),
+            top_n_words=TERM_CANDIDATES,
             vectorizer_model=model.vectorizer_model,
             ctfidf_model=model.ctfidf_model,
             representation_model=model.representation_model,
         )
-        return {int(g): usable_terms(model.get_topic(int(g)) or []) for g in np.unique(groups[groups >= 0])}
+        out = {}
+        for g in np.unique(groups[groups >= 0]):
+            members = [int(i) for i in np.flatnonzero(groups == g)]
+            keys = [items[i] for i in members] if items is not None else list(members)
+            support = word_support([docs[i] for i in members], keys)
+            terms = usable_terms(model.get_topic(int(g)) or [])
+            out[int(g)] = supported_terms(terms, support, len(set(keys)))
+        return out

@@ -52,7 +52,14 @@ from feedback_engine.themes.discovery import (
     fit_sample,
 )
 from feedback_engine.themes.evidence import coverage, min_score
-from feedback_engine.themes.labels import corpus_stop_terms, make_label, pick_quotes, shown_terms, usable_terms
+from feedback_engine.themes.labels import (
+    corpus_stop_terms,
+    learn_casing,
+    make_label,
+    pick_quotes,
+    shown_terms,
+    usable_terms,
+)
 from feedback_engine.themes.placement import Index, LocalPlacer, Placed, Placer
 from feedback_engine.themes.queries import resolve_survivors
 from feedback_engine.themes.seeds import create_seed, seed_scores, seed_terms
@@ -332,8 +339,9 @@ class ThemeStage:
         for g, k in enumerate(keys):
             groups[key == k] = g
             key_group[k] = g
-        terms = cluster_terms(getattr(self, "_fitted_model", None), items.texts, groups)
+        terms = cluster_terms(getattr(self, "_fitted_model", None), items.texts, groups, items.feedback_ids)
         learned = corpus_stop_terms(terms.values())  # e.g. the product's own name, in most themes
+        casing = learn_casing(items.texts)  # "jfk" -> "JFK": as customers write it
         anchors = discover_anchors(items.texts, groups, terms)
         E = items.embeddings
         new_ids: list[int] = []
@@ -359,12 +367,22 @@ class ThemeStage:
                     if row["origin"] == "seeded" and row["seed_embedding"]:
                         centroid = ts.unit(ts.from_blob(row["seed_embedding"]) + centroid)
                     label = (
-                        row["label"] if row["label_pinned"] else make_label(t_terms, row["label"], stop_terms=learned)
+                        row["label"]
+                        if row["label_pinned"]
+                        else make_label(t_terms, row["label"], stop_terms=learned, casing=casing)
                     )
                     store.execute(
                         "UPDATE themes SET label = ?, status = 'active', merged_into = NULL, terms = ?, quotes = ?, "
                         "centroid = ?, anchors = CASE WHEN origin = 'seeded' THEN anchors ELSE ? END, updated_at = ? WHERE id = ?",
-                        (label, shown_terms(t_terms), json.dumps(quotes), ts.to_blob(centroid), t_anchors, now, k),
+                        (
+                            label,
+                            shown_terms(t_terms, casing),
+                            json.dumps(quotes),
+                            ts.to_blob(centroid),
+                            t_anchors,
+                            now,
+                            k,
+                        ),
                     )
                     final[g] = k
                     for c, tid in cluster_theme.items():
@@ -375,8 +393,8 @@ class ThemeStage:
                         "INSERT INTO themes (label, origin, status, terms, quotes, centroid, anchors, size, created_at, "
                         "updated_at) VALUES (?, 'discovered', 'active', ?, ?, ?, ?, 0, ?, ?)",
                         (
-                            make_label(t_terms, stop_terms=learned),
-                            shown_terms(t_terms),
+                            make_label(t_terms, stop_terms=learned, casing=casing),
+                            shown_terms(t_terms, casing),
                             json.dumps(quotes),
                             ts.to_blob(centroid),
                             t_anchors,

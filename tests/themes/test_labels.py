@@ -1,4 +1,5 @@
-"""Theme labels and top terms: social-post noise, stop terms (env, keyword, learned), acronym case."""
+"""Theme labels and top terms: social-post noise, stop terms (env, keyword, learned), acronym case,
+casing learned from how customers write a word, and terms too few members wrote."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from feedback_engine.themes.labels import (
     clean_for_terms,
     corpus_stop_terms,
     default_vectorizer,
+    display_term,
     is_noise_word,
+    learn_casing,
     make_label,
     merge_terms,
+    min_support,
+    shown_terms,
+    supported_terms,
     usable_terms,
+    vector_text,
+    word_support,
 )
 
 
@@ -274,3 +282,163 @@ def test_learned_stop_terms_never_leave_a_theme_unlabelled():
 )
 def test_acronym_case(terms, label):
     assert make_label(terms) == label
+
+
+# -- casing learned from how customers write a word --------------------------------------------
+
+
+def test_learn_casing_takes_the_case_most_customers_write():
+    texts = [
+        "stuck at JFK again, two hours",
+        "@united moved me from jfk to EWR",
+        "the gate at JFK is chaos",
+        "why does JFK never have agents",
+        "landed at EWR, no bags",
+        "EWR to LAX was fine",
+        "my new iPhone has no signal on the plane",
+        "wifi dropped and my iPhone died",
+        "can't charge my iPhone at the seat",
+        "the wifi is slow",
+        "no WiFi again",
+        "wifi never works",
+    ]
+    casing = learn_casing(texts)
+    assert casing["jfk"] == "JFK"  # 3 of 4 as JFK, once lower case: the lower case is rare
+    assert casing["ewr"] == "EWR"
+    assert casing["iphone"] == "iPhone"
+    assert "wifi" not in casing  # mostly written lower case
+    assert "lax" not in casing  # written once: too few to tell
+    assert "gate" not in casing and "stuck" not in casing
+
+
+def test_learn_casing_reads_hashtags_and_skips_handles_and_urls():
+    texts = [
+        "loved the flight #DestinationDragons",
+        "so excited for #DestinationDragons tonight",
+        "who else got tickets for #DestinationDragons",
+        "@SWA_Help @SWA_Help @SWA_Help my bag",
+        "see https://example.com/SWA/SWA/SWA for more",
+    ]
+    casing = learn_casing(texts)
+    assert casing == {"destinationdragons": "DestinationDragons"}  # no "SWA" from the handle or the URL
+
+
+def test_sentence_start_and_title_case_say_nothing():
+    # "Ice" is written at sentence starts and in titles only: it stays "ice" (a label writes "Ice" as head)
+    texts = ["Ice on the wings again.", "Ice delayed us. Ice everywhere", "De-Icing Takes Forever At Ice Station"] * 3
+    assert "ice" not in learn_casing(texts)
+    assert display_term("ice", head=True, casing=learn_casing(texts)) == "Ice"
+    # ... unless customers write ICE in a clear majority
+    shouted = ["deicing with ICE trucks again", "the ICE crew was late", "waited for ICE removal", "ice on the wing"]
+    assert learn_casing(shouted)["ice"] == "ICE"
+    assert learn_casing(shouted[:3] + ["ice on the wing"] * 2) == {}  # 3 of 5 lower: lower case is not rare
+
+
+def test_shouting_texts_and_phrases_are_not_acronyms():
+    texts = ["WHERE IS MY BAG YOU LOST IT", "I WANT MY BAG BACK NOW", "MY BAG IS STILL MISSING", "NICE CREW"] * 2
+    assert learn_casing(texts) == {}
+    phrases = ["you LOST MY BAG again", "they LOST MY BAG twice", "someone LOST MY BAG today"]
+    assert learn_casing(phrases) == {}  # a run of capitals is a shouted phrase, not three acronyms
+    assert learn_casing(["flew SWA again", "SWA lost my bag", "love SWA crews"]) == {"swa": "SWA"}
+
+
+def test_casing_thresholds():
+    texts = ["flew SWA today", "SWA again", "the SWA app", "swa is late"]
+    assert learn_casing(texts) == {"swa": "SWA"}
+    assert learn_casing(texts, min_count=4) == {}
+    assert learn_casing(texts, max_lower=0.2) == {}
+    assert learn_casing(["flew SWA today", "SWA again"]) == {}  # two occurrences: too few
+    assert learn_casing(["DELAYED again", "DELAYED twice", "DELAYED today"]) == {}  # long capitals: shouting
+
+
+def test_labels_use_learned_casing():
+    terms = [("swa", 0.9), ("awesome", 0.8), ("jfk gate", 0.7)]
+    casing = {"swa": "SWA", "jfk": "JFK", "ios": "IOS"}
+    assert make_label(terms) == "Swa: awesome, jfk gate"  # unchanged without casing
+    assert make_label(terms, casing=casing) == "SWA: awesome, JFK gate"
+    dragons = {"destinationdragons": "DestinationDragons"}
+    assert make_label([("destinationdragons", 0.9), ("fly", 0.5)], casing=dragons) == "DestinationDragons: fly"
+    assert display_term("ios crash", head=True, casing=casing) == "iOS crash"  # the fixed list has the last word
+    assert display_term("gate", head=True, casing=casing) == "Gate"
+    assert shown_terms([("jfk gate", 0.5)], casing) == '[["JFK gate", 0.5]]'
+    assert shown_terms([("jfk gate", 0.5)]) == '[["jfk gate", 0.5]]'
+
+
+# -- a term needs words enough members wrote ---------------------------------------------------
+
+
+def test_word_support_counts_items_as_the_vectorizer_reads_them():
+    texts = [
+        "the wi-fi is down",
+        "wifi down again",
+        "@wifi_help no wifi",
+        "delayed...really",
+        "wifi https://wifi.com/x",
+    ]
+    support = word_support(texts)
+    assert support["wifi"] == 4  # "wi-fi" reads as "wifi"; the handle and the URL do not count
+    assert support["delayedreally"] == 1  # run together as BERTopic reads it
+    assert vector_text("advisory...really #Storm @united").split() == ["advisoryreally", "Storm"]
+    # sentences of one item count once
+    assert word_support(["evry flight", "evry time", "late"], items=[7, 7, 8])["evry"] == 1
+
+
+def test_min_support():
+    assert [min_support(n) for n in (1, 2, 3, 12, 300, 301, 1000)] == [1, 2, 3, 3, 3, 4, 10]
+    assert min_support(50, min_items=5) == 5
+    assert min_support(100, share=0.1) == 10
+
+
+def test_supported_terms_skip_typos_and_keep_artefacts():
+    texts = [
+        "delayed evry time, Cancelled Flightled again",
+        "delayed two hours, Cancelled Flightled",
+        "weather advisory...really? Cancelled Flightled",
+        "delayed at the gate",
+        "delayed and delayed again",
+    ]
+    terms = [("evry", 0.9), ("advisoryreally", 0.8), ("delayed", 0.7), ("cancelled flightled", 0.6), ("gate", 0.5)]
+    support = word_support(texts)
+    kept_terms = [t for t, _ in supported_terms(terms, support, len(texts))]
+    assert kept_terms == ["delayed", "cancelled flightled"]  # "flightled": an artefact three wrote, kept
+    assert make_label(supported_terms(terms, support, len(texts))) == "Delayed: cancelled flightled"
+    assert [t for t, _ in supported_terms(terms, support, len(texts), min_items=1)] == [t for t, _ in terms]
+    # a theme of two items: each word in both
+    two = word_support(texts[:2])
+    assert [t for t, _ in supported_terms(terms, two, 2)] == ["delayed", "cancelled flightled"]
+
+
+def test_a_theme_without_well_held_terms_keeps_a_label():
+    """No term three members share: the terms two share, else the terms as they are (never "Unlabelled theme")."""
+    texts = ["gate agent was rude", "rude gate staff", "lounge closed", "no lounge access", "wifi down"]
+    terms = [("rude", 0.9), ("lounge", 0.8), ("wifi", 0.7)]
+    assert [t for t, _ in supported_terms(terms, word_support(texts), len(texts))] == ["rude", "lounge"]
+    alone = ["gate agent", "lounge closed", "wifi down"]
+    assert [t for t, _ in supported_terms(terms, word_support(alone), len(alone))] == ["rude", "lounge", "wifi"]
+
+
+@pytest.mark.slow
+def test_cluster_terms_skip_words_too_few_members_wrote():
+    """The real BERTopic c-TF-IDF ranks a word one member repeats high; cluster_terms skips it."""
+    import numpy as np
+
+    from feedback_engine.themes.discovery import cluster_terms, default_topic_model
+
+    bags = [f"my bag was lost on flight {i}, the luggage desk did nothing" for i in range(8)]
+    bags.append("lost bag lost bag, midght midght midght midght midght at the baggage claim")
+    seats = [f"the seat {i} was broken" + (" and the legroom awful" if i < 3 else "") for i in range(9)]
+    docs = bags + seats
+    groups = np.array([0] * len(bags) + [1] * len(seats))
+    rng = np.random.default_rng(0)
+    embeddings = np.vstack([rng.normal(g * 5.0, 1.0, 8) for g in groups]).astype(np.float32)
+    model = default_topic_model(len(docs))
+    model.fit(docs, embeddings=embeddings)
+    terms = cluster_terms(model, docs, groups)
+    assert "midght" in [t for t, _ in model.get_topic(0)]  # c-TF-IDF alone ranks it
+    assert not any("midght" in t for t, _ in terms[0])
+    assert {"bag", "luggage"} <= {t for t, _ in terms[0]}
+    assert "legroom" in {t for t, _ in terms[1]}  # three items wrote it
+    # the sentences of one item count once: "legroom" in three sentences of one item is no term
+    items = [*range(len(docs))]
+    items[len(bags) : len(bags) + 3] = [99, 99, 99]
+    assert "legroom" not in {w for t, _ in cluster_terms(model, docs, groups, items=items)[1] for w in t.split()}
