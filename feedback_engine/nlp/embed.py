@@ -26,11 +26,11 @@ Both paths run a TorchScript trace of the encoder, frozen (weights folded in as 
 on first use: a six-layer encoder over short texts spends much of its time dispatching about a
 hundred small operators per forward pass, and the frozen graph dispatches fewer. Batches (what
 ``analyze`` embeds) take a trace with the attention mask, made on a padded example so that the
-mask is always applied: 480 feedback texts on one thread, 364 against 274 texts/s eager in bf16,
+mask is always applied: 480 feedback texts on one thread in bf16, 1.02-1.17x eager's rate,
 identical outputs (:func:`~feedback_engine.nlp.torch_utils.trace_frozen`, shared with the
 sentiment model). One text at a time (:meth:`MiniLMEmbedder.encode_one`, what ``assign_text``
-calls for a new item) takes a trace without a mask, as one text has no padding: p50 3.2 ms
-against 5.2 ms eager, the same vector (cosine 0.9999999). ``tests/nlp/test_embed.py`` checks
+calls for a new item) takes a trace without a mask, as one text has no padding: p50 4.4 ms
+against 6.9 ms eager (``bench/trace_compare.py``), the same vector (cosine 0.9999999). ``tests/nlp/test_embed.py`` checks
 both against the eager model, at lengths of 2 to 128 tokens. When tracing fails (a model the
 tracer cannot follow), the eager model is used; ``FEEDBACK_ENGINE_TRACE=0`` turns tracing off.
 """
