@@ -253,7 +253,7 @@ class ThemeStage:
         if not len(sents):
             return items
         multi = np.isin(items.feedback_ids, np.unique(sents.feedback_ids))
-        subject = subject_sentences(sents.feedback_ids, ts.sentence_aspects(store, sents))
+        subject = subject_sentences(sents.feedback_ids, ts.sentence_aspects(store, sents), self.embedder)
         return ts.concat(items.take(np.flatnonzero(~multi)), sents.take(np.flatnonzero(subject)))
 
     def _split_items(self, sents: ts.Units) -> ts.Units:

@@ -125,3 +125,25 @@ def test_sentences_about_the_product_itself_are_left_out_of_discovery():
     assert not subject_sentences(np.array([1, 2]), [json.dumps(["app"]), json.dumps([])]).any()  # generic, none
     # a corpus where one subject is in every review keeps it (fewer than half the sentences would be left)
     assert subject_sentences(np.array([1, 2, 3]), [json.dumps(["battery"])] * 3).all()
+
+
+def test_the_product_named_in_several_words_is_left_out_with_an_embedder(embedder_fp32):
+    """No word alone is in 30% of the reviews, but "drug", "medicine" and "medication" together are:
+    with the embedder they are the product's words; "period" (20%) and a side effect stay subjects."""
+    from feedback_engine.themes.anchors import subject_sentences
+
+    names = ["drug"] * 15 + ["medicine"] * 12 + ["medication"] * 10 + [None] * 63
+    ids, aspects = [], []
+    for f, name in enumerate(names):
+        if name:
+            ids.append(f)
+            aspects.append(json.dumps([name]))
+        ids.append(f)
+        aspects.append(json.dumps([["period", "nausea", "rash", "acne", "weight"][f % 5]]))  # 20% each
+    ids_a = np.array(ids)
+    product = np.array([json.loads(a)[0] in ("drug", "medicine", "medication") for a in aspects])
+    alone = subject_sentences(ids_a, aspects)
+    assert alone[product].all()  # each word under 30% of the reviews: kept without an embedder
+    together = subject_sentences(ids_a, aspects, embedder_fp32)
+    assert not together[product].any()
+    assert together[~product].all()
