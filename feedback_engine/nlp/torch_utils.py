@@ -320,6 +320,9 @@ class Traces:
         self.__init__(state["field"], state["enabled"])  # type: ignore[misc]
 
     def get(self, model: Any, masked: bool) -> Any:
+        made = self.made  # read once: another thread may replace it
+        if self._model is model and masked in made:
+            return made[masked]  # the hot path: every batch of analyze, no lock
         with self._lock:
             if self._model is not model:
                 self._model, self.made = model, {}

@@ -347,7 +347,7 @@ def word_support(texts: Sequence[str], items: Sequence[object] | None = None) ->
     keys: Sequence[object] = items if items is not None else range(len(texts))
     seen: dict[object, set[str]] = {}
     for key, text in zip(keys, texts, strict=True):
-        seen.setdefault(key, set()).update(re.findall(TOKEN_PATTERN, vector_text(text).lower()))
+        seen.setdefault(key, set()).update(_TOKEN.findall(vector_text(text).lower()))
     return Counter(w for words in seen.values() for w in words)
 
 
