@@ -102,6 +102,8 @@ def test_obvious_customer_feedback(model: TransformerSentiment, text: str, label
     ("text", "label"),
     [
         ("Update came out today 😡😡", "negative"),
+        ("Update came out today 😡 😡 🤬", "negative"),
+        ("Update came out today 😍😍😍", "positive"),
         ("Update came out today 👍🏽", "positive"),
         ("new update 🙄", "negative"),
         ("they changed the icon 😭", "negative"),
@@ -115,11 +117,12 @@ def test_emoji_carry_the_sentiment_of_social_posts(model: TransformerSentiment, 
 
 
 def test_emoji_become_words_only_in_the_model_input() -> None:
-    assert (
-        clean_text("so slow 😡😡 🤦\u200d\u2642\ufe0f ok👍🏽 ❤️ 🔥") == "so slow angry angry frustrated ok good love 🔥"
-    )
+    assert clean_text("so slow 😡😡 🤦\u200d\u2642\ufe0f ok👍🏽 ❤️ 🔥") == "so slow angry frustrated ok good love 🔥"
     assert clean_text("plain  text<br />next") == "plain  text next"
     assert emoji_to_words("no emoji here, ünïcödé") == "no emoji here, ünïcödé"
+    # A run says its word once ("angry angry" reads mild to the encoder); different words in a run all stay.
+    assert clean_text("late again 😡😡 😠🤬!") == "late again angry !"
+    assert clean_text("😍😍👍 and 😍") == "love good and love"
 
 
 @pytest.mark.models

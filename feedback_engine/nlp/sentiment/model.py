@@ -133,18 +133,33 @@ EMOJI_WORDS = {
     "💩": "terrible",
     "😕": "confused",
 }
-_EMOJI_RE = re.compile("[" + "".join(sorted(EMOJI_WORDS)) + "]")
+_EMOJI_CLASS = "[" + "".join(sorted(EMOJI_WORDS)) + "]"
+_EMOJI_RE = re.compile(_EMOJI_CLASS)
+# A run of emoji, spaces between them allowed: "😡😡" and "😡 🤬" are one run.
+_EMOJI_RUN_RE = re.compile(f"{_EMOJI_CLASS}(?:\\s*{_EMOJI_CLASS})*")
 _EMOJI_MODIFIERS = re.compile("[\ufe0f\u200d\u2640\u2642\U0001f3fb-\U0001f3ff]")
 
 
+def _run_words(run: str) -> str:
+    """The words of one emoji run, a word said again straight after itself dropped: a repeated emoji
+    ("😡😡😡") is emphasis, and the encoder reads "angry angry angry" as mild or even neutral."""
+    words: list[str] = []
+    for emoji in _EMOJI_RE.findall(run):
+        word = EMOJI_WORDS[emoji]
+        if not words or words[-1] != word:
+            words.append(word)
+    return f" {' '.join(words)} "
+
+
 def emoji_to_words(text: str) -> str:
-    """``"new update 🙄"`` -> ``"new update annoyed"`` (see :data:`EMOJI_WORDS`)."""
+    """``"new update 🙄"`` -> ``"new update annoyed"``; ``"😡😡 🤬"`` -> ``"angry"`` (see
+    :data:`EMOJI_WORDS`)."""
     if text.isascii():
         return text
     if not _EMOJI_RE.search(text):
         return text
     text = _EMOJI_MODIFIERS.sub("", text)
-    return re.sub(r"  +", " ", _EMOJI_RE.sub(lambda m: f" {EMOJI_WORDS[m.group(0)]} ", text))
+    return re.sub(r"  +", " ", _EMOJI_RUN_RE.sub(lambda m: _run_words(m.group(0)), text))
 
 
 def clean_text(text: object) -> str:
