@@ -110,8 +110,27 @@ DRUG_ASPECTS: dict[str, tuple[str, str, str]] = {
 SWEEP = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 
 
+#: The airline tweets of the CrowdFlower corpus were published with three words rewritten inside
+#: every word that held them ("late" -> "Late Flight", so "later" reads "Late Flightr"; "cancel" ->
+#: "Cancelled Flight", "cancelled" -> "Cancelled Flightled"; "booking" -> "Flight Booking Problems").
+#: Customers never wrote those: put their words back before counting who named an aspect.
+PUBLISHED_REWRITES = (
+    (re.compile(r"Cancelled Flight", re.I), "cancel"),
+    (re.compile(r"Late Flight", re.I), "late"),
+    (re.compile(r"Flight Booking Problems", re.I), "booking"),
+)
+
+
+def restore_words(text: str) -> str:
+    """``text`` with the corpus's published rewrites undone (see :data:`PUBLISHED_REWRITES`)."""
+    for pattern, word in PUBLISHED_REWRITES:
+        text = pattern.sub(word, text)
+    return text
+
+
 def load_tweets(n: int, seed: int) -> pd.DataFrame:
     df = pd.read_csv(DATA)
+    df["text"] = [restore_words(str(t)) for t in df["text"]]
     df = df[df["text"].astype(str).str.contains(AIRLINES.pattern, flags=re.I, regex=True)].drop_duplicates("text")
     for name, (_, pattern, _) in ASPECTS.items():
         df[name] = df["text"].str.contains(pattern, case=False, regex=True)

@@ -41,6 +41,7 @@ from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes.anchors import discover_anchors, subject_sentences, topical_sentences
 from feedback_engine.themes.aspects import aspects_enabled, split_by_aspects
+from feedback_engine.themes.clustering import split_catch_alls
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
     Discovery,
@@ -230,7 +231,12 @@ class ThemeStage:
             discovery = self.discover(list(units.texts), units.embeddings)
         labels = discovery.labels  # with split_aspects, clusters split into their aspects' children
         if self.split_aspects:
+            # then what is left of a big cluster once its aspects went is a catch-all: split it,
+            # and read its children for aspects once more (two passes, bounded)
             labels = split_by_aspects(units.texts, labels, units.embeddings, self.embedder)
+            split = split_catch_alls(units.embeddings, labels, random_state=self.random_state)
+            if not np.array_equal(split, labels):
+                labels = split_by_aspects(units.texts, split, units.embeddings, self.embedder)
         plan = self._plan(store, units, labels)
         report = self._write_fit(store, units, plan, items)
         self._index = None

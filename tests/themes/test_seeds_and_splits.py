@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from feedback_engine.store import Store
-from feedback_engine.themes.clustering import WardClustering
+from feedback_engine.themes.clustering import WardClustering, split_catch_alls
 from feedback_engine.themes.seeds import TERM_SCORE, distinctive_terms, name_stems, seed_scores, stem
 
 
@@ -77,3 +77,26 @@ def test_a_big_but_tight_theme_stays_whole():
     X = np.vstack([_blobs(rng, centres[0], 300, 0.02)] + [_blobs(rng, centres[i], 60, 0.08) for i in (1, 2, 3)])
     labels = WardClustering(n_clusters=None, min_clusters=2, max_clusters=5).fit(X).labels_
     assert len(np.unique(labels[:300])) == 1 and np.bincount(labels).max() == 300
+
+
+def test_what_is_left_once_aspects_split_off_is_split_again_and_outliers_stay():
+    """The labels as the aspect split leaves them: tight aspect themes, one loose remainder (three
+    sub-groups of a broad region) and a few outliers; numbers and outliers survive the split."""
+    rng = np.random.RandomState(2)
+    centres = np.eye(16)
+    broad = centres[4] + centres[5]
+    rest = [_blobs(rng, broad + 0.35 * centres[6 + j], 60, 0.03) for j in range(3)]
+    aspects = [_blobs(rng, centres[i], 60, 0.02) for i in (0, 1, 2, 3, 10, 11)]  # 60 rows: 11% of 545
+    outliers = _blobs(rng, centres[12], 5, 0.5)
+    X = np.vstack([*rest, *aspects, outliers])
+    labels = np.concatenate([np.full(180, 3), np.repeat([0, 1, 2, 4, 5, 7], 60), np.full(5, -1)])
+    out = split_catch_alls(X, labels)
+    assert (out[-5:] == -1).all()  # outliers are not a cluster to split
+    assert (out[180:540] == labels[180:540]).all()  # tight themes keep their numbers and members
+    groups = [np.unique(out[60 * j : 60 * (j + 1)]) for j in range(3)]
+    assert all(len(g) == 1 for g in groups)  # each sub-group in one child
+    children = sorted(int(g[0]) for g in groups)
+    assert children[0] == 3 and all(c > 7 for c in children[1:])  # child 0 keeps the number
+    tight = np.concatenate([np.full(180, 3), np.repeat([0, 1, 2, 4, 5, 7], 60), np.full(5, -1)])
+    X_tight = np.vstack([_blobs(rng, broad, 180, 0.01), *aspects, outliers])
+    assert (split_catch_alls(X_tight, tight) == tight).all()  # big but tight: one subject, stays
