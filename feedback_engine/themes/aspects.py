@@ -33,6 +33,11 @@ many themes on real text, and one aspect customers describe with unrelated words
 themes ("on hold" and "phone"; "tired" and "sleep"). Deterministic (no sampling; ties broken by
 word), and bounded (:data:`MAX_CHILDREN` per cluster, one level). ``bench/recipient_bench.py``
 measures what it does to recipients.
+
+What is left of a cluster once its aspects are children can be a catch-all (everything else about
+flying, once cancellations and delays went): :class:`~feedback_engine.themes.stage.ThemeStage`
+then splits it (:func:`~feedback_engine.themes.clustering.split_catch_alls`) and reads the parts
+for aspects once more, so a small aspect inside it (wifi) gets a theme of its own. Two passes at most.
 """
 
 from __future__ import annotations
