@@ -29,8 +29,16 @@ precision 0.96), "Flying: plane, fly", "Tarmac: sitting", "Gate" and others.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+
+# the catch-all split's defaults, shared by WardClustering and split_catch_alls
+MAX_SHARE = 0.15
+TOLERANCE = 0.005
+MIN_SPLIT_SILHOUETTE = 0.02
+SPLIT_ROUNDS = 3
+SAMPLE_SIZE = 3000
 
 
 class WardClustering:
@@ -42,12 +50,12 @@ class WardClustering:
         *,
         min_clusters: int = 4,
         max_clusters: int = 40,
-        tolerance: float = 0.005,
-        sample_size: int = 3000,
+        tolerance: float = TOLERANCE,
+        sample_size: int = SAMPLE_SIZE,
         random_state: int = 42,
-        max_share: float = 0.15,
-        min_split_silhouette: float = 0.02,
-        split_rounds: int = 3,
+        max_share: float = MAX_SHARE,
+        min_split_silhouette: float = MIN_SPLIT_SILHOUETTE,
+        split_rounds: int = SPLIT_ROUNDS,
     ) -> None:
         self.n_clusters = n_clusters
         self.min_clusters = min_clusters
@@ -108,18 +116,20 @@ class WardClustering:
         self.labels_ = self._split_catch_alls(X, labels) if self.max_share < 1 else labels
         return self
 
+    def split_settings(self) -> dict[str, Any]:
+        """This model's catch-all split as :func:`split_catch_alls` keyword arguments."""
+        return {
+            "max_share": self.max_share,
+            "tolerance": self.tolerance,
+            "min_split_silhouette": self.min_split_silhouette,
+            "rounds": self.split_rounds,
+            "sample_size": self.sample_size,
+            "random_state": self.random_state,
+        }
+
     def _split_catch_alls(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Replace every cluster over ``max_share`` of the rows by its children when they separate."""
-        split = split_catch_alls(
-            X,
-            labels,
-            max_share=self.max_share,
-            tolerance=self.tolerance,
-            min_split_silhouette=self.min_split_silhouette,
-            rounds=self.split_rounds,
-            sample_size=self.sample_size,
-            random_state=self.random_state,
-        )
+        split = split_catch_alls(X, labels, **self.split_settings())
         _, dense = np.unique(split, return_inverse=True)
         return dense.astype(np.int64)
 
@@ -141,11 +151,11 @@ def split_catch_alls(
     X: np.ndarray,
     labels: np.ndarray,
     *,
-    max_share: float = 0.15,
-    tolerance: float = 0.005,
-    min_split_silhouette: float = 0.02,
-    rounds: int = 3,
-    sample_size: int = 3000,
+    max_share: float = MAX_SHARE,
+    tolerance: float = TOLERANCE,
+    min_split_silhouette: float = MIN_SPLIT_SILHOUETTE,
+    rounds: int = SPLIT_ROUNDS,
+    sample_size: int = SAMPLE_SIZE,
     random_state: int = 42,
 ) -> np.ndarray:
     """``labels`` with every cluster over ``max_share`` of the rows that is looser than the median
@@ -165,6 +175,8 @@ def split_catch_alls(
     X = np.asarray(X, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64).copy()
     n = len(labels)
+    if max_share >= 1:
+        return labels  # the split is off
     for _ in range(rounds):
         changed = False
         clusters = sorted(int(v) for v in np.unique(labels) if v >= 0)

@@ -15,6 +15,9 @@ nearest theme even when it is only faintly like it, a long review touches severa
   (``source = 'manual'``) always counts;
 - and is topical: it names a subject (a noun-phrase aspect found by spaCy) other than the product
   itself (:data:`GENERIC_ASPECTS`): "Worst app ever", "Love it!" and "Thanks" are never evidence;
+  or, for a seeded theme, it names the seed's own word without a noun ("we are delayed again"
+  for "Flight delays", :func:`seed_words`; a person chose those words). A discovered theme's
+  words are not enough: its top term can be an opinion ("great") that its cluster happens to own;
 - for a discovered theme, it names the theme's subject (:func:`subject_words`: its anchor words and
   the words of its top term, "delay" for "Flight delayed: delay, hours") unless it is as close as
   :data:`STRONG_SCORE`: a centroid is an average, and on real tweets the sentences near it that
@@ -48,7 +51,7 @@ import numpy as np
 
 from feedback_engine.themes.persist import count_other_language, from_blob, sentiment_counts
 from feedback_engine.themes.queries import CHUNK, json_list, member_themes, resolve_survivors
-from feedback_engine.themes.seeds import MAX_SHARE, TERM_SCORE, named_terms, stem
+from feedback_engine.themes.seeds import MAX_SHARE, TERM_SCORE, name_stems, named_terms, stem
 
 if TYPE_CHECKING:
     from feedback_engine.store import Store
@@ -63,6 +66,7 @@ __all__ = [
     "confident_items",
     "is_topical",
     "min_score",
+    "seed_words",
     "subject_words",
     "theme_evidence",
 ]
@@ -198,6 +202,7 @@ def theme_evidence(
     members = sorted(member_themes(survivors, theme_ids))
     wanted = None if feedback_ids is None else {int(f) for f in feedback_ids}
     subjects = subject_words(conn, members)
+    seeded = seed_words(conn, members)
     # placed by meaning, a unit need only name the first word of a subject phrase, what tells the
     # phrase apart ("system dark setting" for "dark mode"; "lite mode" does not); lifted or found
     # by name (``_named``), it must name the phrase
@@ -219,9 +224,9 @@ def theme_evidence(
                 continue  # a long item near a theme as a whole: its sentences must say it
             if not _confident(score, source, threshold):
                 continue
-            if source != "manual" and not is_topical(aspects):
-                continue
-            own = loose.get(int(_tid))
+            own, says = loose.get(int(_tid)), seeded.get(int(_tid))
+            if source != "manual" and not is_topical(aspects) and not (says and named_terms(text or "") & says):
+                continue  # names no subject, and not the seed's own word either
             if (
                 own
                 and source not in ("manual", "seed")
@@ -255,7 +260,7 @@ def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[in
     :data:`~feedback_engine.themes.seeds.MAX_SHARE` of all feedback. Seeded themes have their own
     words (:mod:`~feedback_engine.themes.seeds`) and are not listed."""
     ids = sorted({int(t) for t in theme_ids})
-    total = int(conn.execute("SELECT count(*) FROM feedback").fetchone()[0] or 0)
+    total = _total(conn)
     out: dict[int, set[str]] = {}
     share: dict[str, bool] = {}
     for start in range(0, len(ids), CHUNK):
@@ -271,16 +276,52 @@ def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[in
                 s = stem(word)
                 if len(s) < 3 or s in _GENERIC_STEMS or not s.isalnum() or s in in_phrases:
                     continue
-                if s not in share:
-                    found = conn.execute(
-                        "SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH ?", (f"{s}*",)
-                    ).fetchone()[0]
-                    share[s] = int(found or 0) <= MAX_SHARE * total
-                if share[s]:
+                if _rare(conn, s, total, share):
                     words.add(s)
             if words:
                 out[int(tid)] = words
     return out
+
+
+def seed_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Seeded theme id -> the stems that name its subject: of its name's content words
+    (:func:`~feedback_engine.themes.seeds.name_stems`) and of its description's words that mean
+    what the name says (``anchors``), those that are not generic and are in at most
+    :data:`~feedback_engine.themes.seeds.MAX_SHARE` of all feedback ("delay" for "Flight delays"
+    on airline tweets; "flight" is in most of them)."""
+    ids = sorted({int(t) for t in theme_ids})
+    total = _total(conn)
+    out: dict[int, set[str]] = {}
+    share: dict[str, bool] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, label, anchors FROM themes WHERE origin = 'seeded' AND id IN ({marks})"
+        for tid, label, anchors_json in conn.execute(sql, chunk).fetchall():
+            candidates = [
+                *name_stems(str(label or "")),
+                *(str(w) for w in json_list(anchors_json) if isinstance(w, str)),
+            ]
+            words = {
+                s
+                for s in dict.fromkeys(candidates)
+                if len(s) >= 3 and s.isalnum() and s not in _GENERIC_STEMS and _rare(conn, s, total, share)
+            }
+            if words:
+                out[int(tid)] = words
+    return out
+
+
+def _total(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM feedback").fetchone()[0] or 0)
+
+
+def _rare(conn: sqlite3.Connection, s: str, total: int, cache: dict[str, bool]) -> bool:
+    """Whether the stem ``s`` is in at most :data:`MAX_SHARE` of all feedback (full-text index)."""
+    if s not in cache:
+        found = conn.execute("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH ?", (f"{s}*",)).fetchone()[0]
+        cache[s] = int(found or 0) <= MAX_SHARE * total
+    return cache[s]
 
 
 _GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_ASPECTS)

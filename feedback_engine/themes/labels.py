@@ -177,18 +177,26 @@ def usable_terms(terms: Sequence[tuple[str, float]], stop_terms: Iterable[str] =
     stop words, when it contains one of ``stop_terms`` or of ``FEEDBACK_ENGINE_THEME_STOP_TERMS``
     (a word or a phrase, case-insensitive), or a word of five letters or more that begins one of the
     brand's handles (``FEEDBACK_ENGINE_BRAND_HANDLES``: "usair" and "usairways" for ``usairways``).
+    A term that is one word repeated ("late late", from "late, late again") is that word once, and
+    is dropped when that word is already among the terms kept.
     """
     phrases = _stop_phrases(stop_terms)
     brands = _brand_names()
     out = []
+    kept: set[str] = set()
     for term, weight in terms:
         words = str(term).lower().split()
+        if len(words) > 1 and len(set(words)) == 1:
+            term, words = str(term).split()[0], words[:1]
         if not words or weight <= 0 or all(w in _STOP_SET for w in words) or any(is_noise_word(w) for w in words):
             continue
         if any(len(w) >= 5 and any(b.startswith(w) for b in brands) for w in words):
             continue  # the brand's name cut short: "usair" of @USAirways, "southwest" of @SouthwestAir
         if any(words[i : i + len(p)] == list(p) for p in phrases for i in range(len(words) - len(p) + 1)):
             continue
+        if " ".join(words) in kept:
+            continue
+        kept.add(" ".join(words))
         out.append((str(term), float(weight)))
     return out
 

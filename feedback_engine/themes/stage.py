@@ -41,7 +41,7 @@ from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
 from feedback_engine.themes.anchors import discover_anchors, subject_sentences, topical_sentences
 from feedback_engine.themes.aspects import aspects_enabled, split_by_aspects
-from feedback_engine.themes.clustering import split_catch_alls
+from feedback_engine.themes.clustering import WardClustering, split_catch_alls
 from feedback_engine.themes.discovery import (
     DEFAULT_SEED,
     Discovery,
@@ -216,6 +216,12 @@ class ThemeStage:
                 )
         return Discovery(labels=topics, raw_outlier_share=raw)
 
+    def _split_settings(self) -> dict[str, Any]:
+        """The catch-all split of the clustering that found the themes (the defaults if not Ward)."""
+        clustering = getattr(getattr(self, "_fitted_model", None), "hdbscan_model", None)
+        ward = clustering if isinstance(clustering, WardClustering) else WardClustering(random_state=self.random_state)
+        return ward.split_settings()
+
     # -- fit / refit ---------------------------------------------------------------------------
 
     def fit(self, store: Store, mode: str = "fit", progress: Progress | None = None) -> dict[str, Any]:
@@ -234,7 +240,7 @@ class ThemeStage:
             # then what is left of a big cluster once its aspects went is a catch-all: split it,
             # and read its children for aspects once more (two passes, bounded)
             labels = split_by_aspects(units.texts, labels, units.embeddings, self.embedder)
-            split = split_catch_alls(units.embeddings, labels, random_state=self.random_state)
+            split = split_catch_alls(units.embeddings, labels, **self._split_settings())
             if not np.array_equal(split, labels):
                 labels = split_by_aspects(units.texts, split, units.embeddings, self.embedder)
         plan = self._plan(store, units, labels)

@@ -120,6 +120,35 @@ def test_seed_matches_and_hand_links_count(store, engine, smtp):
     assert found == {"ann@example.com": "seed", "bob@example.com": "linked"}
 
 
+def test_a_seeds_own_word_counts_without_a_noun_but_praise_and_common_words_do_not(store):
+    """A person seeded "Flight delays" (description word "wait"): "We are delayed again!" names no
+    noun but names the seed's word; "Love it!" names neither; "What a flight!" names only "flight",
+    which is in most of the feedback, so it says nothing about delays."""
+    delays = add_theme(store, "Flight delays")
+    with store.transaction() as conn:
+        conn.execute("UPDATE themes SET origin = 'seeded', anchors = ? WHERE id = ?", (json.dumps(["wait"]), delays))
+    said = {
+        "ann": "We are delayed again!",
+        "bob": "Love it!",
+        "cat": "What a flight!",
+        "dan": "Still waiting, honestly.",
+    }
+    ids = {}
+    for name, text in said.items():
+        ids[name] = add_feedback(store, add_customer(store, f"{name}@example.com"), text, redacted=text, aspects=())
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO theme_assignments (feedback_id, sentence_idx, theme_id, probability, source, assigned_at)"
+                " VALUES (?, -1, ?, 0.62, 'seed', ?)",
+                (ids[name], delays, T0),
+            )
+    for i in range(4):
+        add_feedback(store, None, f"My flight number {i} was on time.")
+    found = theme_evidence(store.conn, [delays])
+    assert set(found) == {ids["ann"], ids["dan"]}
+    assert found[ids["ann"]].quote == "We are delayed again!"
+
+
 def test_generic_subjects_are_not_topical():
     assert not is_topical(json.dumps([]))
     assert not is_topical(json.dumps(["app", "experience"]))

@@ -163,6 +163,15 @@ def test_stop_word_only_terms_dropped_but_mixed_kept():
     assert kept(["the and", "just really", "of course", "the refund"]) == ["the refund"]
 
 
+def test_a_word_repeated_is_that_word_once():
+    # "late, late again" makes the bigram "late late": it is the word "late", said twice
+    assert make_label([("late late", 0.8)]) == "Late"
+    assert make_label([("wait wait", 0.6), ("hold", 0.5)]) == "Wait: hold"
+    assert kept(["agent", "agents", "agents agents"]) == ["agent", "agents"]
+    assert usable_terms([("late late", 0.8), ("crew", 0.5), ("late", 0.4)]) == [("late", 0.8), ("crew", 0.5)]
+    assert kept(["late flight", "flight late"]) == ["late flight", "flight late"]
+
+
 def test_clean_for_terms_removes_urls_handles_and_cashtags():
     text = "RT @United: flight delayed https://t.co/x1 see www.news.com/a and bit.ly/zz $AAPL [URL] <link> [EMAIL]"
     cleaned = clean_for_terms(text)

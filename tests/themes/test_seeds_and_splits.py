@@ -100,3 +100,19 @@ def test_what_is_left_once_aspects_split_off_is_split_again_and_outliers_stay():
     tight = np.concatenate([np.full(180, 3), np.repeat([0, 1, 2, 4, 5, 7], 60), np.full(5, -1)])
     X_tight = np.vstack([_blobs(rng, broad, 180, 0.01), *aspects, outliers])
     assert (split_catch_alls(X_tight, tight) == tight).all()  # big but tight: one subject, stays
+    assert (split_catch_alls(X, labels, max_share=1.0) == labels).all()  # the split switched off
+    assert (split_catch_alls(X, labels, max_share=0.5) == labels).all()  # 180 of 545 is not over half
+
+
+def test_the_second_split_uses_the_settings_of_the_clustering_that_found_the_themes():
+    """A topic model built with its own catch-all settings splits with them the second time too."""
+    from feedback_engine.themes.discovery import default_topic_model
+    from feedback_engine.themes.stage import ThemeStage
+
+    model = default_topic_model(500, None, 42)
+    model.hdbscan_model = WardClustering(max_share=0.4, split_rounds=1)
+    stage = ThemeStage(topic_model=model)
+    assert stage._split_settings() == WardClustering(random_state=stage.random_state).split_settings()  # defaults
+    stage._fitted_model = stage.topic_model
+    settings = stage._split_settings()
+    assert settings["max_share"] == 0.4 and settings["rounds"] == 1
