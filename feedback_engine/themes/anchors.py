@@ -38,7 +38,16 @@ from feedback_engine.themes import persist as ts
 from feedback_engine.themes.evidence import GENERIC_ASPECTS, is_topical
 from feedback_engine.themes.seeds import MAX_SHARE, TERM_FLOOR, TERM_SCORE, named_terms, stem
 
-__all__ = ["CONCENTRATION", "MAX_ANCHORS", "MIN_COVERAGE", "MIN_ITEMS", "anchored_scores", "discover_anchors"]
+__all__ = [
+    "CONCENTRATION",
+    "MAX_ANCHORS",
+    "MIN_COVERAGE",
+    "MIN_ITEMS",
+    "anchored_scores",
+    "discover_anchors",
+    "learn_product_words",
+    "subject_sentences",
+]
 
 MIN_ITEMS = 5
 MIN_COVERAGE = 0.05
@@ -152,17 +161,32 @@ MIN_KEPT = 0.5
 
 
 #: Words named in at least this share of the items are read for synonyms of the product's own
-#: words (:func:`subject_sentences` with an embedder).
+#: words (:func:`learn_product_words` with an embedder).
 FAMILY_MIN_SHARE = 0.05
 
 
-def subject_sentences(feedback_ids: np.ndarray, aspects: Sequence[str | None], embedder: Any = None) -> np.ndarray:
+def subject_sentences(
+    feedback_ids: np.ndarray, aspects: Sequence[str | None], embedder: Any = None, product: frozenset[str] | None = None
+) -> np.ndarray:
     """Which sentences name a subject worth a theme: an aspect word that is neither a word for the
-    product as a whole (:data:`~feedback_engine.themes.evidence.GENERIC_ASPECTS`) nor named in more
-    than :data:`GENERIC_SHARE` of the items (learned: the product's own words; unless that would
-    leave fewer than :data:`MIN_KEPT` of the sentences). Discovery leaves the
-    others out: "I have been taking this medicine for a month" and "Love it!" made a catch-all
-    theme that touched 67% of 600 patient reviews.
+    product as a whole (:data:`~feedback_engine.themes.evidence.GENERIC_ASPECTS`) nor one of the
+    product's own words learned from the data (``product``, or :func:`learn_product_words` of these
+    sentences). Discovery leaves the others out: "I have been taking this medicine for a month"
+    and "Love it!" made a catch-all theme that touched 67% of 600 patient reviews."""
+    words = [_aspect_stems(raw) for raw in aspects]
+    if product is None:
+        product = learn_product_words(feedback_ids, aspects, embedder)
+    common = set(product) | _GENERIC_STEMS
+    return np.array([bool(w - common) for w in words], dtype=bool)
+
+
+def learn_product_words(
+    feedback_ids: np.ndarray, aspects: Sequence[str | None], embedder: Any = None
+) -> frozenset[str]:
+    """The stems customers use for the product as a whole: aspect words named in more than
+    :data:`GENERIC_SHARE` of the items ("medicine", "medication" in patient reviews); none when
+    leaving them out would leave fewer than :data:`MIN_KEPT` of the sentences (a corpus about one
+    subject: "battery" in most reviews of a power bank keeps its sentences).
 
     Customers name the product in several words, none of them in 30% of the items on its own
     ("drug" 9%, "medicine" 14%, "medication" 13%, "pill" 18% of 600 patient reviews, and a theme
@@ -173,13 +197,8 @@ def subject_sentences(feedback_ids: np.ndarray, aspects: Sequence[str | None], e
     words: list[set[str]] = []
     surface: dict[str, Counter[str]] = {}
     for raw in aspects:
-        try:
-            found = json.loads(raw) if raw else []
-        except (TypeError, ValueError):
-            found = []
-        unit: set[str] = set()
-        for word in (x for a in found if isinstance(a, str) for x in a.lower().split() if len(x) >= 3):
-            unit.add(stem(word))
+        unit = _aspect_stems(raw)
+        for word in _aspect_words(raw):
             surface.setdefault(stem(word), Counter())[word] += 1
         words.append(unit)
     per_item: dict[int, set[str]] = {}
@@ -191,9 +210,28 @@ def subject_sentences(feedback_ids: np.ndarray, aspects: Sequence[str | None], e
     common = {w for w, k in df.items() if k > GENERIC_SHARE * len(per_item)} | _GENERIC_STEMS
     if embedder is not None:
         common |= _product_families(per_item, df, surface, common, embedder)
-    keep = np.array([bool(w - common) for w in words], dtype=bool)
-    # a corpus about one subject ("battery" in most reviews of a power bank) keeps its sentences
-    return keep if keep.mean() >= MIN_KEPT else np.array([bool(w - _GENERIC_STEMS) for w in words], dtype=bool)
+    if not words or np.mean([bool(w - common) for w in words]) < MIN_KEPT:
+        return frozenset()
+    return frozenset(common - _GENERIC_STEMS)
+
+
+def _aspect_words(raw: str | None) -> list[str]:
+    """The words (3 letters or more) of a sentence's stored aspects (JSON list of phrases)."""
+    try:
+        found = json.loads(raw) if raw else []
+    except (TypeError, ValueError):
+        found = []
+    return [
+        x
+        for a in (found if isinstance(found, list) else [])
+        if isinstance(a, str)
+        for x in a.lower().split()
+        if len(x) >= 3
+    ]
+
+
+def _aspect_stems(raw: str | None) -> set[str]:
+    return {stem(w) for w in _aspect_words(raw)}
 
 
 def _product_families(
@@ -203,7 +241,7 @@ def _product_families(
     common: set[str],
     embedder: Any,
 ) -> set[str]:
-    """The frequent stems whose synonym family (see :func:`subject_sentences`) is named in more than
+    """The frequent stems whose synonym family (see :func:`learn_product_words`) is named in more than
     :data:`GENERIC_SHARE` of the items."""
     from feedback_engine.themes.aspects import SYNONYM_COS
 

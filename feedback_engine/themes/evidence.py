@@ -18,6 +18,12 @@ nearest theme even when it is only faintly like it, a long review touches severa
   or, for a seeded theme, it names the seed's own word without a noun ("we are delayed again"
   for "Flight delays", :func:`seed_words`; a person chose those words). A discovered theme's
   words are not enough: its top term can be an opinion ("great") that its cluster happens to own;
+- and, when its only subject is one of the product's own words that the last fit learned
+  (:func:`product_words`: "medicine", "medication", "drug" in patient reviews), it names the
+  theme's own words: "This medication was not for me." is not evidence for any theme (on 600
+  patient reviews "Medicine: medication, pill" had evidence from 158 items, 114 once such
+  sentences no longer counted), "My flight was delayed" still is for the delays theme; the
+  product's words never count as a theme's subject words;
 - for a discovered theme, it names the theme's subject (:func:`subject_words`: its anchor words and
   the words of its top term, "delay" for "Flight delayed: delay, hours") unless it is as close as
   :data:`STRONG_SCORE`: a centroid is an average, and on real tweets the sentences near it that
@@ -66,6 +72,7 @@ __all__ = [
     "confident_items",
     "is_topical",
     "min_score",
+    "product_words",
     "seed_words",
     "subject_words",
     "theme_evidence",
@@ -167,17 +174,29 @@ def min_score() -> float:
     return value if 0 < value <= 1 else MIN_SCORE
 
 
-def is_topical(aspects_json: str | None) -> bool:
-    """Whether a sentence names a subject other than the product as a whole."""
+def is_topical(aspects_json: str | None, product: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence names a subject other than the product as a whole: a word of its aspects
+    not in :data:`GENERIC_ASPECTS` and whose stem is not one of the ``product`` words."""
     try:
         aspects = json.loads(aspects_json) if aspects_json else []
     except (TypeError, ValueError):
         return False
     for aspect in aspects if isinstance(aspects, list) else []:
-        words = [w for w in str(aspect).lower().split() if w not in GENERIC_ASPECTS]
+        words = [w for w in str(aspect).lower().split() if w not in GENERIC_ASPECTS and stem(w) not in product]
         if words:
             return True
     return False
+
+
+def product_words(conn: sqlite3.Connection) -> frozenset[str]:
+    """The stems for the product as a whole that the last theme fit learned from the data
+    (:func:`~feedback_engine.themes.anchors.learn_product_words`; none before a fit)."""
+    try:
+        row = conn.execute("SELECT value FROM theme_settings WHERE key = 'product_words'").fetchone()
+    except sqlite3.OperationalError:  # a database from before migration 016, read without the store
+        return frozenset()
+    words = json_list(row[0]) if row else []
+    return frozenset(str(w) for w in words if isinstance(w, str))
 
 
 def _confident(score: float, source: str, threshold: float) -> bool:
@@ -201,8 +220,10 @@ def theme_evidence(
     theme_ids = [int(t) for t in theme_ids]
     members = sorted(member_themes(survivors, theme_ids))
     wanted = None if feedback_ids is None else {int(f) for f in feedback_ids}
-    subjects = subject_words(conn, members)
-    seeded = seed_words(conn, members)
+    product = product_words(conn)
+    # the product's own words ("medicine" in patient reviews) name no theme's subject
+    subjects = {t: w - product for t, w in subject_words(conn, members).items() if w - product}
+    seeded = {t: w - product for t, w in seed_words(conn, members).items() if w - product}
     # placed by meaning, a unit need only name the first word of a subject phrase, what tells the
     # phrase apart ("system dark setting" for "dark mode"; "lite mode" does not); lifted or found
     # by name (``_named``), it must name the phrase
@@ -227,6 +248,10 @@ def theme_evidence(
             own, says = loose.get(int(_tid)), seeded.get(int(_tid))
             if source != "manual" and not is_topical(aspects) and not (says and named_terms(text or "") & says):
                 continue  # names no subject, and not the seed's own word either
+            if source != "manual" and product and not is_topical(aspects, product):
+                theirs = own or says
+                if not (theirs and named_terms(text or "") & theirs):
+                    continue  # its only subject is the product ("This medication was not for me.")
             if (
                 own
                 and source not in ("manual", "seed")
@@ -259,27 +284,22 @@ def subject_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[in
     (:mod:`~feedback_engine.themes.anchors`) and the words of its top term that are in at most
     :data:`~feedback_engine.themes.seeds.MAX_SHARE` of all feedback. Seeded themes have their own
     words (:mod:`~feedback_engine.themes.seeds`) and are not listed."""
-    ids = sorted({int(t) for t in theme_ids})
     total = _total(conn)
     out: dict[int, set[str]] = {}
     share: dict[str, bool] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, anchors, terms FROM themes WHERE origin = 'discovered' AND id IN ({marks})"
-        for tid, anchors_json, terms_json in conn.execute(sql, chunk).fetchall():
-            words = {str(w) for w in json_list(anchors_json) if isinstance(w, str)}
-            in_phrases = {p for w in words if " " in w for p in w.split()}  # "dark" of "dark mode"
-            terms = json_list(terms_json)
-            top = terms[0][0] if terms and isinstance(terms[0], list) and terms[0] else ""
-            for word in str(top).lower().split():
-                s = stem(word)
-                if len(s) < 3 or s in _GENERIC_STEMS or not s.isalnum() or s in in_phrases:
-                    continue
-                if _rare(conn, s, total, share):
-                    words.add(s)
-            if words:
-                out[int(tid)] = words
+    for tid, anchors_json, terms_json in _theme_rows(conn, theme_ids, "discovered", "anchors, terms"):
+        words = {str(w) for w in json_list(anchors_json) if isinstance(w, str)}
+        in_phrases = {p for w in words if " " in w for p in w.split()}  # "dark" of "dark mode"
+        terms = json_list(terms_json)
+        top = terms[0][0] if terms and isinstance(terms[0], list) and terms[0] else ""
+        for word in str(top).lower().split():
+            s = stem(word)
+            if len(s) < 3 or s in _GENERIC_STEMS or not s.isalnum() or s in in_phrases:
+                continue
+            if _rare(conn, s, total, share):
+                words.add(s)
+        if words:
+            out[int(tid)] = words
     return out
 
 
@@ -289,27 +309,30 @@ def seed_words(conn: sqlite3.Connection, theme_ids: Iterable[int]) -> dict[int, 
     what the name says (``anchors``), those that are not generic and are in at most
     :data:`~feedback_engine.themes.seeds.MAX_SHARE` of all feedback ("delay" for "Flight delays"
     on airline tweets; "flight" is in most of them)."""
-    ids = sorted({int(t) for t in theme_ids})
     total = _total(conn)
     out: dict[int, set[str]] = {}
     share: dict[str, bool] = {}
+    for tid, label, anchors_json in _theme_rows(conn, theme_ids, "seeded", "label, anchors"):
+        candidates = [*name_stems(str(label or "")), *(str(w) for w in json_list(anchors_json) if isinstance(w, str))]
+        words = {
+            s
+            for s in dict.fromkeys(candidates)
+            if len(s) >= 3 and s.isalnum() and s not in _GENERIC_STEMS and _rare(conn, s, total, share)
+        }
+        if words:
+            out[int(tid)] = words
+    return out
+
+
+def _theme_rows(conn: sqlite3.Connection, theme_ids: Iterable[int], origin: str, columns: str) -> list[tuple]:
+    """``id`` and ``columns`` of the themes of ``origin`` among ``theme_ids`` (read in chunks)."""
+    ids = sorted({int(t) for t in theme_ids})
+    rows: list[tuple] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, label, anchors FROM themes WHERE origin = 'seeded' AND id IN ({marks})"
-        for tid, label, anchors_json in conn.execute(sql, chunk).fetchall():
-            candidates = [
-                *name_stems(str(label or "")),
-                *(str(w) for w in json_list(anchors_json) if isinstance(w, str)),
-            ]
-            words = {
-                s
-                for s in dict.fromkeys(candidates)
-                if len(s) >= 3 and s.isalnum() and s not in _GENERIC_STEMS and _rare(conn, s, total, share)
-            }
-            if words:
-                out[int(tid)] = words
-    return out
+        sql = f"SELECT id, {columns} FROM themes WHERE origin = ? AND id IN ({','.join('?' * len(chunk))})"
+        rows += conn.execute(sql, [origin, *chunk]).fetchall()
+    return rows
 
 
 def _total(conn: sqlite3.Connection) -> int:

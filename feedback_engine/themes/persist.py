@@ -160,6 +160,18 @@ def sentence_aspects(store: Store, sents: Units) -> list[str | None]:
     return [found.get((int(f), int(i))) for f, i in zip(sents.feedback_ids, sents.sentence_idx, strict=True)]
 
 
+PRODUCT_WORDS = "product_words"
+
+
+def save_setting(store: Store, key: str, value: Any, now: str) -> None:
+    """Store what a fit learned about the corpus (``theme_settings``, value as JSON)."""
+    store.execute(
+        "INSERT INTO theme_settings (key, value, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (key, json.dumps(value), now),
+    )
+
+
 def sentiment_counts(store: Store, feedback_ids: set[int]) -> dict[str, int]:
     """English items *not* in ``feedback_ids``, by item sentiment label."""
     out = {"positive": 0, "neutral": 0, "negative": 0}

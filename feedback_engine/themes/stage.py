@@ -39,7 +39,7 @@ from feedback_engine.contracts import Embedder, TopicModel
 from feedback_engine.store import utcnow
 from feedback_engine.themes import edits
 from feedback_engine.themes import persist as ts
-from feedback_engine.themes.anchors import discover_anchors, subject_sentences, topical_sentences
+from feedback_engine.themes.anchors import discover_anchors, learn_product_words, subject_sentences, topical_sentences
 from feedback_engine.themes.aspects import aspects_enabled, split_by_aspects
 from feedback_engine.themes.clustering import WardClustering, split_catch_alls
 from feedback_engine.themes.discovery import (
@@ -255,17 +255,17 @@ class ThemeStage:
         return report
 
     def discovery_units(self, store: Store, items: ts.Units) -> ts.Units:
-        """What themes are discovered on: with ``discover_sentences`` (the default) the sentences of
-        items of at least ``split_sentences`` sentences, and shorter items (a tweet) whole. A review raises several aspects
-        ("the battery drains. The screen is great."); clustering whole reviews grouped them by what
-        they were mostly about. Sentences that name no subject are left out (:func:`subject_sentences`)."""
-        if not self.discover_sentences:
-            return items
-        sents = self._split_items(ts.load_sentences(store))
-        if not len(sents):
+        """What themes are discovered on: with ``discover_sentences`` (the default) the sentences of items of at least
+        ``split_sentences`` sentences (a review raises several aspects), and shorter items (a tweet) whole. Sentences
+        that name no subject but the product's own words are left out (:func:`subject_sentences`)."""
+        self._product_words: frozenset[str] = frozenset()  # saved by the fit: evidence reads it
+        sents = self._split_items(ts.load_sentences(store)) if self.discover_sentences else None
+        if sents is None or not len(sents):
             return items
         multi = np.isin(items.feedback_ids, np.unique(sents.feedback_ids))
-        subject = subject_sentences(sents.feedback_ids, ts.sentence_aspects(store, sents), self.embedder)
+        aspects = ts.sentence_aspects(store, sents)
+        self._product_words = learn_product_words(sents.feedback_ids, aspects, self.embedder)
+        subject = subject_sentences(sents.feedback_ids, aspects, product=self._product_words)
         return ts.concat(items.take(np.flatnonzero(~multi)), sents.take(np.flatnonzero(subject)))
 
     def _split_items(self, sents: ts.Units) -> ts.Units:
@@ -360,6 +360,7 @@ class ThemeStage:
         continued: dict[str, int] = {}
         final: dict[int, int] = {}  # group -> theme id
         with store.transaction():
+            ts.save_setting(store, ts.PRODUCT_WORDS, sorted(getattr(self, "_product_words", ())), now)
             store.execute("DELETE FROM theme_assignments WHERE source != 'manual'")
             store.execute("DELETE FROM theme_outliers")
             for g, k in enumerate(keys):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from feedback_engine import Engine
 from feedback_engine.cli import main
 from feedback_engine.loop.actions import update_action
-from feedback_engine.themes.evidence import is_topical, theme_evidence
+from feedback_engine.themes.evidence import is_topical, product_words, theme_evidence
 
 from .conftest import T0, add_customer, add_feedback, add_theme, at, free_port, make_settings
 
@@ -149,12 +149,46 @@ def test_a_seeds_own_word_counts_without_a_noun_but_praise_and_common_words_do_n
     assert found[ids["ann"]].quote == "We are delayed again!"
 
 
+def test_a_sentence_about_the_product_itself_needs_the_themes_own_word(store):
+    """The fit learned "medicine" and "medication" as the product's own words (patient reviews):
+    a sentence whose only subject they are is evidence only where it names the theme's word, and a
+    theme whose words are the product's own ("Medicine: pill") has no subject words at all."""
+    headaches, medicine = add_theme(store, "Headaches"), add_theme(store, "Medicine: pill")
+    with store.transaction() as conn:
+        conn.execute("UPDATE themes SET anchors = ? WHERE id = ?", (json.dumps(["headach"]), headaches))
+        conn.execute("UPDATE themes SET anchors = ? WHERE id = ?", (json.dumps(["medicine", "medic"]), medicine))
+    said = [
+        ("This medicine gave me awful headaches.", ("medicine",), headaches),
+        ("This medication was not for me.", ("medication",), headaches),
+        ("This medicine does work.", ("medicine",), medicine),
+        ("The pill is too big to swallow.", ("pill",), medicine),
+    ]
+    ids = [
+        add_feedback(
+            store, add_customer(store, f"c{i}@example.com"), t, redacted=t, aspects=a, themes=[th], confidence=0.75
+        )
+        for i, (t, a, th) in enumerate(said)
+    ]
+    before = set(theme_evidence(store.conn, [headaches])) | set(theme_evidence(store.conn, [medicine]))
+    assert before == set(ids)  # nothing learned yet: every sentence with a noun counts
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO theme_settings (key, value, updated_at) VALUES ('product_words', ?, ?)",
+            (json.dumps(["medic", "medicine"]), T0),
+        )
+    assert product_words(store.conn) == {"medic", "medicine"}
+    assert set(theme_evidence(store.conn, [headaches])) == {ids[0]}  # names "headaches"
+    assert set(theme_evidence(store.conn, [medicine])) == {ids[3]}  # the pill is a subject here
+
+
 def test_generic_subjects_are_not_topical():
     assert not is_topical(json.dumps([]))
     assert not is_topical(json.dumps(["app", "experience"]))
     assert not is_topical("not json")
     assert is_topical(json.dumps(["app", "login page"]))
     assert is_topical(json.dumps(["battery"]))
+    assert not is_topical(json.dumps(["medication"]), frozenset({"medic"}))  # the product's own word, learned
+    assert is_topical(json.dumps(["medication", "rash"]), frozenset({"medic"}))
 
 
 def test_evidence_threshold_env_override(store, monkeypatch):

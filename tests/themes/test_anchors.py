@@ -111,7 +111,7 @@ def test_description_words_that_mean_the_name_become_seed_terms(embedder_fp32, t
 
 
 def test_sentences_about_the_product_itself_are_left_out_of_discovery():
-    from feedback_engine.themes.anchors import subject_sentences
+    from feedback_engine.themes.anchors import learn_product_words, subject_sentences
 
     # 10 reviews: each says it takes "the medicine" (the corpus's own product word), then names a side effect
     effects = ["nausea", "headache", "weight", "acne", "sleep", "mood", "rash", "cramps", "appetite", "dizziness"]
@@ -125,12 +125,16 @@ def test_sentences_about_the_product_itself_are_left_out_of_discovery():
     assert not subject_sentences(np.array([1, 2]), [json.dumps(["app"]), json.dumps([])]).any()  # generic, none
     # a corpus where one subject is in every review keeps it (fewer than half the sentences would be left)
     assert subject_sentences(np.array([1, 2, 3]), [json.dumps(["battery"])] * 3).all()
+    # what the fit saves for evidence: the product's words, and none where they would leave too little
+    assert learn_product_words(np.array(ids), aspects) == {"medicine"}
+    assert learn_product_words(np.array([1, 2, 3]), [json.dumps(["battery"])] * 3) == frozenset()
+    assert learn_product_words(np.array([], dtype=np.int64), []) == frozenset()
 
 
 def test_the_product_named_in_several_words_is_left_out_with_an_embedder(embedder_fp32):
     """No word alone is in 30% of the reviews, but "drug", "medicine" and "medication" together are:
     with the embedder they are the product's words; "period" (20%) and a side effect stay subjects."""
-    from feedback_engine.themes.anchors import subject_sentences
+    from feedback_engine.themes.anchors import learn_product_words, subject_sentences
 
     names = ["drug"] * 15 + ["medicine"] * 12 + ["medication"] * 10 + [None] * 63
     ids, aspects = [], []
@@ -147,3 +151,5 @@ def test_the_product_named_in_several_words_is_left_out_with_an_embedder(embedde
     together = subject_sentences(ids_a, aspects, embedder_fp32)
     assert not together[product].any()
     assert together[~product].all()
+    assert learn_product_words(ids_a, aspects, embedder_fp32) == {"drug", "medicine", "medic"}
+    assert learn_product_words(ids_a, aspects) == frozenset()

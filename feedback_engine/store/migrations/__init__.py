@@ -29,6 +29,7 @@ from feedback_engine.store.migrations import (
     m013_sources,
     m014_clauses,
     m015_views,
+    m016_theme_settings,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("012_item_theme_edits", m012_item_theme_edits.migrate),
     ("014_clauses", m014_clauses.migrate),
     ("015_views", m015_views.migrate),
+    ("016_theme_settings", m016_theme_settings.migrate),
 ]
 
 
